@@ -1,0 +1,300 @@
+/*
+ * lfdict.h - a lock-free concurrent dictionary (split-ordered hash table
+ * with RCU-protected reads).  This header is the whole public contract.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Conventions, true of every call unless its comment says otherwise
+ * ----------------------------------------------------------------------
+ *  - Keys are byte strings (pointer + length, 0 <= length <= LFD_KEY_MAX),
+ *    copied into the dictionary.  The empty key is a valid key; `key` may be
+ *    NULL only when `len` is 0.  Two keys are equal when their lengths and
+ *    bytes are equal.
+ *  - Values are `void *`, stored and returned as they are and never
+ *    dereferenced by the dictionary.  NULL is a valid value.
+ *  - Calls return 0 (or a documented non-negative result) on success and a
+ *    negative errno value on failure.  A failed call changes nothing.
+ *      -EINVAL  bad input: NULL dictionary, NULL key with len > 0, a key
+ *               longer than LFD_KEY_MAX, an invalid configuration.
+ *      -ENOMEM  an allocation failed.  Nothing in lfdict aborts or asserts
+ *               on allocation failure.
+ *  - Output pointers (`value`, `current`, `old`) may be NULL when the caller
+ *    does not want the value; each is written only on the returns its call
+ *    lists.
+ *  - Single-key calls (get, insert, set, replace, cas, pop, pop_if) are
+ *    linearizable, on success and on failure alike: each appears to take
+ *    effect at one instant inside the call, and that instant's access is a
+ *    memory_order_seq_cst atomic operation.  Consequently all single-key
+ *    calls on all keys of all dictionaries, together with the caller's own
+ *    seq_cst operations, appear in one total order consistent with every
+ *    thread's program order (sequential consistency for data-race-free
+ *    programs).  See doc/memory-model.md for each call's exact points.
+ *  - Publication: everything a thread wrote before a call that stored value
+ *    V (insert, set, replace, cas) happens-before everything a thread does
+ *    after a call that returned V (get, insert's *current, set's *old, pop,
+ *    ...).  So a struct initialized and then published through lfdict is
+ *    seen fully initialized by the thread that gets it.
+ *  - Progress: every call except lfd_new, lfd_destroy and lfd_barrier is
+ *    lock-free; none waits for another thread's update or for a resize, and
+ *    none waits for an RCU grace period.
+ *  - Threads: with the default RCU flavour (urcu-bp) any thread may call any
+ *    call, including threads that never heard of liburcu, and threads may
+ *    come and go freely.  With a caller-supplied flavour, calling threads
+ *    must be registered with that flavour (and, for urcu-qsbr, online), as
+ *    that flavour's documentation requires.
+ *  - Lifetime of a returned value: once a call returns a value V, another
+ *    thread may pop or replace V at any time; the value destructor (if any)
+ *    runs on V only after an RCU grace period.  To keep using V safely,
+ *    obtain it inside lfd_read_lock()/lfd_read_unlock(): V stays valid
+ *    (its destructor does not run) until the section ends.
+ */
+#ifndef LFDICT_H
+#define LFDICT_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The longest key, in bytes. */
+#define LFD_KEY_MAX ((size_t)1 << 30)
+
+/* The largest bucket count the index can reach (2^31 buckets). */
+#define LFD_BUCKETS_MAX ((size_t)1 << 31)
+
+/* The mismatch error of lfd_cas() and lfd_pop_if(): the key is present but
+ * holds another value than `expected`. */
+#define LFD_EMISMATCH EAGAIN
+
+/* lfd_config.flags */
+#define LFD_FIXED_SIZE 0x1u /* never resize: the bucket count stays as sized
+			       at creation from `capacity` */
+
+struct lfd;			 /* the dictionary; opaque */
+struct rcu_flavor_struct;	 /* liburcu's flavour vtable, <urcu/flavor.h> */
+
+/*
+ * Configuration.  A zero-initialized struct (or a NULL pointer to lfd_new)
+ * means every default.  lfd_new copies what it needs; the struct need not
+ * outlive the call.
+ */
+struct lfd_config {
+	/* Expected number of entries; the index is sized for it at creation and
+	 * never shrinks below that size.  0: start minimal. */
+	size_t capacity;
+	/* Upper bound on the entries the index is sized for: the bucket count
+	 * never grows past what this many entries need (more entries may still
+	 * be inserted; chains get longer).  0: no bound (up to
+	 * LFD_BUCKETS_MAX buckets).  Must be 0 or >= capacity. */
+	size_t max_capacity;
+	/* LFD_FIXED_SIZE or 0; any other bit is -EINVAL. */
+	unsigned int flags;
+	/* The liburcu flavour that protects readers and defers frees, e.g.
+	 * &urcu_memb_flavor from <urcu/urcu-memb.h>, so that a program that
+	 * already uses one flavour shares it.  NULL: urcu-bp (bulletproof),
+	 * which needs no thread registration.  The flavour's read_lock,
+	 * read_unlock, read_ongoing, update_call_rcu and barrier must be set. */
+	const struct rcu_flavor_struct *flavor;
+	/* Value destructor, or NULL.  Called exactly once for every value that
+	 * leaves the dictionary -- popped (pop, pop_if), overwritten (set,
+	 * replace, cas) or still present at lfd_destroy -- and only after an RCU
+	 * grace period, from an RCU callback thread or from lfd_destroy.  Called
+	 * for NULL values too.  A value overwritten by the identical pointer
+	 * (set/replace/cas with the value already present) has not left, and is
+	 * not destroyed.  It must not call lfd_barrier or lfd_destroy. */
+	void (*value_free)(void *value, void *arg);
+	void *value_free_arg;
+	/* Allocator hooks used for every allocation the dictionary makes: both
+	 * or neither (one alone is -EINVAL).  `alloc` returns memory aligned for
+	 * any type, or NULL; `free` gets the pointer and the size asked for.
+	 * Either may be called from any thread, including RCU callback threads. */
+	void *(*alloc)(size_t size, void *arg);
+	void (*free)(void *ptr, size_t size, void *arg);
+	void *alloc_arg;
+	/* Hash function, or NULL for the default: SipHash-1-3 keyed with a
+	 * random per-dictionary seed, so that whoever chooses keys without
+	 * knowing the seed cannot make chains long.  A caller's function must
+	 * return the same value for equal keys; lfdict uses its low 31 bits
+	 * (bucket index and list order), so those bits must be well mixed. */
+	uint64_t (*hash)(const void *key, size_t len, void *arg);
+	void *hash_arg;
+};
+
+/* Counters for monitoring and tests; see lfd_stats(). */
+struct lfd_stats {
+	size_t count;	 /* lfd_count()'s value */
+	size_t buckets;	 /* current bucket count (a power of two) */
+	size_t min_buckets; /* what `capacity` asked for: never shrinks below */
+	size_t max_buckets; /* what `max_capacity` allows */
+	uint64_t grows;	 /* completed doublings */
+	uint64_t shrinks;	 /* completed halvings */
+	int resizing;	 /* 1 while a resize is queued or running */
+};
+
+/*
+ * lfd_new - create a dictionary.
+ * Returns the dictionary, or NULL with errno set to EINVAL (invalid
+ * configuration) or ENOMEM.  Any thread may call it.  Blocking: no.
+ */
+struct lfd *lfd_new(const struct lfd_config *cfg);
+
+/*
+ * lfd_destroy - free the dictionary and everything in it.
+ * Waits for the dictionary's pending deferred work (resize steps, deferred
+ * frees and destructor calls) to finish, then calls the value destructor
+ * once for every value still held and frees every node.
+ * Returns 0; -EINVAL if d is NULL; -EDEADLK (nothing freed) if the calling
+ * thread is inside an RCU read-side section of the dictionary's flavour.
+ * Who may call: one thread, when no other call on d is running or will run,
+ * and no thread still uses a value obtained from d.  Blocking: yes (RCU
+ * barrier; grace periods).
+ */
+int lfd_destroy(struct lfd *d);
+
+/*
+ * lfd_get - look a key up.
+ * Returns 0 with *value = the value; -ENOENT; -EINVAL.
+ * Linearization: the seq_cst load of the entry's value slot (found), or a
+ * seq_cst load of a list link that shows the key absent (not found).
+ * Ordering: on 0, acquire from the call that stored the value (see
+ * Publication above).  Progress: lock-free; a get never writes shared memory.
+ */
+int lfd_get(struct lfd *d, const void *key, size_t len, void **value);
+
+/*
+ * lfd_insert - insert if absent (Python's dict.setdefault).
+ * Returns 0 if inserted, with *current = value; -EEXIST if the key was
+ * present, with *current = the value present at the linearization point
+ * (nothing changed); -EINVAL; -ENOMEM.
+ * Linearization: the seq_cst CAS that links the new entry (0), or the
+ * seq_cst load that saw the present value (-EEXIST).
+ * Ordering: on 0, the CAS is seq_cst (release of everything written before,
+ * and acquire); on -EEXIST, the load is seq_cst (acquire from the call that
+ * stored *current).  Progress: lock-free.
+ */
+int lfd_insert(struct lfd *d, const void *key, size_t len, void *value,
+	       void **current);
+
+/*
+ * lfd_set - insert, or replace the present value.
+ * Returns 0 if inserted; 1 if replaced, with *old = the value replaced (it
+ * has left the dictionary: its destructor runs after a grace period unless
+ * it is `value` itself); -EINVAL; -ENOMEM.
+ * Linearization: the seq_cst CAS that links the entry (0) or that swaps the
+ * value slot (1).  Ordering: seq_cst read-modify-write in both cases.
+ * Progress: lock-free.
+ */
+int lfd_set(struct lfd *d, const void *key, size_t len, void *value,
+	    void **old);
+
+/*
+ * lfd_replace - replace the value only if the key is present.
+ * Returns 0 with *old = the value replaced; -ENOENT (nothing changed);
+ * -EINVAL; -ENOMEM.
+ * Linearization: the seq_cst CAS on the value slot (0); the seq_cst load
+ * that showed the key absent (-ENOENT).  A replace never brings back a
+ * popped key, and a pop never loses a concurrent replace: both act on the
+ * same value-slot word.  Progress: lock-free.
+ */
+int lfd_replace(struct lfd *d, const void *key, size_t len, void *value,
+		void **old);
+
+/*
+ * lfd_cas - compare-and-set: replace the value only if it is `expected`.
+ * Returns 0 if replaced (*current = expected, the value replaced);
+ * -EAGAIN (LFD_EMISMATCH) if the key holds another value, with
+ * *current = that value (nothing changed); -ENOENT if absent; -EINVAL;
+ * -ENOMEM.  expected == desired succeeds without changing anything.
+ * Linearization: the seq_cst compare-exchange on the value slot, successful
+ * (0) or failed (-EAGAIN, -ENOENT), or a seq_cst link load showing the key
+ * absent (-ENOENT).  A retry loop `while (lfd_cas(...) == -EAGAIN)` loses
+ * no update.  Progress: lock-free.
+ */
+int lfd_cas(struct lfd *d, const void *key, size_t len, void *expected,
+	    void *desired, void **current);
+
+/*
+ * lfd_pop - remove a key and return its value.
+ * Returns 0 with *value = the value removed; -ENOENT; -EINVAL.
+ * When several threads pop the same key, exactly one gets 0 and the value;
+ * the others get -ENOENT (or a later value, if the key was inserted again).
+ * Linearization: the seq_cst CAS that swaps the value slot to the tombstone
+ * (0); the seq_cst load that showed the key absent (-ENOENT).
+ * The value's destructor runs after a grace period.  Progress: lock-free.
+ */
+int lfd_pop(struct lfd *d, const void *key, size_t len, void **value);
+
+/*
+ * lfd_pop_if - remove a key only if its value is `expected`.
+ * Returns 0 if removed; -EAGAIN (LFD_EMISMATCH) if the key holds another
+ * value; -ENOENT; -EINVAL.  Linearization and ordering as lfd_cas.
+ */
+int lfd_pop_if(struct lfd *d, const void *key, size_t len, void *expected);
+
+/*
+ * lfd_count - number of entries.
+ * Returns 0 with *count; -EINVAL.  Exact when no update overlaps the call.
+ * Not linearizable: with U successful updates overlapping the call, *count
+ * is within U of the number of entries at the call's start (and never
+ * negative).  Reads per-thread-group split counters with relaxed loads; no
+ * ordering.  Progress: wait-free.
+ */
+int lfd_count(struct lfd *d, size_t *count);
+
+/*
+ * lfd_foreach - visit every entry.
+ * Calls fn(arg, key, len, value) for entries in the dictionary's internal
+ * order, inside one RCU read-side section (so fn may use key and value
+ * until it returns, and may call any lfdict call except lfd_destroy and
+ * lfd_barrier).  If fn returns non-zero the walk stops and lfd_foreach
+ * returns that value; otherwise it returns 0 when every entry has been
+ * visited.  -EINVAL if d or fn is NULL.
+ * Guarantees, concurrently with every call and with resizes: a key present
+ * for the whole walk is visited exactly once; no key is visited twice; a key
+ * inserted or removed during the walk may or may not be visited.  Each
+ * visit reports a value the key held at the visit (a seq_cst load).  Not a
+ * snapshot.  Progress: lock-free.  A long walk delays grace periods (memory
+ * of removed entries waits).
+ */
+int lfd_foreach(struct lfd *d,
+		int (*fn)(void *arg, const void *key, size_t len, void *value),
+		void *arg);
+
+/*
+ * lfd_read_lock / lfd_read_unlock - an RCU read-side section of the
+ * dictionary's flavour.  Values obtained inside it stay valid (their
+ * destructor does not run) until the matching unlock.  Sections nest.  Any
+ * lfdict call except lfd_destroy and lfd_barrier may be made inside.
+ * Returns 0; -EINVAL if d is NULL.  Wait-free.
+ */
+int lfd_read_lock(struct lfd *d);
+int lfd_read_unlock(struct lfd *d);
+
+/*
+ * lfd_barrier - wait until the dictionary's deferred work queued before the
+ * call (resize steps, and with them the resize that the current count asks
+ * for; deferred frees; destructor calls) has completed.
+ * Returns 0; -EINVAL; -EDEADLK if called inside a read-side section.
+ * Blocking: yes (RCU grace periods).  Useful before checking stats, and
+ * to bound memory after a burst of removals.
+ */
+int lfd_barrier(struct lfd *d);
+
+/*
+ * lfd_stats - fill *st with the dictionary's counters (see struct
+ * lfd_stats).  Returns 0; -EINVAL.  Values are read without ordering and may
+ * be stale by the time they are used.  Wait-free.
+ */
+int lfd_stats(struct lfd *d, struct lfd_stats *st);
+
+/* lfd_strerror - a static description of one of lfdict's negative returns. */
+const char *lfd_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LFDICT_H */

@@ -1,0 +1,136 @@
+/*
+ * atomics.h - the thin layer between lfdict's core and <stdatomic.h>.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Every atomic access in lib/ goes through these macros, and every memory
+ * order the algorithm relies on is named here as a *site*, so that
+ *  - a C++ model-checker harness can map LFD_ATOMIC/lfd_load/... onto its own
+ *    atomics while the library stays plain C11, and
+ *  - a build can weaken one site at a time (-DLFD_MO_<SITE>=memory_order_x)
+ *    to show which check catches the weakening.
+ * Each site's comment says what it pairs with, or why relaxed is enough.
+ */
+#ifndef LFD_ATOMICS_H
+#define LFD_ATOMICS_H
+
+#ifndef LFD_ATOMICS_CUSTOM
+#include <stdatomic.h>
+
+#define LFD_ATOMIC(T) _Atomic(T)
+#define lfd_a_init(p, v) atomic_init((p), (v))
+#define lfd_a_load(p, mo) atomic_load_explicit((p), (mo))
+#define lfd_a_store(p, v, mo) atomic_store_explicit((p), (v), (mo))
+#define lfd_a_xchg(p, v, mo) atomic_exchange_explicit((p), (v), (mo))
+#define lfd_a_fetch_add(p, v, mo) atomic_fetch_add_explicit((p), (v), (mo))
+#define lfd_a_cas(p, expp, des, mos, mof) \
+	atomic_compare_exchange_strong_explicit((p), (expp), (des), (mos), (mof))
+#define lfd_a_cas_weak(p, expp, des, mos, mof) \
+	atomic_compare_exchange_weak_explicit((p), (expp), (des), (mos), (mof))
+#endif
+
+/*
+ * --- Sites of the split-ordered list (lib/solist.c) ---
+ *
+ * LINK_LOAD: every load of a node's `next` during a traversal.
+ *   acquire: pairs with the release of LINK_CAS (and UNLINK_CAS), so that the
+ *   fields of the node it points to (so_key, klen, key bytes, initial value)
+ *   are visible before they are read.
+ *   seq_cst: a lookup that finds no key is linearized at one of these loads,
+ *   and lfdict promises that every linearizing access is seq_cst (one total
+ *   order for all calls: store-buffering between an insert and a later
+ *   lookup of another key is forbidden).  On x86 a seq_cst load is a plain
+ *   mov, so the choice costs nothing there (doc/memory-model.md).
+ */
+#ifndef LFD_MO_LINK_LOAD
+#define LFD_MO_LINK_LOAD memory_order_seq_cst
+#endif
+/*
+ * LINK_CAS: the CAS on prev->next that links a new entry or bucket node.
+ *   release: publishes the new node's fields, and everything the inserting
+ *   thread wrote before the call (the value's pointee), to LINK_LOAD.
+ *   seq_cst: it is the linearization point of a successful insert/set.
+ *   On failure nothing read is used (the caller searches again): relaxed.
+ */
+#ifndef LFD_MO_LINK_CAS
+#define LFD_MO_LINK_CAS memory_order_seq_cst
+#endif
+/*
+ * UNLINK_CAS: the CAS on prev->next that skips a marked node.
+ *   release: the successor pointer it installs was obtained by an acquire
+ *   (LINK_LOAD) of the marked node's next; the release passes that
+ *   happens-before on to the next LINK_LOAD of prev->next, so readers of the
+ *   new link see the successor's fields.  Not a linearization point.
+ *   On failure: relaxed (the traversal restarts).
+ */
+#ifndef LFD_MO_UNLINK_CAS
+#define LFD_MO_UNLINK_CAS memory_order_release
+#endif
+/*
+ * MARK_CAS: setting the mark bit on a node's next (logical removal from the
+ *   list, after the value slot became the tombstone or, for a bucket node,
+ *   after a shrink).  relaxed is enough: the mark carries no data (the
+ *   removed value is kept by the thread that tombstoned it), and a reader
+ *   that loads the marked word still synchronizes with the release that
+ *   installed the pointer part, because an RMW continues that release
+ *   sequence (C11 5.1.2.4p10).
+ */
+#ifndef LFD_MO_MARK_CAS
+#define LFD_MO_MARK_CAS memory_order_relaxed
+#endif
+/*
+ * --- Sites of the value slot (lib/dict.c) ---
+ *
+ * VALUE_LOAD: the load of an entry's value slot by get/insert/cas/... .
+ *   acquire: pairs with the release of VALUE_CAS or LINK_CAS that stored the
+ *   value, so the pointee is seen as the storing thread initialized it.
+ *   seq_cst: it is the linearization point of get (found), of insert's
+ *   -EEXIST and of the -ENOENT of calls that found a tombstone.
+ */
+#ifndef LFD_MO_VALUE_LOAD
+#define LFD_MO_VALUE_LOAD memory_order_seq_cst
+#endif
+/*
+ * VALUE_CAS: the compare-exchange on the value slot (set's replace, replace,
+ *   cas, pop, pop_if).  seq_cst on success: release publishes the new value's
+ *   pointee; acquire gives the caller the old value's pointee; it is the
+ *   linearization point.  seq_cst on failure: a failed cas/pop_if is
+ *   linearized at this read (-EAGAIN), and the value it returns must be
+ *   acquired like any other returned value.
+ */
+#ifndef LFD_MO_VALUE_CAS
+#define LFD_MO_VALUE_CAS memory_order_seq_cst
+#endif
+#ifndef LFD_MO_VALUE_CAS_FAIL
+#define LFD_MO_VALUE_CAS_FAIL memory_order_seq_cst
+#endif
+/*
+ * --- Sites of the bucket index (lib/buckets.c) ---
+ *
+ * SIZE_STORE / SIZE_LOAD: the published log2 of the bucket count.  A grow
+ *   links every new bucket node and stores its segment pointer before it
+ *   stores the new size with release; operations acquire the size, so a
+ *   bucket they compute is always present and linked.  (A shrink publishes
+ *   the smaller size first and removes bucket nodes only after a grace
+ *   period, so ordering there comes from RCU, not from this pair.)
+ */
+#ifndef LFD_MO_SIZE_STORE
+#define LFD_MO_SIZE_STORE memory_order_release
+#endif
+#ifndef LFD_MO_SIZE_LOAD
+#define LFD_MO_SIZE_LOAD memory_order_acquire
+#endif
+/*
+ * SEG_STORE / SEG_LOAD: a segment pointer.  Stored with release before the
+ *   segment's bucket nodes are linked; loaded with acquire.  The SIZE pair
+ *   already orders it for operations; the acquire here also covers the
+ *   resizer and lfd_foreach's walk, and is free on x86.
+ */
+#ifndef LFD_MO_SEG_STORE
+#define LFD_MO_SEG_STORE memory_order_release
+#endif
+#ifndef LFD_MO_SEG_LOAD
+#define LFD_MO_SEG_LOAD memory_order_acquire
+#endif
+
+#endif /* LFD_ATOMICS_H */

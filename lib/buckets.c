@@ -1,0 +1,303 @@
+/*
+ * buckets.c - the segmented bucket index, grow and shrink.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Bucket b's node (a list node with so_key = rev32(b)) lives in segment
+ * seg[i], an array allocated once when the index first reached 2^i buckets:
+ *
+ *     seg[0]  [b0]
+ *     seg[1]  [b1]
+ *     seg[2]  [b2 b3]
+ *     seg[3]  [b4 b5 b6 b7]
+ *     seg[i]  [b(2^(i-1)) ... b(2^i - 1)]
+ *
+ * so growing from 2^k to 2^(k+1) buckets allocates seg[k+1] and links its
+ * nodes into the one list, each right after its parent bucket b - 2^k;
+ * nothing is copied or moved.  Shrinking from 2^k to 2^(k-1) publishes the
+ * smaller size, waits a grace period (no operation still uses an upper
+ * bucket as its start), unlinks seg[k]'s nodes, waits another grace period
+ * (no traversal still stands on one) and frees seg[k].
+ *
+ * Resizing runs as a chain of RCU callbacks (update_call_rcu), one run at a
+ * time per dictionary (resize_busy).  No reader or updater ever waits for
+ * it: until the new size is published they simply use the old one (longer
+ * chains).  A run loops until the bucket count matches the entry count at
+ * that time, and before it ends re-checks the count, so the size converges
+ * after any workload: with n entries and B buckets it ends with n <= 2B
+ * (unless capped by max_capacity) and, when it shrank, 4n >= B.
+ */
+#include <errno.h>
+
+#include "internal.h"
+
+/* Bucket nodes linked per read-side section when a resize walks a segment:
+ * bounds how long the resizer delays grace periods. */
+#define LFD_RESIZE_CHUNK 1024u
+
+static size_t lfd_seg_len(unsigned int i)
+{
+	return i == 0 ? 1 : (size_t)1 << (i - 1);
+}
+
+unsigned int lfd_log_for(size_t entries)
+{
+	unsigned int log = 0;
+
+	while (log < LFD_MAX_LOG && ((size_t)2 << log) < entries)
+		log++;
+	return log;
+}
+
+struct lfd_lnode *lfd_bucket_at(struct lfd *d, uint32_t b)
+{
+	unsigned int i = b ? 32u - (unsigned int)__builtin_clz(b) : 0u;
+	uint32_t off = b ? b - ((uint32_t)1 << (i - 1)) : 0u;
+	/* SEG_LOAD: acquire, pairs with SEG_STORE in lfd_grow_one. */
+	struct lfd_lnode *seg = lfd_a_load(&d->seg[i], LFD_MO_SEG_LOAD);
+
+	return &seg[off];
+}
+
+struct lfd_lnode *lfd_bucket_for(struct lfd *d, uint64_t hash)
+{
+	/* SIZE_LOAD: acquire, pairs with SIZE_STORE in lfd_grow_one: every
+	 * bucket below the size we read is linked. */
+	unsigned int log = lfd_a_load(&d->size_log, LFD_MO_SIZE_LOAD);
+	uint32_t mask = (uint32_t)(((uint64_t)1 << log) - 1);
+
+	return lfd_bucket_at(d, (uint32_t)hash & mask);
+}
+
+/*
+ * Double the index.  `live`: other threads may be using the dictionary
+ * (hold read-side sections while walking the list).  Returns 0 or -ENOMEM
+ * (nothing changed).
+ */
+static int lfd_grow_one(struct lfd *d, bool live)
+{
+	/* relaxed: only the resizer (or lfd_new, alone) writes size_log. */
+	unsigned int log = lfd_a_load(&d->size_log, memory_order_relaxed);
+	unsigned int i = log + 1;
+	size_t n = lfd_seg_len(i), j;
+	struct lfd_lnode *seg;
+
+	seg = lfd_mem_alloc(d, n * sizeof(*seg));
+	if (seg == NULL)
+		return -ENOMEM;
+	for (j = 0; j < n; j++) {
+		lfd_a_init(&seg[j].next, (uintptr_t)0);
+		seg[j].so_key = lfd_so_bucket((uint32_t)(n + j));
+		seg[j].klen = 0;
+	}
+	/* SEG_STORE: release, pairs with SEG_LOAD (the nodes' fields). */
+	lfd_a_store(&d->seg[i], seg, LFD_MO_SEG_STORE);
+	for (j = 0; j < n; j++) {
+		if (live && j % LFD_RESIZE_CHUNK == 0) {
+			if (j)
+				d->flavor->read_unlock();
+			d->flavor->read_lock();
+		}
+		lfd_list_insert_bucket(lfd_bucket_at(d, (uint32_t)j), &seg[j]);
+	}
+	if (live)
+		d->flavor->read_unlock();
+	/* SIZE_STORE: release, pairs with SIZE_LOAD: the segment and all its
+	 * links happen-before any use of the new buckets. */
+	lfd_a_store(&d->size_log, i, LFD_MO_SIZE_STORE);
+	/* relaxed: a statistic. */
+	lfd_a_fetch_add(&d->grows, 1, memory_order_relaxed);
+	return 0;
+}
+
+int lfd_buckets_init(struct lfd *d, unsigned int log)
+{
+	struct lfd_lnode *b0 = lfd_mem_alloc(d, sizeof(*b0));
+	unsigned int i;
+
+	if (b0 == NULL)
+		return -ENOMEM;
+	lfd_a_init(&b0->next, (uintptr_t)0);
+	b0->so_key = 0;
+	b0->klen = 0;
+	for (i = 0; i < LFD_NSEG; i++)
+		lfd_a_init(&d->seg[i], (struct lfd_lnode *)NULL);
+	lfd_a_init(&d->seg[0], b0);
+	lfd_a_init(&d->size_log, 0u);
+	while (lfd_a_load(&d->size_log, memory_order_relaxed) < log)
+		if (lfd_grow_one(d, false) != 0) {
+			lfd_buckets_fini(d);
+			return -ENOMEM;
+		}
+	lfd_a_store(&d->grows, 0, memory_order_relaxed); /* presizing isn't a grow */
+	return 0;
+}
+
+/* Free every segment.  Only with no other thread using d. */
+void lfd_buckets_fini(struct lfd *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < LFD_NSEG; i++) {
+		/* relaxed: no concurrency here. */
+		struct lfd_lnode *seg = lfd_a_load(&d->seg[i], memory_order_relaxed);
+
+		if (seg != NULL)
+			lfd_mem_free(d, seg, lfd_seg_len(i) * sizeof(*seg));
+		lfd_a_store(&d->seg[i], (struct lfd_lnode *)NULL,
+			  memory_order_relaxed);
+	}
+}
+
+/* The bucket log the entry count asks for, within the configured range. */
+static unsigned int lfd_target_log(struct lfd *d, size_t n)
+{
+	unsigned int t = lfd_log_for(n);
+
+	if (t < d->min_log)
+		t = d->min_log;
+	if (t > d->max_log)
+		t = d->max_log;
+	return t;
+}
+
+/* Grow when the load exceeds 2 per bucket; shrink when it falls below 1/4. */
+static bool lfd_resize_wanted(struct lfd *d, size_t n, unsigned int log)
+{
+	unsigned int t = lfd_target_log(d, n);
+
+	return t > log || (t < log && n * 4 < ((size_t)1 << log));
+}
+
+static void lfd_resize_cb(struct rcu_head *head);
+static void lfd_shrink_unlink_cb(struct rcu_head *head);
+static void lfd_shrink_free_cb(struct rcu_head *head);
+
+void lfd_resize_check(struct lfd *d)
+{
+	int idle = 0;
+
+	if (d->flags & LFD_FIXED_SIZE)
+		return;
+	/* seq_cst fence: the caller's counter update (relaxed RMW) and our
+	 * load of resize_busy against the resizer's store of resize_busy = 0
+	 * and its count (lfd_resize_end's fence): store buffering, so that one
+	 * side always sees the other and a needed resize is never missed. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (lfd_a_load(&d->resize_busy, memory_order_relaxed) ||
+	    lfd_a_load(&d->destroying, memory_order_relaxed))
+		return;
+	if (!lfd_resize_wanted(d, lfd_count_sum(d),
+			       lfd_a_load(&d->size_log, memory_order_relaxed)))
+		return;
+	/* acq_rel: we own the resize state (shrink_log, resize_head) from here;
+	 * pairs with the release in lfd_resize_end. */
+	if (lfd_a_cas(&d->resize_busy, &idle, 1, memory_order_acq_rel,
+		    memory_order_relaxed))
+		d->flavor->update_call_rcu(&d->resize_head, lfd_resize_cb);
+}
+
+static void lfd_resize_end(struct lfd *d, bool recheck)
+{
+	/* release: the run's stores happen-before whoever sees the run done
+	 * (lfd_resize_wait's acquire). */
+	lfd_a_fetch_add(&d->resize_runs, 1, memory_order_release);
+	lfd_a_store(&d->resize_busy, 0, memory_order_release);
+	if (recheck)
+		lfd_resize_check(d); /* its fence: see lfd_resize_check */
+}
+
+/* One resize run, from an RCU callback: loop until the size fits. */
+static void lfd_resize_run(struct lfd *d)
+{
+	for (;;) {
+		size_t n;
+		unsigned int log;
+
+		/* relaxed: lfd_destroy waits for the run anyway; the flag only
+		 * stops it early. */
+		if (lfd_a_load(&d->destroying, memory_order_relaxed))
+			break;
+		n = lfd_count_sum(d);
+		log = lfd_a_load(&d->size_log, memory_order_relaxed);
+		if (!lfd_resize_wanted(d, n, log))
+			break;
+		if (lfd_target_log(d, n) > log) {
+			if (lfd_grow_one(d, true) != 0) {
+				/* Out of memory: stop; a later insert
+				 * will ask again. */
+				lfd_resize_end(d, false);
+				return;
+			}
+			continue;
+		}
+		/* Shrink one step: publish the smaller size now, unlink the
+		 * upper buckets after a grace period. */
+		d->shrink_log = log;
+		lfd_a_store(&d->size_log, log - 1, LFD_MO_SIZE_STORE);
+		d->flavor->update_call_rcu(&d->resize_head,
+					   lfd_shrink_unlink_cb);
+		return;
+	}
+	lfd_resize_end(d, true);
+}
+
+static struct lfd *lfd_of_resize_head(struct rcu_head *head)
+{
+	return (struct lfd *)((char *)head - offsetof(struct lfd, resize_head));
+}
+
+static void lfd_resize_cb(struct rcu_head *head)
+{
+	lfd_resize_run(lfd_of_resize_head(head));
+}
+
+/* A grace period after the smaller size was published: no operation starts
+ * from an upper bucket any more.  Unlink them all. */
+static void lfd_shrink_unlink_cb(struct rcu_head *head)
+{
+	struct lfd *d = lfd_of_resize_head(head);
+	unsigned int log = d->shrink_log;
+	/* relaxed: the resizer itself stored it. */
+	struct lfd_lnode *seg = lfd_a_load(&d->seg[log], memory_order_relaxed);
+	size_t n = lfd_seg_len(log), j;
+
+	for (j = 0; j < n; j++) {
+		if (j % LFD_RESIZE_CHUNK == 0) {
+			if (j)
+				d->flavor->read_unlock();
+			d->flavor->read_lock();
+		}
+		lfd_list_remove(lfd_bucket_at(d, (uint32_t)j), &seg[j]);
+	}
+	d->flavor->read_unlock();
+	d->flavor->update_call_rcu(&d->resize_head, lfd_shrink_free_cb);
+}
+
+/* Another grace period: no traversal stands on an upper bucket node. */
+static void lfd_shrink_free_cb(struct rcu_head *head)
+{
+	struct lfd *d = lfd_of_resize_head(head);
+	unsigned int log = d->shrink_log;
+	struct lfd_lnode *seg = lfd_a_load(&d->seg[log], memory_order_relaxed);
+
+	/* relaxed: nobody reads a segment above the size any more. */
+	lfd_a_store(&d->seg[log], (struct lfd_lnode *)NULL, memory_order_relaxed);
+	lfd_mem_free(d, seg, lfd_seg_len(log) * sizeof(*seg));
+	lfd_a_fetch_add(&d->shrinks, 1, memory_order_relaxed);
+	lfd_resize_run(d);
+}
+
+/* Wait until the resize run in progress (if any) has ended, after asking
+ * for the one the current count needs.  Not from a read-side section. */
+void lfd_resize_wait(struct lfd *d)
+{
+	unsigned long runs;
+
+	lfd_resize_check(d);
+	/* acquire: pairs with the release in lfd_resize_end. */
+	runs = lfd_a_load(&d->resize_runs, memory_order_acquire);
+	while (lfd_a_load(&d->resize_busy, memory_order_acquire) &&
+	       lfd_a_load(&d->resize_runs, memory_order_acquire) == runs)
+		d->flavor->barrier();
+}

@@ -1,0 +1,93 @@
+/*
+ * count.c - the split entry counter.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * One counter per stripe, each alone on a cache line; a thread always adds
+ * to the stripe its thread number picks, so updates on different threads
+ * do not contend on one line.  The sum is exact when no update is in
+ * flight; while updates run it is off by at most the number of updates that
+ * have linearized but not yet added (lfd_count's documented bound).
+ *
+ * The counter also drives resizing: when a stripe crosses a multiple of an
+ * interval that scales with the bucket count, the thread sums the stripes
+ * and asks for a resize if the load is out of range.  With S stripes and
+ * interval I = clamp(B / (8 S), 1, 64), at most S * I <= B / 8 updates go
+ * unchecked, so the bucket count stays within a small factor of the load.
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define LFD_MAX_STRIPES 64u
+#define LFD_CHECK_MAX 64u
+
+/* Thread numbers: 0 = not yet assigned.  relaxed: any distinct-ish number
+ * will do; it only spreads threads over stripes. */
+static LFD_ATOMIC(unsigned int) lfd_thread_seq;
+static _Thread_local unsigned int lfd_thread_no;
+
+static unsigned int lfd_my_thread_no(void)
+{
+	if (lfd_thread_no == 0)
+		lfd_thread_no =
+			lfd_a_fetch_add(&lfd_thread_seq, 1u, memory_order_relaxed) + 1u;
+	return lfd_thread_no;
+}
+
+int lfd_count_init(struct lfd *d)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int n = 1, i;
+	uintptr_t p;
+
+	while (n < LFD_MAX_STRIPES && (long)n < 2 * cpus)
+		n *= 2;
+	d->nstripes = n;
+	d->stripes_raw_size = n * sizeof(struct lfd_stripe) + LFD_CACHELINE - 1;
+	d->stripes_raw = lfd_mem_alloc(d, d->stripes_raw_size);
+	if (d->stripes_raw == NULL)
+		return -ENOMEM;
+	p = ((uintptr_t)d->stripes_raw + LFD_CACHELINE - 1) &
+	    ~(uintptr_t)(LFD_CACHELINE - 1);
+	d->stripes = (struct lfd_stripe *)p;
+	for (i = 0; i < n; i++)
+		lfd_a_init(&d->stripes[i].n, 0L);
+	return 0;
+}
+
+void lfd_count_fini(struct lfd *d)
+{
+	lfd_mem_free(d, d->stripes_raw, d->stripes_raw_size);
+}
+
+void lfd_count_update(struct lfd *d, long delta)
+{
+	struct lfd_stripe *s =
+		&d->stripes[lfd_my_thread_no() & (d->nstripes - 1)];
+	/* relaxed: the count orders nothing; lfd_resize_check fences. */
+	long v = lfd_a_fetch_add(&s->n, delta, memory_order_relaxed) + delta;
+	size_t buckets = (size_t)1
+			 << lfd_a_load(&d->size_log, memory_order_relaxed);
+	size_t interval = buckets / (8u * d->nstripes);
+
+	/* both terms are powers of two, so the interval is one too */
+	if (interval > LFD_CHECK_MAX)
+		interval = LFD_CHECK_MAX;
+	if (interval == 0)
+		interval = 1;
+	if (((unsigned long)v & (interval - 1)) == 0)
+		lfd_resize_check(d);
+}
+
+size_t lfd_count_sum(struct lfd *d)
+{
+	long t = 0;
+	unsigned int i;
+
+	for (i = 0; i < d->nstripes; i++)
+		/* relaxed: a sum of independent counters, not a snapshot. */
+		t += lfd_a_load(&d->stripes[i].n, memory_order_relaxed);
+	return t < 0 ? 0 : (size_t)t;
+}

@@ -1,0 +1,196 @@
+/*
+ * internal.h - lfdict's private types, shared by the files of lib/.
+ * Never installed.  See the design comment at the top of lib/dict.c.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LFD_INTERNAL_H
+#define LFD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <urcu/call-rcu.h>
+#include <urcu/flavor.h>
+
+#include "lfdict.h"
+#include "atomics.h"
+
+#define LFD_HIDDEN __attribute__((visibility("hidden")))
+#define LFD_CACHELINE 64
+
+/* The low bit of a `next` word marks its node as removed from the list. */
+#define LFD_MARK ((uintptr_t)1)
+
+/* A bucket index of 2^31 buckets needs segments 0..31. */
+#define LFD_NSEG 32
+#define LFD_MAX_LOG 31
+
+/*
+ * A list node.  Entries and bucket nodes share this head; the low bit of
+ * so_key tells them apart (1: entry, 0: bucket node).  so_key and klen are
+ * written before the node is linked and never change.
+ */
+struct lfd_lnode {
+	LFD_ATOMIC(uintptr_t) next; /* successor | LFD_MARK */
+	uint32_t so_key;	    /* split-order key: bit-reversed hash */
+	uint32_t klen;		    /* entry: key length; bucket node: 0 */
+};
+
+/*
+ * Something waiting for a grace period before it is freed: an entry (its
+ * popped value in `value`) or a deferred-destructor record for a value that
+ * was overwritten.  Linked into the dictionary's retire stack by `link`,
+ * whose low bit is LFD_RETIRED_RECORD for records.
+ */
+struct lfd_retired {
+	uintptr_t link;
+	void *value;
+};
+#define LFD_RETIRED_RECORD ((uintptr_t)1)
+
+/* An entry: a key and the value slot that carries its state. */
+struct lfd_entry {
+	struct lfd_lnode ln;
+	/* A user value, or LFD_TOMBSTONE once popped (terminal). */
+	LFD_ATOMIC(void *) value;
+	/* Written only by the thread that popped the entry, read only by the
+	 * reclaim callback. */
+	struct lfd_retired retired;
+	unsigned char key[];
+};
+
+/* The tombstone: an address no caller can hold (internal, not exported). */
+LFD_HIDDEN extern const unsigned char lfd_tombstone_byte;
+#define LFD_TOMBSTONE ((void *)&lfd_tombstone_byte)
+
+/* One stripe of the split entry counter, alone on its cache line. */
+struct lfd_stripe {
+	LFD_ATOMIC(long) n;
+	char pad[LFD_CACHELINE - sizeof(long)];
+};
+
+struct lfd {
+	/* --- read-mostly, set at creation --- */
+	const struct rcu_flavor_struct *flavor;
+	uint64_t (*hash)(const void *key, size_t len, void *arg);
+	void *hash_arg;
+	uint64_t seed[2];
+	void (*value_free)(void *value, void *arg);
+	void *value_free_arg;
+	void *(*alloc)(size_t size, void *arg);
+	void (*free)(void *ptr, size_t size, void *arg);
+	void *alloc_arg;
+	unsigned int flags;
+	unsigned int min_log, max_log;
+	unsigned int nstripes; /* a power of two */
+	struct lfd_stripe *stripes;
+	void *stripes_raw;
+	size_t stripes_raw_size;
+
+	/* --- the bucket index --- */
+	LFD_ATOMIC(unsigned int) size_log;
+	LFD_ATOMIC(struct lfd_lnode *) seg[LFD_NSEG];
+
+	/* --- resize pipeline (one run at a time; see buckets.c) --- */
+	LFD_ATOMIC(int) resize_busy;
+	LFD_ATOMIC(unsigned long) resize_runs; /* completed runs */
+	LFD_ATOMIC(int) destroying;
+	unsigned int shrink_log; /* owned by the running resize */
+	LFD_ATOMIC(uint64_t) grows, shrinks;
+	struct rcu_head resize_head;
+
+	/* --- reclaim pipeline (one batch in flight; see reclaim.c) --- */
+	LFD_ATOMIC(uintptr_t) retire_pending;
+	uintptr_t retire_inflight; /* owned by the batch in flight */
+	LFD_ATOMIC(int) retire_busy;
+	LFD_ATOMIC(unsigned long) retire_issued, retire_done;
+	struct rcu_head retire_head;
+};
+
+static inline struct lfd_entry *lfd_entry_of(struct lfd_lnode *n)
+{
+	return (struct lfd_entry *)n; /* ln is the first member */
+}
+
+static inline struct lfd_lnode *lfd_ptr(uintptr_t w)
+{
+	return (struct lfd_lnode *)(w & ~LFD_MARK);
+}
+
+static inline uint32_t lfd_rev32(uint32_t x)
+{
+	x = ((x >> 1) & 0x55555555u) | ((x & 0x55555555u) << 1);
+	x = ((x >> 2) & 0x33333333u) | ((x & 0x33333333u) << 2);
+	x = ((x >> 4) & 0x0f0f0f0fu) | ((x & 0x0f0f0f0fu) << 4);
+	return __builtin_bswap32(x);
+}
+
+/* Split-order key of an entry whose hash is h: odd. */
+static inline uint32_t lfd_so_entry(uint64_t h)
+{
+	return lfd_rev32((uint32_t)h) | 1u;
+}
+
+/* Split-order key of bucket b (b < 2^31): even. */
+static inline uint32_t lfd_so_bucket(uint32_t b)
+{
+	return lfd_rev32(b);
+}
+
+/* --- hash.c --- */
+LFD_HIDDEN void lfd_seed_init(uint64_t seed[2]);
+LFD_HIDDEN uint64_t lfd_siphash13(const uint64_t key[2], const void *data,
+				  size_t len);
+LFD_HIDDEN uint64_t lfd_siphash24(const uint64_t key[2], const void *data,
+				  size_t len);
+
+/* --- reclaim.c: memory and RCU --- */
+LFD_HIDDEN void *lfd_mem_alloc(struct lfd *d, size_t size);
+LFD_HIDDEN void lfd_mem_free(struct lfd *d, void *p, size_t size);
+LFD_HIDDEN size_t lfd_entry_size(uint32_t klen);
+LFD_HIDDEN void lfd_retire_entry(struct lfd *d, struct lfd_entry *e,
+				 void *popped);
+LFD_HIDDEN struct lfd_retired *lfd_record_alloc(struct lfd *d);
+LFD_HIDDEN void lfd_record_retire(struct lfd *d, struct lfd_retired *r,
+				  void *value);
+LFD_HIDDEN void lfd_record_free(struct lfd *d, struct lfd_retired *r);
+LFD_HIDDEN void lfd_reclaim_wait(struct lfd *d);
+LFD_HIDDEN bool lfd_reclaim_idle(struct lfd *d);
+
+/* --- count.c: split counters --- */
+LFD_HIDDEN int lfd_count_init(struct lfd *d);
+LFD_HIDDEN void lfd_count_fini(struct lfd *d);
+LFD_HIDDEN void lfd_count_update(struct lfd *d, long delta);
+LFD_HIDDEN size_t lfd_count_sum(struct lfd *d);
+
+/* --- solist.c: the split-ordered list --- */
+struct lfd_pos {
+	struct lfd_lnode *prev;
+	struct lfd_lnode *curr;
+	unsigned int steps; /* entries passed from the start node */
+};
+LFD_HIDDEN bool lfd_list_find(struct lfd_lnode *start, uint32_t so,
+			      const void *key, uint32_t klen,
+			      struct lfd_pos *pos);
+LFD_HIDDEN struct lfd_entry *lfd_list_lookup(struct lfd_lnode *start,
+					     uint32_t so, const void *key,
+					     uint32_t klen);
+LFD_HIDDEN bool lfd_list_link(struct lfd_pos *pos, struct lfd_lnode *node);
+LFD_HIDDEN void lfd_list_mark(struct lfd_lnode *node);
+LFD_HIDDEN void lfd_list_insert_bucket(struct lfd_lnode *parent,
+				       struct lfd_lnode *bucket);
+LFD_HIDDEN void lfd_list_remove(struct lfd_lnode *start,
+				struct lfd_lnode *node);
+
+/* --- buckets.c: the segmented bucket index and resizing --- */
+LFD_HIDDEN int lfd_buckets_init(struct lfd *d, unsigned int log);
+LFD_HIDDEN void lfd_buckets_fini(struct lfd *d);
+LFD_HIDDEN struct lfd_lnode *lfd_bucket_for(struct lfd *d, uint64_t hash);
+LFD_HIDDEN struct lfd_lnode *lfd_bucket_at(struct lfd *d, uint32_t b);
+LFD_HIDDEN void lfd_resize_check(struct lfd *d);
+LFD_HIDDEN void lfd_resize_wait(struct lfd *d);
+LFD_HIDDEN unsigned int lfd_log_for(size_t entries);
+
+#endif /* LFD_INTERNAL_H */
