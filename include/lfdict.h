@@ -28,7 +28,7 @@
  *    calls on all keys of all dictionaries, together with the caller's own
  *    seq_cst operations, appear in one total order consistent with every
  *    thread's program order (sequential consistency for data-race-free
- *    programs).  See doc/memory-model.md for each call's exact points.
+ *    programs).  lib/dict.c and doc/design.md give each call's exact points.
  *  - Publication: everything a thread wrote before a call that stored value
  *    V (insert, set, replace, cas) happens-before everything a thread does
  *    after a call that returned V (get, insert's *current, set's *old, pop,
@@ -41,7 +41,13 @@
  *    call, including threads that never heard of liburcu, and threads may
  *    come and go freely.  With a caller-supplied flavour, calling threads
  *    must be registered with that flavour (and, for urcu-qsbr, online), as
- *    that flavour's documentation requires.
+ *    that flavour's documentation requires; with urcu-qsbr, call
+ *    lfd_barrier and lfd_destroy while offline (rcu_thread_offline()), since
+ *    an online QSBR thread counts as inside a read-side section.
+ *  - liburcu itself: urcu-bp registers a thread on its first read-side
+ *    section (a mutex and, rarely, an mmap), and liburcu creates its
+ *    call_rcu worker thread on first use; liburcu aborts if those fail.
+ *    lfdict's own allocations never abort.
  *  - Lifetime of a returned value: once a call returns a value V, another
  *    thread may pop or replace V at any time; the value destructor (if any)
  *    runs on V only after an RCU grace period.  To keep using V safely,
@@ -104,7 +110,8 @@ struct lfd_config {
 	 * grace period, from an RCU callback thread or from lfd_destroy.  Called
 	 * for NULL values too.  A value overwritten by the identical pointer
 	 * (set/replace/cas with the value already present) has not left, and is
-	 * not destroyed.  It must not call lfd_barrier or lfd_destroy. */
+	 * not destroyed.  It must not call lfd_barrier or lfd_destroy, nor,
+	 * while lfd_destroy runs, any call on the dictionary being destroyed. */
 	void (*value_free)(void *value, void *arg);
 	void *value_free_arg;
 	/* Allocator hooks used for every allocation the dictionary makes: both
@@ -160,7 +167,8 @@ int lfd_destroy(struct lfd *d);
  * Linearization: the seq_cst load of the entry's value slot (found), or a
  * seq_cst load of a list link that shows the key absent (not found).
  * Ordering: on 0, acquire from the call that stored the value (see
- * Publication above).  Progress: lock-free; a get never writes shared memory.
+ * Publication above).  Progress: lock-free; a get never writes to the
+ * dictionary's memory (only the RCU flavour's per-thread reader state).
  */
 int lfd_get(struct lfd *d, const void *key, size_t len, void **value);
 
@@ -194,8 +202,10 @@ int lfd_set(struct lfd *d, const void *key, size_t len, void *value,
  * lfd_replace - replace the value only if the key is present.
  * Returns 0 with *old = the value replaced; -ENOENT (nothing changed);
  * -EINVAL; -ENOMEM.
- * Linearization: the seq_cst CAS on the value slot (0); the seq_cst load
- * that showed the key absent (-ENOENT).  A replace never brings back a
+ * Linearization: the seq_cst CAS on the value slot (0).  -ENOENT: a seq_cst
+ * link load that showed the key absent, or, when the call found the key's
+ * entry already popped, the instant that entry was popped (or the call's
+ * start, if later).  A replace never brings back a
  * popped key, and a pop never loses a concurrent replace: both act on the
  * same value-slot word.  Progress: lock-free.
  */
@@ -209,8 +219,7 @@ int lfd_replace(struct lfd *d, const void *key, size_t len, void *value,
  * *current = that value (nothing changed); -ENOENT if absent; -EINVAL;
  * -ENOMEM.  expected == desired succeeds without changing anything.
  * Linearization: the seq_cst compare-exchange on the value slot, successful
- * (0) or failed (-EAGAIN, -ENOENT), or a seq_cst link load showing the key
- * absent (-ENOENT).  A retry loop `while (lfd_cas(...) == -EAGAIN)` loses
+ * (0) or failed (-EAGAIN); -ENOENT as lfd_replace.  A retry loop `while (lfd_cas(...) == -EAGAIN)` loses
  * no update.  Progress: lock-free.
  */
 int lfd_cas(struct lfd *d, const void *key, size_t len, void *expected,
@@ -222,7 +231,7 @@ int lfd_cas(struct lfd *d, const void *key, size_t len, void *expected,
  * When several threads pop the same key, exactly one gets 0 and the value;
  * the others get -ENOENT (or a later value, if the key was inserted again).
  * Linearization: the seq_cst CAS that swaps the value slot to the tombstone
- * (0); the seq_cst load that showed the key absent (-ENOENT).
+ * (0); -ENOENT as lfd_replace.
  * The value's destructor runs after a grace period.  Progress: lock-free.
  */
 int lfd_pop(struct lfd *d, const void *key, size_t len, void **value);
@@ -278,8 +287,11 @@ int lfd_read_unlock(struct lfd *d);
  * call (resize steps, and with them the resize that the current count asks
  * for; deferred frees; destructor calls) has completed.
  * Returns 0; -EINVAL; -EDEADLK if called inside a read-side section.
- * Blocking: yes (RCU grace periods).  Useful before checking stats, and
- * to bound memory after a burst of removals.
+ * At quiescence, after it returns the bucket count fits the entry count
+ * (count <= 2 * buckets unless capped; buckets <= max(min_buckets, 8 *
+ * count)).  While other threads keep changing the count, it also waits for
+ * the resizes they cause.  Blocking: yes (RCU grace periods).  Useful
+ * before checking stats, and to bound memory after a burst of removals.
  */
 int lfd_barrier(struct lfd *d);
 

@@ -69,14 +69,17 @@
 /*
  * MARK_CAS: setting the mark bit on a node's next (logical removal from the
  *   list, after the value slot became the tombstone or, for a bucket node,
- *   after a shrink).  relaxed is enough: the mark carries no data (the
- *   removed value is kept by the thread that tombstoned it), and a reader
- *   that loads the marked word still synchronizes with the release that
- *   installed the pointer part, because an RMW continues that release
- *   sequence (C11 5.1.2.4p10).
+ *   after a shrink).  release: the mark tells whoever sees it that the
+ *   entry was popped, and that thread may act on it (unlink the entry, link
+ *   a new entry of the key, answer -ENOENT to a third thread through its
+ *   unlink); the release makes the tombstone CAS (and everything before the
+ *   pop) happen-before those actions, which the promised sequential
+ *   consistency needs under C11 (with relaxed, a thread that saw only the
+ *   mark would not happen-after the pop).  Pairs with LINK_LOAD.  Free on
+ *   x86 (the CAS is a locked instruction either way).
  */
 #ifndef LFD_MO_MARK_CAS
-#define LFD_MO_MARK_CAS memory_order_relaxed
+#define LFD_MO_MARK_CAS memory_order_release
 #endif
 /*
  * --- Sites of the value slot (lib/dict.c) ---

@@ -184,8 +184,10 @@ void lfd_resize_check(struct lfd *d)
 	 * and its count (lfd_resize_end's fence): store buffering, so that one
 	 * side always sees the other and a needed resize is never missed. */
 	atomic_thread_fence(memory_order_seq_cst);
+	/* seq_cst on destroying: pairs with lfd_destroy's store, so a run's
+	 * final re-check never queues work on a dictionary being destroyed. */
 	if (lfd_a_load(&d->resize_busy, memory_order_relaxed) ||
-	    lfd_a_load(&d->destroying, memory_order_relaxed))
+	    lfd_a_load(&d->destroying, memory_order_seq_cst))
 		return;
 	if (!lfd_resize_wanted(d, lfd_count_sum(d),
 			       lfd_a_load(&d->size_log, memory_order_relaxed)))
@@ -199,6 +201,8 @@ void lfd_resize_check(struct lfd *d)
 
 static void lfd_resize_end(struct lfd *d, bool recheck)
 {
+	/* relaxed: published by the release on resize_runs below. */
+	lfd_a_store(&d->resize_oom, !recheck, memory_order_relaxed);
 	/* release: the run's stores happen-before whoever sees the run done
 	 * (lfd_resize_wait's acquire). */
 	lfd_a_fetch_add(&d->resize_runs, 1, memory_order_release);
@@ -288,16 +292,30 @@ static void lfd_shrink_free_cb(struct rcu_head *head)
 	lfd_resize_run(d);
 }
 
-/* Wait until the resize run in progress (if any) has ended, after asking
- * for the one the current count needs.  Not from a read-side section. */
+/*
+ * Wait until no resize is running and the count asks for none: ask, wait
+ * for the run in progress to end, and ask again (a run that ended may have
+ * missed updates that came after its last count).  At quiescence this ends
+ * after at most a few runs; while other threads keep changing the count it
+ * also waits for the resizes they cause.  A run that stopped for lack of
+ * memory ends the wait (asking again would fail again).  Not from a
+ * read-side section.
+ */
 void lfd_resize_wait(struct lfd *d)
 {
-	unsigned long runs;
+	for (;;) {
+		unsigned long runs;
 
-	lfd_resize_check(d);
-	/* acquire: pairs with the release in lfd_resize_end. */
-	runs = lfd_a_load(&d->resize_runs, memory_order_acquire);
-	while (lfd_a_load(&d->resize_busy, memory_order_acquire) &&
-	       lfd_a_load(&d->resize_runs, memory_order_acquire) == runs)
-		d->flavor->barrier();
+		lfd_resize_check(d);
+		/* acquire: pairs with the release in lfd_resize_end. */
+		runs = lfd_a_load(&d->resize_runs, memory_order_acquire);
+		if (!lfd_a_load(&d->resize_busy, memory_order_acquire))
+			return; /* the check found nothing to do */
+		while (lfd_a_load(&d->resize_busy, memory_order_acquire) &&
+		       lfd_a_load(&d->resize_runs, memory_order_acquire) == runs)
+			d->flavor->barrier();
+		/* relaxed: ordered by the acquire of resize_runs above. */
+		if (lfd_a_load(&d->resize_oom, memory_order_relaxed))
+			return;
+	}
 }

@@ -332,6 +332,7 @@ LFD_EXPORT int lfd_insert(struct lfd *d, const void *key, size_t len,
 			r = cur == LFD_TOMBSTONE ? -EAGAIN : -EEXIST;
 		} else {
 			r = lfd_op_link(&op, &pos, value, &node);
+			cur = value; /* not a tombstone seen on an earlier try */
 		}
 	} while (r == -EAGAIN);
 	lfd_op_end(&op);
@@ -546,13 +547,12 @@ LFD_EXPORT struct lfd *lfd_new(const struct lfd_config *cfg)
 		d->max_log = d->min_log;
 	lfd_a_init(&d->resize_busy, 0);
 	lfd_a_init(&d->resize_runs, 0UL);
+	lfd_a_init(&d->resize_oom, 0);
 	lfd_a_init(&d->destroying, 0);
 	lfd_a_init(&d->grows, (uint64_t)0);
 	lfd_a_init(&d->shrinks, (uint64_t)0);
 	lfd_a_init(&d->retire_pending, (uintptr_t)0);
 	lfd_a_init(&d->retire_busy, 0);
-	lfd_a_init(&d->retire_issued, 0UL);
-	lfd_a_init(&d->retire_done, 0UL);
 	err = lfd_count_init(d);
 	if (err == 0) {
 		err = lfd_buckets_init(d, d->min_log);
@@ -575,12 +575,18 @@ LFD_EXPORT int lfd_destroy(struct lfd *d)
 		return -EINVAL;
 	if (d->flavor->read_ongoing())
 		return -EDEADLK;
-	/* relaxed: stops resize runs early; the loop below waits for them. */
-	lfd_a_store(&d->destroying, 1, memory_order_relaxed);
+	/* seq_cst: a callback that clears a busy flag and then re-checks must
+	 * see this flag and queue nothing new (lfd_resize_check,
+	 * lfd_retire_schedule with nothing pending). */
+	lfd_a_store(&d->destroying, 1, memory_order_seq_cst);
 	do
 		d->flavor->barrier();
 	while (lfd_a_load(&d->resize_busy, memory_order_acquire) ||
 	       !lfd_reclaim_idle(d));
+	/* The callback that cleared the last busy flag may still be running
+	 * its tail (the re-check); it was queued before this barrier, so the
+	 * barrier returns only after it has returned. */
+	d->flavor->barrier();
 	/* Alone now: every popped entry was unlinked and reclaimed by its
 	 * popper's batch; what the list holds is live. */
 	n = lfd_ptr(lfd_a_load(&lfd_bucket_at(d, 0)->next, memory_order_relaxed));

@@ -49,6 +49,14 @@ struct lfd_retired {
 	void *value;
 };
 #define LFD_RETIRED_RECORD ((uintptr_t)1)
+/* A marker pushed by lfd_reclaim_wait: the batch that takes it has taken
+ * everything pushed before it; its callback sets `done`. */
+#define LFD_RETIRED_MARKER ((uintptr_t)2)
+#define LFD_RETIRED_TAGS (LFD_RETIRED_RECORD | LFD_RETIRED_MARKER)
+struct lfd_marker {
+	struct lfd_retired r;
+	LFD_ATOMIC(int) done;
+};
 
 /* An entry: a key and the value slot that carries its state. */
 struct lfd_entry {
@@ -96,6 +104,7 @@ struct lfd {
 	/* --- resize pipeline (one run at a time; see buckets.c) --- */
 	LFD_ATOMIC(int) resize_busy;
 	LFD_ATOMIC(unsigned long) resize_runs; /* completed runs */
+	LFD_ATOMIC(int) resize_oom; /* the last run stopped on ENOMEM */
 	LFD_ATOMIC(int) destroying;
 	unsigned int shrink_log; /* owned by the running resize */
 	LFD_ATOMIC(uint64_t) grows, shrinks;
@@ -105,8 +114,7 @@ struct lfd {
 	LFD_ATOMIC(uintptr_t) retire_pending;
 	uintptr_t retire_inflight; /* owned by the batch in flight */
 	LFD_ATOMIC(int) retire_busy;
-	LFD_ATOMIC(unsigned long) retire_issued, retire_done;
-	struct rcu_head retire_head;
+		struct rcu_head retire_head;
 };
 
 static inline struct lfd_entry *lfd_entry_of(struct lfd_lnode *n)

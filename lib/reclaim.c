@@ -39,7 +39,7 @@ size_t lfd_entry_size(uint32_t klen)
 
 static struct lfd_retired *lfd_retired_ptr(uintptr_t w)
 {
-	return (struct lfd_retired *)(w & ~LFD_RETIRED_RECORD);
+	return (struct lfd_retired *)(w & ~LFD_RETIRED_TAGS);
 }
 
 static struct lfd *lfd_of_retire_head(struct rcu_head *head)
@@ -72,9 +72,6 @@ static void lfd_retire_schedule(struct lfd *d)
 				 memory_order_acq_rel);
 		if (batch != 0) {
 			d->retire_inflight = batch;
-			/* relaxed: lfd_reclaim_wait only compares counts;
-			 * call_rcu orders the batch itself. */
-			lfd_a_fetch_add(&d->retire_issued, 1, memory_order_relaxed);
 			d->flavor->update_call_rcu(&d->retire_head,
 						   lfd_retire_cb);
 			return;
@@ -124,14 +121,20 @@ static void lfd_retire_cb(struct rcu_head *head)
 {
 	struct lfd *d = lfd_of_retire_head(head);
 	uintptr_t w = d->retire_inflight;
+	struct lfd_retired *markers = NULL;
 
 	while (w != 0) {
 		struct lfd_retired *r = lfd_retired_ptr(w);
 		uintptr_t next = r->link;
 
-		if (d->value_free)
-			d->value_free(r->value, d->value_free_arg);
-		if (w & LFD_RETIRED_RECORD) {
+		if (w & LFD_RETIRED_MARKER) {
+			/* The stack is LIFO: items pushed before a marker come
+			 * after it in the batch.  Signal markers last. */
+			r->link = (uintptr_t)markers;
+			markers = r;
+		} else if (w & LFD_RETIRED_RECORD) {
+			if (d->value_free)
+				d->value_free(r->value, d->value_free_arg);
 			lfd_record_free(d, r);
 		} else {
 			struct lfd_entry *e =
@@ -139,28 +142,43 @@ static void lfd_retire_cb(struct rcu_head *head)
 						     offsetof(struct lfd_entry,
 							      retired));
 
+			if (d->value_free)
+				d->value_free(r->value, d->value_free_arg);
 			lfd_mem_free(d, e, lfd_entry_size(e->ln.klen));
 		}
 		w = next;
 	}
 	d->retire_inflight = 0;
-	/* release: the frees above happen-before lfd_reclaim_wait's return. */
-	lfd_a_fetch_add(&d->retire_done, 1, memory_order_release);
+	while (markers != NULL) {
+		struct lfd_retired *next = (struct lfd_retired *)markers->link;
+
+		/* release: every destructor and free above happens-before the
+		 * waiter's return; the waiter's frame may vanish right after
+		 * this store, so the marker is not touched again. */
+		lfd_a_store(&((struct lfd_marker *)markers)->done, 1,
+			    memory_order_release);
+		markers = next;
+	}
 	lfd_a_store(&d->retire_busy, 0, memory_order_seq_cst);
 	lfd_retire_schedule(d);
 }
 
-/* Wait until every item retired before the call has been reclaimed. */
+/*
+ * Wait until every item retired before the call has been reclaimed: push a
+ * marker and wait for the batch that carries it.  A batch takes the whole
+ * stack, so that batch carries everything pushed before the marker, or a
+ * batch before it did.  The marker lives in this frame: we do not return
+ * before the callback is done with it.  Not from a read-side section.
+ */
 void lfd_reclaim_wait(struct lfd *d)
 {
-	unsigned long target;
+	struct lfd_marker m;
 
-	lfd_retire_schedule(d);
-	/* seq_cst: read after our own schedule, in the same order as pushes. */
-	target = lfd_a_load(&d->retire_issued, memory_order_seq_cst);
-	if (lfd_a_load(&d->retire_pending, memory_order_seq_cst) != 0)
-		target++; /* the batch in flight will send them next */
-	while (lfd_a_load(&d->retire_done, memory_order_acquire) < target)
+	m.r.value = NULL;
+	lfd_a_init(&m.done, 0);
+	lfd_retire_push(d, (uintptr_t)&m.r | LFD_RETIRED_MARKER);
+	/* acquire: pairs with the callback's release of done. */
+	while (!lfd_a_load(&m.done, memory_order_acquire))
 		d->flavor->barrier();
 }
 

@@ -24,7 +24,7 @@ static void fx_open(struct fixture *fx, const struct lfd_config *base)
 	if (base)
 		fx->cfg = *base;
 	else
-		memset(&fx->cfg, 0, sizeof fx->cfg);
+		tu_cfg_init(&fx->cfg);
 	tu_alloc_install(&fx->al, &fx->cfg);
 	errno = 0;
 	fx->d = lfd_new(&fx->cfg);
@@ -125,12 +125,12 @@ START_TEST(test_new_invalid_configs)
 
 	tu_alloc_init(&al);
 
-	memset(&c, 0, sizeof c);
+	tu_cfg_init(&c);
 	c.alloc = tu_alloc_fn;
 	c.alloc_arg = &al;
 	expect_einval_config(&c, "alloc without free");
 
-	memset(&c, 0, sizeof c);
+	tu_cfg_init(&c);
 	c.free = tu_free_fn;
 	c.alloc_arg = &al;
 	expect_einval_config(&c, "free without alloc");
@@ -139,20 +139,20 @@ START_TEST(test_new_invalid_configs)
 					      LFD_FIXED_SIZE | 0x2u, ~0u };
 	for (size_t i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++) {
 		char what[64];
-		memset(&c, 0, sizeof c);
+		tu_cfg_init(&c);
 		tu_alloc_install(&al, &c);
 		c.flags = bad_flags[i];
 		snprintf(what, sizeof what, "unknown flags 0x%x", bad_flags[i]);
 		expect_einval_config(&c, what);
 	}
 
-	memset(&c, 0, sizeof c);
+	tu_cfg_init(&c);
 	tu_alloc_install(&al, &c);
 	c.capacity = 1000;
 	c.max_capacity = 999;
 	expect_einval_config(&c, "capacity > max_capacity");
 
-	memset(&c, 0, sizeof c);
+	tu_cfg_init(&c);
 	tu_alloc_install(&al, &c);
 	c.capacity = 2;
 	c.max_capacity = 1;
@@ -165,24 +165,24 @@ START_TEST(test_new_invalid_configs)
 
 	/* Valid edges. */
 	struct fixture fx;
-	memset(&c, 0, sizeof c);
+	tu_cfg_init(&c);
 	c.capacity = 1000;
 	c.max_capacity = 1000;
 	fx_open(&fx, &c);
 	fx_close(&fx);
 
-	memset(&c, 0, sizeof c);
+	tu_cfg_init(&c);
 	c.capacity = 1000; /* max_capacity 0: no bound */
 	fx_open(&fx, &c);
 	fx_close(&fx);
 
-	memset(&c, 0, sizeof c);
+	tu_cfg_init(&c);
 	c.flags = LFD_FIXED_SIZE;
 	fx_open(&fx, &c);
 	ck_assert_int_eq(lfd_insert(fx.d, "x", 1, NULL, NULL), 0);
 	fx_close(&fx);
 
-	memset(&c, 0, sizeof c);
+	tu_cfg_init(&c);
 	c.alloc = dummy_alloc;
 	c.free = dummy_free;
 	struct lfd *d = lfd_new(&c);
@@ -214,7 +214,7 @@ START_TEST(test_new_copies_config)
 	ck_assert_ptr_nonnull(c);
 	tu_alloc_init(&al);
 	tu_dtor_init(&dt, 16);
-	memset(c, 0, sizeof *c);
+	tu_cfg_init(c);
 	tu_alloc_install(&al, c);
 	tu_dtor_install(&dt, c);
 	c->hash = counting_hash;
@@ -351,7 +351,7 @@ START_TEST(test_bad_keys)
 	struct tu_dtor dt;
 	struct lfd_config c;
 
-	memset(&c, 0, sizeof c);
+	tu_cfg_init(&c);
 	tu_dtor_init(&dt, 1024);
 	tu_dtor_install(&dt, &c);
 	fx_open(&fx, &c);
@@ -1060,7 +1060,7 @@ START_TEST(test_read_lock_nesting_and_edeadlk)
 	struct tu_model m;
 	struct lfd_config c;
 
-	memset(&c, 0, sizeof c);
+	tu_cfg_init(&c);
 	tu_dtor_init(&dt, 1024);
 	tu_dtor_install(&dt, &c);
 	fx_open(&fx, &c);

@@ -190,7 +190,7 @@ static void run_const(uint64_t constant, size_t n)
 	char what[64];
 
 	tu_alloc_init(&al);
-	memset(&c, 0, sizeof c);
+	tu_cfg_init(&c);
 	tu_alloc_install(&al, &c);
 	c.hash = const_hash;
 	c.hash_arg = &h;
@@ -233,7 +233,7 @@ static void run_ident(uint64_t shift, size_t n, const char *what)
 	struct tu_model m;
 
 	tu_alloc_init(&al);
-	memset(&c, 0, sizeof c);
+	tu_cfg_init(&c);
 	tu_alloc_install(&al, &c);
 	c.hash = ident_hash;
 	c.hash_arg = &h;

@@ -46,6 +46,36 @@
 #include <lfdict.h>
 
 /* ------------------------------------------------------------------ */
+/* the RCU flavour of the tests' dictionaries                          */
+
+/* Built with -DLFD_TEST_RCU_PTHREAD (and tests/rcu_pthread.c), for
+ * ThreadSanitizer: dictionaries use the test-only pthread RCU flavour,
+ * whose grace periods TSan understands.  Otherwise the default, urcu-bp. */
+#ifdef LFD_TEST_RCU_PTHREAD
+#include "rcu_pthread.h"
+#define TU_FLAVOR (&lfd_test_rcu_pthread_flavor)
+#define TU_FLAVOR_NAME "rcu-pthread"
+#else
+#define TU_FLAVOR ((const struct rcu_flavor_struct *)NULL)
+#define TU_FLAVOR_NAME "urcu-bp"
+#endif
+
+/* A zeroed configuration (every default) with the tests' flavour. */
+static inline void tu_cfg_init(struct lfd_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->flavor = TU_FLAVOR;
+}
+
+/* lfd_new with every default but the tests' flavour. */
+static inline struct lfd *tu_new_default(void)
+{
+	struct lfd_config c;
+	tu_cfg_init(&c);
+	return lfd_new(&c);
+}
+
+/* ------------------------------------------------------------------ */
 /* logging and time                                                    */
 
 /* Print a line of measurements; flushed at once so that nothing is lost
