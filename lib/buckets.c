@@ -248,7 +248,7 @@ static void lfd_resize_run(struct lfd *d)
 
 static struct lfd *lfd_of_resize_head(struct rcu_head *head)
 {
-	return (struct lfd *)((char *)head - offsetof(struct lfd, resize_head));
+	return LFD_CONTAINER_OF(head, struct lfd, resize_head);
 }
 
 static void lfd_resize_cb(struct rcu_head *head)

@@ -20,6 +20,10 @@
 #define LFD_HIDDEN __attribute__((visibility("hidden")))
 #define LFD_CACHELINE 64
 
+/* The struct of type T whose member m is at address p (through void *:
+ * the member's address is as aligned as T is). */
+#define LFD_CONTAINER_OF(p, T, m) ((T *)(void *)((char *)(p) - offsetof(T, m)))
+
 /* The low bit of a `next` word marks its node as removed from the list. */
 #define LFD_MARK ((uintptr_t)1)
 

@@ -44,7 +44,7 @@ static struct lfd_retired *lfd_retired_ptr(uintptr_t w)
 
 static struct lfd *lfd_of_retire_head(struct rcu_head *head)
 {
-	return (struct lfd *)((char *)head - offsetof(struct lfd, retire_head));
+	return LFD_CONTAINER_OF(head, struct lfd, retire_head);
 }
 
 static void lfd_retire_cb(struct rcu_head *head);
@@ -138,9 +138,7 @@ static void lfd_retire_cb(struct rcu_head *head)
 			lfd_record_free(d, r);
 		} else {
 			struct lfd_entry *e =
-				(struct lfd_entry *)((char *)r -
-						     offsetof(struct lfd_entry,
-							      retired));
+				LFD_CONTAINER_OF(r, struct lfd_entry, retired);
 
 			if (d->value_free)
 				d->value_free(r->value, d->value_free_arg);
