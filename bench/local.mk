@@ -1,0 +1,1 @@
+# Automake fragment included by the top Makefile.am (append with +=).
