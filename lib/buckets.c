@@ -49,26 +49,6 @@ unsigned int lfd_log_for(size_t entries)
 	return log;
 }
 
-struct lfd_lnode *lfd_bucket_at(struct lfd *d, uint32_t b)
-{
-	unsigned int i = b ? 32u - (unsigned int)__builtin_clz(b) : 0u;
-	uint32_t off = b ? b - ((uint32_t)1 << (i - 1)) : 0u;
-	/* SEG_LOAD: acquire, pairs with SEG_STORE in lfd_grow_one. */
-	struct lfd_lnode *seg = lfd_a_load(&d->seg[i], LFD_MO_SEG_LOAD);
-
-	return &seg[off];
-}
-
-struct lfd_lnode *lfd_bucket_for(struct lfd *d, uint64_t hash)
-{
-	/* SIZE_LOAD: acquire, pairs with SIZE_STORE in lfd_grow_one: every
-	 * bucket below the size we read is linked. */
-	unsigned int log = lfd_a_load(&d->size_log, LFD_MO_SIZE_LOAD);
-	uint32_t mask = (uint32_t)(((uint64_t)1 << log) - 1);
-
-	return lfd_bucket_at(d, (uint32_t)hash & mask);
-}
-
 /*
  * Double the index.  `live`: other threads may be using the dictionary
  * (hold read-side sections while walking the list).  Returns 0 or -ENOMEM

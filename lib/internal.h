@@ -199,10 +199,31 @@ LFD_HIDDEN void lfd_list_remove(struct lfd_lnode *start,
 /* --- buckets.c: the segmented bucket index and resizing --- */
 LFD_HIDDEN int lfd_buckets_init(struct lfd *d, unsigned int log);
 LFD_HIDDEN void lfd_buckets_fini(struct lfd *d);
-LFD_HIDDEN struct lfd_lnode *lfd_bucket_for(struct lfd *d, uint64_t hash);
-LFD_HIDDEN struct lfd_lnode *lfd_bucket_at(struct lfd *d, uint32_t b);
 LFD_HIDDEN void lfd_resize_check(struct lfd *d);
 LFD_HIDDEN void lfd_resize_wait(struct lfd *d);
 LFD_HIDDEN unsigned int lfd_log_for(size_t entries);
+
+/* Bucket b's node: segment i = bit length of b, offset b - 2^(i-1).
+ * Inline: on every operation's path. */
+static inline struct lfd_lnode *lfd_bucket_at(struct lfd *d, uint32_t b)
+{
+	unsigned int i = b ? 32u - (unsigned int)__builtin_clz(b) : 0u;
+	uint32_t off = b ? b - ((uint32_t)1 << (i - 1)) : 0u;
+	/* SEG_LOAD: acquire, pairs with SEG_STORE in lfd_grow_one. */
+	struct lfd_lnode *seg = lfd_a_load(&d->seg[i], LFD_MO_SEG_LOAD);
+
+	return &seg[off];
+}
+
+/* The bucket node an operation on a key of this hash starts from. */
+static inline struct lfd_lnode *lfd_bucket_for(struct lfd *d, uint64_t hash)
+{
+	/* SIZE_LOAD: acquire, pairs with SIZE_STORE in lfd_grow_one: every
+	 * bucket below the size we read is linked. */
+	unsigned int log = lfd_a_load(&d->size_log, LFD_MO_SIZE_LOAD);
+	uint32_t mask = (uint32_t)(((uint64_t)1 << log) - 1);
+
+	return lfd_bucket_at(d, (uint32_t)hash & mask);
+}
 
 #endif /* LFD_INTERNAL_H */

@@ -35,6 +35,15 @@ static int lfd_order(const struct lfd_lnode *n, uint32_t so,
 		return 0; /* bucket nodes: the so_key is unique */
 	if (n->klen != klen)
 		return n->klen < klen ? -1 : 1;
+	if (klen == 8) {
+		/* Any total order will do among keys of one length and
+		 * so_key; for 8-byte keys, the native word order. */
+		uint64_t a, b;
+
+		memcpy(&a, ((const struct lfd_entry *)n)->key, 8);
+		memcpy(&b, key, 8);
+		return a == b ? 0 : (a < b ? -1 : 1);
+	}
 	if (klen == 0)
 		return 0;
 	return memcmp(((const struct lfd_entry *)n)->key, key, klen);
