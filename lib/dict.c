@@ -80,8 +80,15 @@
 
 /* _LGPL_SOURCE: inline urcu-bp's read_lock/read_unlock (liburcu's static
  * functions of under ten lines, which liburcu offers to non-LGPL code) on
- * the default flavour's path: two indirect calls fewer per operation. */
+ * the default flavour's path: two indirect calls fewer per operation.
+ * -DLFD_NO_INLINE_RCU calls the same functions out of line instead: the
+ * UndefinedBehaviorSanitizer build needs it, because liburcu 0.13.2 places
+ * its per-thread reader records off their declared 128-byte alignment and
+ * UBSan flags that access inside liburcu's inline code (the same access
+ * happens, unseen, inside liburcu-bp.so when it is not inlined). */
+#ifndef LFD_NO_INLINE_RCU
 #define _LGPL_SOURCE
+#endif
 #include <urcu/urcu-bp.h>
 
 #include "internal.h"
@@ -235,8 +242,10 @@ static int lfd_slot_swap(struct lfd *d, struct lfd_entry *e, bool match,
 	void *cur = lfd_a_load(&e->value, LFD_MO_VALUE_LOAD);
 
 	for (;;) {
+#ifndef LFD_BREAK_TOMBSTONE /* deliberately broken build for stress/, see doc/torture.md */
 		if (cur == LFD_TOMBSTONE)
 			return -ENOENT;
+#endif
 		if (match && cur != expected) {
 			*seen = cur;
 			return -EAGAIN;
@@ -250,6 +259,11 @@ static int lfd_slot_swap(struct lfd *d, struct lfd_entry *e, bool match,
 		/* VALUE_CAS: seq_cst on success (the linearization point;
 		 * release of the new value, acquire of the old) and on failure
 		 * (cur is reloaded and may be returned). */
+#ifdef LFD_BREAK_PLAIN_STORE /* deliberately broken build for stress/, see doc/torture.md */
+		lfd_a_store(&e->value, desired, memory_order_seq_cst);
+		*seen = cur;
+		return 0;
+#endif
 		if (lfd_a_cas(&e->value, &cur, desired, LFD_MO_VALUE_CAS,
 			    LFD_MO_VALUE_CAS_FAIL)) {
 			*seen = cur;
@@ -299,7 +313,11 @@ static int lfd_update_present(struct lfd *d, const void *key, size_t len,
 	lfd_op_end(&op);
 	if (rec != NULL)
 		lfd_record_free(d, rec);
+#ifdef LFD_BREAK_COUNT /* deliberately broken build for stress/, see doc/torture.md */
+	if (r == 0 && desired == LFD_TOMBSTONE && !match)
+#else
 	if (r == 0 && desired == LFD_TOMBSTONE)
+#endif
 		lfd_count_update(d, -1);
 	if (seen_out && (r == 0 || r == -EAGAIN))
 		*seen_out = seen;
