@@ -1,1 +1,33 @@
 # Automake fragment included by the top Makefile.am (append with +=).
+# examples/kvserver: a memcached text-protocol server on one shared lfdict
+# (doc/kvserver.md).
+
+noinst_PROGRAMS += examples/kvserver/lfd-kvserver
+# tests/rcu_pthread.c is compiled in (unused unless -DLFD_TEST_RCU_PTHREAD,
+# the ThreadSanitizer build, where the server selects that flavour).
+examples_kvserver_lfd_kvserver_SOURCES = examples/kvserver/kvserver.c \
+	tests/rcu_pthread.c tests/rcu_pthread.h
+examples_kvserver_lfd_kvserver_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+examples_kvserver_lfd_kvserver_CFLAGS = $(AM_CFLAGS) $(URCU_MEMB_CFLAGS) \
+	$(PTHREAD_LIBS)
+examples_kvserver_lfd_kvserver_LDADD = lib/liblfdict.la $(URCU_MEMB_LIBS) \
+	$(PTHREAD_LIBS)
+
+# The server's own protocol tests (bad input, isolation), run by check.sh.
+check_PROGRAMS += examples/kvserver/kvtest
+examples_kvserver_kvtest_SOURCES = examples/kvserver/kvtest.c
+examples_kvserver_kvtest_CFLAGS = $(AM_CFLAGS) $(PTHREAD_LIBS)
+examples_kvserver_kvtest_LDADD = $(PTHREAD_LIBS)
+
+TESTS += examples/kvserver/check.sh
+EXTRA_DIST += examples/kvserver/check.sh examples/kvserver/bench.sh \
+	examples/kvserver/shard-client.c \
+	examples/kvserver/shard-demo.sh
+
+# make bench-kvserver: lfd-kvserver vs memcached under memcslap/memaslap.
+bench-kvserver: examples/kvserver/lfd-kvserver
+	$(SHELL) $(srcdir)/examples/kvserver/bench.sh
+# make shard-kvserver: two servers behind one ketama client (doc/kvserver.md).
+shard-kvserver: examples/kvserver/lfd-kvserver
+	$(SHELL) $(srcdir)/examples/kvserver/shard-demo.sh
+.PHONY: bench-kvserver shard-kvserver

@@ -1,0 +1,615 @@
+/*
+ * kvtest - lfd-kvserver's own protocol tests: every kind of bad input, and
+ * that it disturbs neither other clients nor the stored data; plus a few
+ * concurrency checks (no lost incr/append under racing clients).
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * usage: kvtest PORT   (server started with -I 1k -c 16; see check.sh)
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_ITEM 1024 /* the server's -I */
+#define MAX_CONNS 16  /* the server's -c */
+#define IO_TIMEOUT_MS 5000
+
+static int port;
+static int failures;
+
+#define CHECK(cond, ...)                                                      \
+	do {                                                                  \
+		if (!(cond)) {                                                \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);  \
+			fprintf(stderr, __VA_ARGS__);                         \
+			fputc('\n', stderr);                                  \
+			failures++;                                           \
+		}                                                             \
+	} while (0)
+
+struct cl {
+	int fd;
+	char buf[1 << 16];
+	size_t len;
+};
+
+static struct cl *cl_open(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port) };
+	struct cl *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		abort();
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		perror("kvtest: connect");
+		exit(1);
+	}
+	return c;
+}
+
+static void cl_close(struct cl *c)
+{
+	close(c->fd);
+	free(c);
+}
+
+static void cl_send(struct cl *c, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t r = send(c->fd, s, n, MSG_NOSIGNAL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return; /* the server may have closed on us: checked by reads */
+		s += r;
+		n -= (size_t)r;
+	}
+}
+
+static void cl_sendf(struct cl *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void cl_sendf(struct cl *c, const char *fmt, ...)
+{
+	char b[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b, sizeof(b), fmt, ap);
+	va_end(ap);
+	cl_send(c, b, (size_t)n);
+}
+
+/* Read more; returns bytes read, 0 on EOF, -1 on timeout or error. */
+static ssize_t cl_fill(struct cl *c)
+{
+	struct pollfd pf = { .fd = c->fd, .events = POLLIN };
+
+	if (c->len == sizeof(c->buf))
+		return -1;
+	if (poll(&pf, 1, IO_TIMEOUT_MS) != 1)
+		return -1;
+	ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	if (r > 0)
+		c->len += (size_t)r;
+	return r < 0 ? -1 : r;
+}
+
+/* One reply line including \r\n into out; false on EOF/timeout. */
+static bool cl_line(struct cl *c, char *out, size_t outsz)
+{
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+		if (nl != NULL) {
+			size_t n = (size_t)(nl - c->buf) + 1;
+			size_t k = n < outsz - 1 ? n : outsz - 1;
+			memcpy(out, c->buf, k);
+			out[k] = '\0';
+			memmove(c->buf, c->buf + n, c->len - n);
+			c->len -= n;
+			return true;
+		}
+		if (cl_fill(c) <= 0) {
+			out[0] = '\0';
+			return false;
+		}
+	}
+}
+
+/* Exactly n raw bytes. */
+static bool cl_bytes(struct cl *c, char *out, size_t n)
+{
+	while (c->len < n)
+		if (cl_fill(c) <= 0)
+			return false;
+	memcpy(out, c->buf, n);
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
+	return true;
+}
+
+static void expect(struct cl *c, const char *want, int line)
+{
+	char got[512];
+
+	cl_line(c, got, sizeof(got));
+	if (strcmp(got, want) != 0) {
+		fprintf(stderr, "FAIL line %d: want \"%.*s\" got \"%.*s\"\n", line,
+			(int)strcspn(want, "\r\n"), want, (int)strcspn(got, "\r\n"),
+			got);
+		failures++;
+	}
+}
+#define EXPECT(c, s) expect((c), (s), __LINE__)
+
+static bool is_eof(struct cl *c)
+{
+	for (;;) {
+		ssize_t r = cl_fill(c);
+		if (r == 0)
+			return true;
+		if (r < 0)
+			return false;
+		c->len = 0; /* discard what came before the close */
+	}
+}
+
+/* get one key; returns malloc'ed value or NULL on miss. */
+static char *get_val(struct cl *c, const char *key)
+{
+	char line[512], k[300];
+	unsigned flags, n;
+
+	cl_sendf(c, "get %s\r\n", key);
+	cl_line(c, line, sizeof(line));
+	if (strcmp(line, "END\r\n") == 0)
+		return NULL;
+	if (sscanf(line, "VALUE %299s %u %u", k, &flags, &n) != 3) {
+		CHECK(0, "get %s: bad reply \"%s\"", key, line);
+		return NULL;
+	}
+	char *v = malloc(n + 3);
+	if (v == NULL || !cl_bytes(c, v, n + 2)) {
+		CHECK(0, "get %s: short value", key);
+		free(v);
+		return NULL;
+	}
+	CHECK(v[n] == '\r' && v[n + 1] == '\n', "get %s: no CRLF after value", key);
+	v[n] = '\0';
+	EXPECT(c, "END\r\n");
+	return v;
+}
+
+static void expect_val(struct cl *c, const char *key, const char *want, int line)
+{
+	char *v = get_val(c, key);
+
+	if (want == NULL ? v != NULL : (v == NULL || strcmp(v, want) != 0)) {
+		fprintf(stderr, "FAIL line %d: get %s: want %s got %s\n", line, key,
+			want ? want : "(miss)", v ? v : "(miss)");
+		failures++;
+	}
+	free(v);
+}
+#define EXPECT_VAL(c, k, v) expect_val((c), (k), (v), __LINE__)
+
+static void set_val(struct cl *c, const char *key, const char *val)
+{
+	cl_sendf(c, "set %s 0 0 %zu\r\n%s\r\n", key, strlen(val), val);
+	EXPECT(c, "STORED\r\n");
+}
+
+/* The sentinel: stored first, checked after every hostile test. */
+static const char *const SKEY = "kvtest:sentinel";
+static const char *const SVAL = "precious data";
+
+static void check_sentinel(const char *after)
+{
+	struct cl *c = cl_open();
+	char *v = get_val(c, SKEY);
+
+	CHECK(v != NULL && strcmp(v, SVAL) == 0, "sentinel damaged after %s", after);
+	free(v);
+	cl_sendf(c, "version\r\n");
+	char line[256];
+	cl_line(c, line, sizeof(line));
+	CHECK(strncmp(line, "VERSION ", 8) == 0, "server not answering after %s", after);
+	cl_close(c);
+}
+
+static void test_basics(struct cl *c)
+{
+	char line[512];
+
+	cl_sendf(c, "flush_all\r\n");
+	EXPECT(c, "OK\r\n");
+	set_val(c, SKEY, SVAL);
+	/* several keys in one get, hits and misses mixed */
+	set_val(c, "k1", "one");
+	set_val(c, "k2", "two");
+	cl_sendf(c, "get k1 nokey k2\r\n");
+	EXPECT(c, "VALUE k1 0 3\r\n");
+	EXPECT(c, "one\r\n");
+	EXPECT(c, "VALUE k2 0 3\r\n");
+	EXPECT(c, "two\r\n");
+	EXPECT(c, "END\r\n");
+	/* many keys: more than any fixed token array */
+	{
+		char req[8192] = "get";
+		for (int i = 0; i < 100; i++)
+			strcat(req, i % 2 ? " k1" : " k2");
+		strcat(req, "\r\n");
+		cl_send(c, req, strlen(req));
+		for (int i = 0; i < 100; i++) {
+			EXPECT(c, i % 2 ? "VALUE k1 0 3\r\n" : "VALUE k2 0 3\r\n");
+			EXPECT(c, i % 2 ? "one\r\n" : "two\r\n");
+		}
+		EXPECT(c, "END\r\n");
+	}
+	/* flags round trip, the largest 32-bit value */
+	cl_sendf(c, "set fl 4294967295 0 1\r\nx\r\n");
+	EXPECT(c, "STORED\r\n");
+	cl_sendf(c, "get fl\r\n");
+	EXPECT(c, "VALUE fl 4294967295 1\r\n");
+	EXPECT(c, "x\r\n");
+	EXPECT(c, "END\r\n");
+	/* add / replace / append / prepend */
+	cl_sendf(c, "add k1 0 0 1\r\nz\r\n");
+	EXPECT(c, "NOT_STORED\r\n");
+	cl_sendf(c, "replace nokey 0 0 1\r\nz\r\n");
+	EXPECT(c, "NOT_STORED\r\n");
+	cl_sendf(c, "append k1 0 0 4\r\n-end\r\n");
+	EXPECT(c, "STORED\r\n");
+	cl_sendf(c, "prepend k1 0 0 6\r\nstart-\r\n");
+	EXPECT(c, "STORED\r\n");
+	EXPECT_VAL(c, "k1", "start-one-end");
+	cl_sendf(c, "append nokey 0 0 1\r\nz\r\n");
+	EXPECT(c, "NOT_STORED\r\n");
+	/* cas */
+	cl_sendf(c, "cas nokey 0 0 1 1\r\nz\r\n");
+	EXPECT(c, "NOT_FOUND\r\n");
+	cl_sendf(c, "gets k2\r\n");
+	unsigned long long cas = 0;
+	cl_line(c, line, sizeof(line));
+	CHECK(sscanf(line, "VALUE k2 0 3 %llu", &cas) == 1, "gets: \"%s\"", line);
+	EXPECT(c, "two\r\n");
+	EXPECT(c, "END\r\n");
+	cl_sendf(c, "cas k2 0 0 1 %llu\r\nX\r\n", cas + 1000);
+	EXPECT(c, "EXISTS\r\n");
+	cl_sendf(c, "cas k2 0 0 1 %llu\r\nY\r\n", cas);
+	EXPECT(c, "STORED\r\n");
+	cl_sendf(c, "cas k2 0 0 1 %llu\r\nZ\r\n", cas);
+	EXPECT(c, "EXISTS\r\n");
+	EXPECT_VAL(c, "k2", "Y");
+	/* incr / decr */
+	set_val(c, "n", "18446744073709551614");
+	cl_sendf(c, "incr n 1\r\n");
+	EXPECT(c, "18446744073709551615\r\n");
+	cl_sendf(c, "incr n 1\r\n");
+	EXPECT(c, "0\r\n"); /* wraps, as memcached */
+	cl_sendf(c, "decr n 5\r\n");
+	EXPECT(c, "0\r\n"); /* floors at 0 */
+	cl_sendf(c, "incr n 42\r\n");
+	EXPECT(c, "42\r\n");
+	cl_sendf(c, "incr nokey 1\r\n");
+	EXPECT(c, "NOT_FOUND\r\n");
+	cl_sendf(c, "incr k1 1\r\n");
+	EXPECT(c, "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n");
+	cl_sendf(c, "incr n -1\r\n");
+	EXPECT(c, "CLIENT_ERROR invalid numeric delta argument\r\n");
+	cl_sendf(c, "incr n 18446744073709551616\r\n");
+	EXPECT(c, "CLIENT_ERROR invalid numeric delta argument\r\n");
+	/* errors are answered even with noreply; successes are not */
+	cl_sendf(c, "incr n x noreply\r\nincr n 1 noreply\r\nget n\r\n");
+	EXPECT(c, "CLIENT_ERROR invalid numeric delta argument\r\n");
+	EXPECT(c, "VALUE n 0 2\r\n");
+	EXPECT(c, "43\r\n");
+	EXPECT(c, "END\r\n");
+	/* delete */
+	cl_sendf(c, "delete k2\r\ndelete k2\r\ndelete k2 0\r\ndelete k1 5\r\n");
+	EXPECT(c, "DELETED\r\n");
+	EXPECT(c, "NOT_FOUND\r\n");
+	EXPECT(c, "NOT_FOUND\r\n");
+	EXPECT(c, "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
+	/* touch and expiry */
+	cl_sendf(c, "set exp 0 -1 1\r\nx\r\n");
+	EXPECT(c, "STORED\r\n");
+	EXPECT_VAL(c, "exp", NULL); /* negative exptime: already expired */
+	cl_sendf(c, "add exp 0 0 1\r\ny\r\n");
+	EXPECT(c, "STORED\r\n"); /* an expired item does not block add */
+	cl_sendf(c, "touch exp 1\r\ntouch nokey 1\r\ntouch exp x\r\n");
+	EXPECT(c, "TOUCHED\r\n");
+	EXPECT(c, "NOT_FOUND\r\n");
+	EXPECT(c, "CLIENT_ERROR invalid exptime argument\r\n");
+	cl_sendf(c, "set exp2 0 1 1\r\nz\r\n");
+	EXPECT(c, "STORED\r\n");
+	EXPECT_VAL(c, "exp2", "z");
+	/* stats */
+	cl_sendf(c, "stats\r\n");
+	bool items = false;
+	for (int i = 0; i < 100; i++) {
+		cl_line(c, line, sizeof(line));
+		if (strncmp(line, "STAT curr_items ", 16) == 0)
+			items = true;
+		if (strcmp(line, "END\r\n") == 0 || line[0] == '\0')
+			break;
+	}
+	CHECK(items, "stats: no curr_items");
+	cl_sendf(c, "stats nonsense\r\n");
+	EXPECT(c, "ERROR\r\n");
+}
+
+static void test_expiry_passed(struct cl *c)
+{
+	/* exp and exp2 were given 1 s; wait it out */
+	struct timespec ts = { 2, 100000000 };
+	nanosleep(&ts, NULL);
+	EXPECT_VAL(c, "exp", NULL);
+	EXPECT_VAL(c, "exp2", NULL);
+	cl_sendf(c, "replace exp2 0 0 1\r\nq\r\n");
+	EXPECT(c, "NOT_STORED\r\n"); /* expired counts as absent */
+	cl_sendf(c, "flush_all 0 noreply\r\nflush_all x\r\n");
+	EXPECT(c, "CLIENT_ERROR bad command line format\r\n");
+	set_val(c, SKEY, SVAL);
+}
+
+static void test_bad_lines(struct cl *c)
+{
+	char big[300];
+
+	cl_sendf(c, "bogus command\r\n");
+	EXPECT(c, "ERROR\r\n");
+	cl_sendf(c, "\r\n");
+	EXPECT(c, "ERROR\r\n");
+	cl_sendf(c, "GET k1\r\n"); /* commands are case-sensitive */
+	EXPECT(c, "ERROR\r\n");
+	cl_sendf(c, "set\r\nset k\r\nset k 0 0\r\n");
+	EXPECT(c, "ERROR\r\n");
+	EXPECT(c, "ERROR\r\n");
+	EXPECT(c, "ERROR\r\n");
+	/* bad numbers: no value block is expected after a bad command line;
+	 * the next line is parsed as a command (ERROR), as memcached does */
+	cl_sendf(c, "set k abc 0 5\r\nhello\r\n");
+	EXPECT(c, "CLIENT_ERROR bad command line format\r\n");
+	EXPECT(c, "ERROR\r\n");
+	cl_sendf(c, "set k 0 0 -1\r\n");
+	EXPECT(c, "CLIENT_ERROR bad command line format\r\n");
+	cl_sendf(c, "set k 4294967296 0 1\r\n");
+	EXPECT(c, "CLIENT_ERROR bad command line format\r\n");
+	cl_sendf(c, "set k 0 0 99999999999999999999999\r\n");
+	EXPECT(c, "CLIENT_ERROR bad command line format\r\n");
+	cl_sendf(c, "set k 0 0 5 extra\r\nhello\r\n");
+	EXPECT(c, "CLIENT_ERROR bad command line format\r\n");
+	EXPECT(c, "ERROR\r\n");
+	cl_sendf(c, "set k 0 0 1 noreply extra\r\n");
+	EXPECT(c, "ERROR\r\n");
+	/* keys: 250 bytes is the limit */
+	memset(big, 'a', 251);
+	big[251] = '\0';
+	cl_sendf(c, "get %s\r\n", big);
+	EXPECT(c, "CLIENT_ERROR bad command line format\r\n");
+	cl_sendf(c, "set %s 0 0 1\r\nx\r\n", big);
+	EXPECT(c, "CLIENT_ERROR bad command line format\r\n");
+	EXPECT(c, "ERROR\r\n");
+	big[250] = '\0';
+	set_val(c, big, "long key ok");
+	EXPECT_VAL(c, big, "long key ok");
+	/* a value longer than announced */
+	cl_sendf(c, "set k 0 0 3\r\nabcdef\r\n");
+	EXPECT(c, "CLIENT_ERROR bad data chunk\r\n");
+	EXPECT(c, "ERROR\r\n"); /* "f" */
+	EXPECT_VAL(c, "k", NULL);
+	/* a value shorter than announced swallows the next line */
+	cl_sendf(c, "set k 0 0 10\r\nabc\r\n0123456\r\n");
+	EXPECT(c, "CLIENT_ERROR bad data chunk\r\n");
+	EXPECT(c, "ERROR\r\n"); /* the empty line after "56" */
+	/* larger than the item limit: refused and swallowed; set removes the
+	 * old value (memcached does the same) */
+	set_val(c, "k", "old");
+	{
+		char *v = malloc(MAX_ITEM + 1);
+		memset(v, 'v', MAX_ITEM + 1);
+		cl_sendf(c, "set k 0 0 %d\r\n", MAX_ITEM + 1);
+		cl_send(c, v, MAX_ITEM + 1);
+		cl_send(c, "\r\n", 2);
+		EXPECT(c, "SERVER_ERROR object too large for cache\r\n");
+		EXPECT_VAL(c, "k", NULL);
+		cl_sendf(c, "set k 0 0 %d\r\n", MAX_ITEM);
+		cl_send(c, v, MAX_ITEM);
+		cl_send(c, "\r\n", 2);
+		EXPECT(c, "STORED\r\n");
+		cl_sendf(c, "append k 0 0 1\r\nv\r\n");
+		EXPECT(c, "SERVER_ERROR object too large for cache\r\n");
+		free(v);
+	}
+	check_sentinel("bad lines");
+}
+
+static void test_hostile_conns(void)
+{
+	struct cl *c;
+	unsigned seed = 12345;
+	char line[512];
+
+	/* huge announced length: refused, and the server waits to swallow
+	 * 2 GB; the client gives up and disconnects */
+	c = cl_open();
+	cl_sendf(c, "set k 0 0 2147483645\r\nabc");
+	EXPECT(c, "SERVER_ERROR object too large for cache\r\n");
+	cl_close(c);
+	check_sentinel("huge length");
+
+	/* disconnect in the middle of a value */
+	c = cl_open();
+	cl_sendf(c, "set midvalue 0 0 100\r\n0123456789");
+	cl_close(c);
+	c = cl_open();
+	EXPECT_VAL(c, "midvalue", NULL);
+	cl_close(c);
+	check_sentinel("disconnect mid-value");
+
+	/* disconnect in the middle of a command line, and of a pipelined get */
+	c = cl_open();
+	cl_sendf(c, "get %s k1 k2\r\nset abc 0", SKEY);
+	cl_close(c);
+	check_sentinel("disconnect mid-line");
+
+	/* a line longer than 64 KiB: error, then the connection is closed */
+	c = cl_open();
+	{
+		char *junk = malloc(70000);
+		memset(junk, 'g', 70000);
+		cl_send(c, junk, 70000);
+		free(junk);
+	}
+	cl_line(c, line, sizeof(line));
+	CHECK(strcmp(line, "CLIENT_ERROR line too long\r\n") == 0, "long line: \"%s\"", line);
+	CHECK(is_eof(c), "long line: connection not closed");
+	cl_close(c);
+	check_sentinel("line too long");
+
+	/* binary garbage: random bytes, with and without newlines, including
+	 * NUL and 0x80 (the binary protocol's magic, not spoken here) */
+	for (int round = 0; round < 20; round++) {
+		unsigned char g[4096];
+		c = cl_open();
+		for (size_t i = 0; i < sizeof(g); i++)
+			g[i] = (unsigned char)rand_r(&seed);
+		g[0] = 0x80;
+		cl_send(c, g, sizeof(g));
+		if (round % 2) {
+			cl_send(c, "\r\nversion\r\n", 11);
+			/* everything before must be answered by error lines (or
+			 * the value of a storage command the garbage formed:
+			 * skip until VERSION) or a close */
+			bool ok = false;
+			for (int i = 0; i < 200 && cl_line(c, line, sizeof(line)); i++) {
+				if (strncmp(line, "VERSION ", 8) == 0) {
+					ok = true;
+					break;
+				}
+				CHECK(strncmp(line, "ERROR", 5) == 0 ||
+				      strncmp(line, "CLIENT_ERROR", 12) == 0 ||
+				      strncmp(line, "SERVER_ERROR", 12) == 0,
+				      "garbage answered \"%.40s\"", line);
+			}
+			(void)ok; /* a close (line too long) is also allowed */
+		}
+		cl_close(c);
+	}
+	check_sentinel("binary garbage");
+
+	/* max connections: the extra ones get the error and a close (the main
+	 * test connection is still open: MAX_CONNS - 1 left) */
+	struct cl *cs[MAX_CONNS + 4];
+	{
+		struct timespec ts = { 0, 300000000 }; /* closes above processed */
+		nanosleep(&ts, NULL);
+	}
+	int refused = 0, served = 0;
+	for (int i = 0; i < MAX_CONNS + 4; i++) {
+		cs[i] = cl_open();
+		cl_sendf(cs[i], "version\r\n");
+	}
+	for (int i = 0; i < MAX_CONNS + 4; i++) {
+		cl_line(cs[i], line, sizeof(line));
+		if (strncmp(line, "VERSION ", 8) == 0)
+			served++;
+		else if (strcmp(line, "ERROR Too many open connections\r\n") == 0)
+			refused++;
+		else
+			CHECK(0, "conn %d: \"%s\"", i, line);
+	}
+	CHECK(served == MAX_CONNS - 1 && refused == 5, "max conns: %d served, %d refused",
+	      served, refused);
+	for (int i = 0; i < MAX_CONNS + 4; i++)
+		cl_close(cs[i]);
+	{
+		struct timespec ts = { 0, 200000000 }; /* let the server see the closes */
+		nanosleep(&ts, NULL);
+	}
+	check_sentinel("max connections");
+}
+
+/* Concurrency: racing clients on one counter and one appended string lose
+ * no update (each is an lfd_cas loop in the server). */
+#define RACERS 4
+#define RACE_OPS 200 /* 4 * 200 appended bytes stay under -I 1k */
+
+static void *racer(void *arg)
+{
+	struct cl *c = cl_open();
+	char line[256];
+	long id = (long)arg;
+
+	for (int i = 0; i < RACE_OPS; i++) {
+		cl_sendf(c, "incr race:n 1\r\nappend race:s 0 0 1\r\n%c\r\n",
+			 (char)('a' + id));
+		cl_line(c, line, sizeof(line));
+		CHECK(line[0] >= '1' && line[0] <= '9', "incr: \"%s\"", line);
+		cl_line(c, line, sizeof(line));
+		CHECK(strcmp(line, "STORED\r\n") == 0, "append: \"%s\"", line);
+	}
+	cl_close(c);
+	return NULL;
+}
+
+static void test_races(struct cl *c)
+{
+	pthread_t t[RACERS];
+	char want[16];
+
+	set_val(c, "race:n", "0");
+	set_val(c, "race:s", "");
+	for (long i = 0; i < RACERS; i++)
+		pthread_create(&t[i], NULL, racer, (void *)i);
+	for (int i = 0; i < RACERS; i++)
+		pthread_join(t[i], NULL);
+	snprintf(want, sizeof(want), "%d", RACERS * RACE_OPS);
+	EXPECT_VAL(c, "race:n", want);
+	char *s = get_val(c, "race:s");
+	CHECK(s != NULL && strlen(s) == RACERS * RACE_OPS, "append lost updates: %zu",
+	      s ? strlen(s) : 0);
+	free(s);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2 || (port = atoi(argv[1])) <= 0) {
+		fprintf(stderr, "usage: kvtest PORT\n");
+		return 2;
+	}
+	struct cl *c = cl_open();
+	test_basics(c);
+	test_bad_lines(c);
+	test_hostile_conns();
+	test_races(c);
+	test_expiry_passed(c);
+	cl_sendf(c, "quit\r\n");
+	CHECK(is_eof(c), "quit: connection not closed");
+	cl_close(c);
+	check_sentinel("everything");
+	if (failures) {
+		fprintf(stderr, "kvtest: %d failures\n", failures);
+		return 1;
+	}
+	printf("kvtest: all checks passed\n");
+	return 0;
+}
