@@ -28,7 +28,8 @@
  *    calls on all keys of all dictionaries, together with the caller's own
  *    seq_cst operations, appear in one total order consistent with every
  *    thread's program order (sequential consistency for data-race-free
- *    programs).  lib/dict.c and doc/design.md give each call's exact points.
+ *    programs).  doc/memory-model.md gives each call's exact points and the
+ *    happens-before edges; doc/man/ has a page per call.
  *  - Publication: everything a thread wrote before a call that stored value
  *    V (insert, set, replace, cas) happens-before everything a thread does
  *    after a call that returned V (get, insert's *current, set's *old, pop,

@@ -5,7 +5,7 @@
  *
  * Every atomic access in lib/ goes through these macros, and every memory
  * order the algorithm relies on is named here as a *site*, so that
- *  - a C++ model-checker harness can map LFD_ATOMIC/lfd_load/... onto its own
+ *  - a C++ model-checker harness can map LFD_ATOMIC/lfd_a_load/... onto its own
  *    atomics while the library stays plain C11, and
  *  - a build can weaken one site at a time (-DLFD_MO_<SITE>=memory_order_x)
  *    to show which check catches the weakening.
@@ -104,6 +104,9 @@
 #ifndef LFD_MO_VALUE_CAS
 #define LFD_MO_VALUE_CAS memory_order_seq_cst
 #endif
+/* VALUE_CAS_FAIL: acquire would do (a failed CAS follows a seq_cst
+ * VALUE_LOAD of the same slot, so it reads a newer value); seq_cst keeps
+ * "every linearizing access is seq_cst" literally true (doc/memory-model.md). */
 #ifndef LFD_MO_VALUE_CAS_FAIL
 #define LFD_MO_VALUE_CAS_FAIL memory_order_seq_cst
 #endif
@@ -125,9 +128,11 @@
 #endif
 /*
  * SEG_STORE / SEG_LOAD: a segment pointer.  Stored with release before the
- *   segment's bucket nodes are linked; loaded with acquire.  The SIZE pair
- *   already orders it for operations; the acquire here also covers the
- *   resizer and lfd_foreach's walk, and is free on x86.
+ *   segment's bucket nodes are linked; loaded with acquire.  Stronger than
+ *   needed on purpose: the SIZE pair already orders it for operations and
+ *   seg[0] never changes after lfd_new (the weakening table in
+ *   doc/memory-model.md shows relaxed passes every check); kept so that a
+ *   future reader of seg[] without the size is safe, and free on x86.
  */
 #ifndef LFD_MO_SEG_STORE
 #define LFD_MO_SEG_STORE memory_order_release

@@ -3,7 +3,8 @@
 # Non-interactive; does nothing for packages already installed.
 set -euo pipefail
 pkgs=(build-essential autoconf automake libtool pkg-config
-      liburcu-dev check clang libclang-rt-14-dev libmemcached-tools)
+      liburcu-dev check clang libclang-rt-14-dev libmemcached-tools
+      mandoc relacy-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -1,0 +1,466 @@
+/*
+ * litmus.c - hardware litmus tests of lfdict's memory-model guarantees
+ * (doc/memory-model.md).  One source, one program per pattern: the
+ * program's name (lit_<pattern>) selects the pattern.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Each round: the main thread resets the keys, then releases the worker
+ * threads together (they spin on a shared `go` counter, so the races really
+ * overlap), waits for them, and classifies the outcome.  Every outcome's
+ * count is printed; a FORBIDDEN outcome observed even once fails the test
+ * (exit 1).  "not guaranteed" patterns have no forbidden outcome: they show
+ * that the outcome users might assume impossible does happen (or may).
+ *
+ * Usage: lit_<pattern> [rounds]; LFD_LITMUS_ROUNDS=<n> overrides the
+ * default (10000; 1000 in ASan/TSan builds);
+ * `make litmus-long` runs 1000000 rounds each.
+ */
+#include "../testutil.h"
+
+#define LIT_MAXT 4
+
+/* Rounds per `make check` run: sanitizer builds are ~10x slower. */
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || \
+	__has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define LIT_DEFAULT_ROUNDS 1000
+#else
+#define LIT_DEFAULT_ROUNDS 10000
+#endif
+#define LIT_MAXO 6
+
+struct lit_ctx {
+	struct lfd *d;
+	atomic_long go, done;
+	/* results of one round, per thread */
+	int r[LIT_MAXT][4];
+	void *v[LIT_MAXT][4];
+	size_t n[LIT_MAXT];
+};
+
+struct lit_payload {
+	int a, b; /* plain fields, published through the dictionary */
+};
+
+static const uint64_t KA = 1, KB = 2, KM = 3;
+#define K(k) ((const void *)((k) == 1 ? &KA : (k) == 2 ? &KB : &KM)), \
+	sizeof(uint64_t)
+
+/* A chosen hash, so the list order is A < M < B (split order is the
+ * bit-reversed hash): with M present, insert(A) and insert(B) CAS
+ * different words, a real store-buffering race (with A and B adjacent,
+ * both inserts would CAS one word and the RMWs alone would order them). */
+static uint64_t lit_hash(const void *key, size_t len, void *arg)
+{
+	uint64_t k;
+	(void)arg;
+	if (len != sizeof k)
+		return 8;
+	memcpy(&k, key, sizeof k);
+	return k == 1 ? 4 : k == 3 ? 2 : k == 2 ? 1 : 8;
+}
+
+struct lit {
+	const char *name, *desc;
+	int nthreads;
+	void (*setup)(struct lit_ctx *c);
+	void (*thread)(struct lit_ctx *c, int t, long round);
+	int (*classify)(struct lit_ctx *c); /* outcome index, or -1: bug */
+	const char *outcome[LIT_MAXO];
+	int forbidden[LIT_MAXO];
+};
+
+static void lit_clear(struct lit_ctx *c)
+{
+	(void)lfd_pop(c->d, K(KA), NULL);
+	(void)lfd_pop(c->d, K(KB), NULL);
+	(void)lfd_pop(c->d, K(KM), NULL);
+}
+
+/* A and B absent, M present between them. */
+static void lit_apart(struct lit_ctx *c)
+{
+	lit_clear(c);
+	lfd_insert(c->d, K(KM), tu_v(9), NULL);
+}
+
+static void lit_both_zero(struct lit_ctx *c)
+{
+	lit_clear(c);
+	lfd_insert(c->d, K(KA), tu_v(0), NULL);
+	lfd_insert(c->d, K(KB), tu_v(0), NULL);
+}
+
+/* --- MP: insert(A); insert(B) || get(B); get(A).  Forbidden: B seen, A
+ * absent.  Plus publication: the payload A's value points to. */
+static struct lit_payload lit_pl[1];
+static void mp_setup(struct lit_ctx *c)
+{
+	lit_apart(c);
+	lit_pl[0].a = 0;
+	lit_pl[0].b = 0;
+}
+static void mp_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	if (t == 0) {
+		lit_pl[0].a = 1;
+		lit_pl[0].b = 2;
+		lfd_insert(c->d, K(KA), &lit_pl[0], NULL);
+		lfd_insert(c->d, K(KB), tu_v(1), NULL);
+	} else {
+		c->r[1][0] = lfd_get(c->d, K(KB), NULL);
+		c->r[1][1] = lfd_get(c->d, K(KA), &c->v[1][1]);
+		if (c->r[1][1] == 0) {
+			struct lit_payload *p = c->v[1][1];
+			c->r[1][2] = p->a == 1 && p->b == 2;
+		}
+	}
+}
+static int mp_classify(struct lit_ctx *c)
+{
+	int b = c->r[1][0] == 0, a = c->r[1][1] == 0;
+	if (a && !c->r[1][2])
+		return 4; /* payload not initialized */
+	return b * 2 + a;
+}
+
+/* --- SB: insert(A); get(B) || insert(B); get(A).  Forbidden: both absent. */
+static void sb_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	lfd_insert(c->d, K(t ? KB : KA), tu_v(1), NULL);
+	c->r[t][0] = lfd_get(c->d, K(t ? KA : KB), NULL);
+}
+static int sb_classify(struct lit_ctx *c)
+{
+	return (c->r[0][0] == 0) * 2 + (c->r[1][0] == 0);
+}
+
+/* --- SB over updates of present keys: set(A,1); get(B) || set(B,1);
+ * get(A), both 0 before.  Forbidden: both read 0. */
+static void sbset_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	lfd_set(c->d, K(t ? KB : KA), tu_v(1), NULL);
+	lfd_get(c->d, K(t ? KA : KB), &c->v[t][0]);
+}
+static int sbset_classify(struct lit_ctx *c)
+{
+	return (c->v[0][0] == tu_v(1)) * 2 + (c->v[1][0] == tu_v(1));
+}
+
+/* --- LB: get(A); insert(B) || get(B); insert(A).  Forbidden: both found. */
+static void lb_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	c->r[t][0] = lfd_get(c->d, K(t ? KB : KA), NULL);
+	lfd_insert(c->d, K(t ? KA : KB), tu_v(1), NULL);
+}
+static int lb_classify(struct lit_ctx *c)
+{
+	return (c->r[0][0] == 0) * 2 + (c->r[1][0] == 0);
+}
+
+/* --- IRIW: insert(A) || insert(B) || get(A); get(B) || get(B); get(A).
+ * Forbidden: readers disagree on the order (A,!B and B,!A). */
+static void iriw_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	if (t < 2) {
+		lfd_insert(c->d, K(t ? KB : KA), tu_v(1), NULL);
+	} else if (t == 2) {
+		c->r[2][0] = lfd_get(c->d, K(KA), NULL);
+		c->r[2][1] = lfd_get(c->d, K(KB), NULL);
+	} else {
+		c->r[3][0] = lfd_get(c->d, K(KB), NULL);
+		c->r[3][1] = lfd_get(c->d, K(KA), NULL);
+	}
+}
+static int iriw_classify(struct lit_ctx *c)
+{
+	bool t2 = c->r[2][0] == 0 && c->r[2][1] != 0; /* A before B */
+	bool t3 = c->r[3][0] == 0 && c->r[3][1] != 0; /* B before A */
+	if (t2 && t3)
+		return 3;
+	return t2 ? 1 : t3 ? 2 : 0;
+}
+
+/* --- 2+2W: set(A,1); set(B,2) || set(B,1); set(A,2).  Forbidden final
+ * state: A == 1 and B == 1. */
+static void w22_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	lfd_set(c->d, K(t ? KB : KA), tu_v(1), NULL);
+	lfd_set(c->d, K(t ? KA : KB), tu_v(2), NULL);
+}
+static int w22_classify(struct lit_ctx *c)
+{
+	void *a = NULL, *b = NULL;
+	lfd_get(c->d, K(KA), &a);
+	lfd_get(c->d, K(KB), &b);
+	if (a == tu_v(1) && b == tu_v(1))
+		return 3;
+	return a == tu_v(2) && b == tu_v(2) ? 0 : a == tu_v(1) ? 1 : 2;
+}
+
+/* --- setdefault: insert(A, own) in both threads.  Exactly one gets 0;
+ * the other gets -EEXIST with *current = the winner's value. */
+static void sd_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	c->r[t][0] = lfd_insert(c->d, K(KA), tu_v(10 + t), &c->v[t][0]);
+}
+static int sd_classify(struct lit_ctx *c)
+{
+	int w0 = c->r[0][0] == 0, w1 = c->r[1][0] == 0;
+	if (w0 + w1 != 1)
+		return 2;
+	if (w0 && c->r[1][0] == -EEXIST && c->v[1][0] == tu_v(10))
+		return 0;
+	if (w1 && c->r[0][0] == -EEXIST && c->v[0][0] == tu_v(11))
+		return 1;
+	return 2;
+}
+
+/* --- two pops of one key: exactly one gets the value, the other -ENOENT. */
+static void pop2_setup(struct lit_ctx *c)
+{
+	lit_clear(c);
+	lfd_insert(c->d, K(KA), tu_v(7), NULL);
+}
+static void pop2_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	c->r[t][0] = lfd_pop(c->d, K(KA), &c->v[t][0]);
+}
+static int pop2_classify(struct lit_ctx *c)
+{
+	int w0 = c->r[0][0] == 0 && c->v[0][0] == tu_v(7);
+	int w1 = c->r[1][0] == 0 && c->v[1][0] == tu_v(7);
+	if (w0 + w1 == 1 && c->r[w0 ? 1 : 0][0] == -ENOENT)
+		return w0 ? 0 : 1;
+	return 2;
+}
+
+/* --- counter: each thread adds 50 through a lfd_cas retry loop; no
+ * update is lost (the final value is 100). */
+static void ctr_setup(struct lit_ctx *c)
+{
+	lit_clear(c);
+	lfd_insert(c->d, K(KA), tu_v(0), NULL);
+}
+static void ctr_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	int retries = 0;
+	for (int i = 0; i < 50; i++) {
+		void *cur = NULL;
+		lfd_get(c->d, K(KA), &cur);
+		while (lfd_cas(c->d, K(KA), cur, tu_v(tu_vid(cur) + 1), &cur) ==
+		       -EAGAIN)
+			retries++;
+	}
+	c->r[t][0] = retries;
+}
+static int ctr_classify(struct lit_ctx *c)
+{
+	void *v = NULL;
+	lfd_get(c->d, K(KA), &v);
+	if (v != tu_v(100))
+		return 2;
+	return c->r[0][0] + c->r[1][0] > 0 ? 1 : 0;
+}
+
+/* --- count is not a snapshot: T0 "moves" an entry (insert B, then pop
+ * A: one entry at every linearization instant) || T1 count.  2 may be
+ * seen: allowed (count is within U of the truth). */
+static void cnt_setup(struct lit_ctx *c)
+{
+	lit_clear(c);
+	lfd_insert(c->d, K(KA), tu_v(1), NULL);
+}
+static void cnt_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	if (t == 0) {
+		lfd_insert(c->d, K(KB), tu_v(1), NULL);
+		lfd_pop(c->d, K(KA), NULL);
+	} else {
+		lfd_count(c->d, &c->n[1]);
+	}
+}
+static int cnt_classify(struct lit_ctx *c)
+{
+	return c->n[1] <= 2 ? (int)c->n[1] : 3;
+}
+
+/* --- foreach is not a snapshot: T0 moves the entry from A to B (insert
+ * B, then pop A) || T1 foreach counts the visits: 0 or 2 visits (no
+ * instant had 0 or 2 entries) may happen; a key visited twice may not. */
+static int fe_fn(void *arg, const void *key, size_t len, void *value)
+{
+	(void)key;
+	(void)len;
+	(void)value;
+	(*(size_t *)arg)++;
+	return 0;
+}
+static void fe_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	if (t == 0) {
+		lfd_insert(c->d, K(KB), tu_v(1), NULL);
+		lfd_pop(c->d, K(KA), NULL);
+	} else {
+		c->n[1] = 0;
+		lfd_foreach(c->d, fe_fn, &c->n[1]);
+	}
+}
+
+static const struct lit lits[] = {
+	{ "mp", "insert(A,p); insert(B) || get(B); get(A) and read *p", 2,
+	  mp_setup, mp_thread, mp_classify,
+	  { "!B !A", "!B A", "B !A", "B A", "A seen, *p not initialized" },
+	  { 0, 0, 1, 0, 1 } },
+	{ "sb", "insert(A); get(B) || insert(B); get(A)", 2, lit_apart,
+	  sb_thread, sb_classify,
+	  { "both absent", "T1 saw A", "T0 saw B", "both saw" },
+	  { 1, 0, 0, 0 } },
+	{ "sb_set", "set(A,1); get(B) || set(B,1); get(A)", 2, lit_both_zero,
+	  sbset_thread, sbset_classify,
+	  { "both read 0", "T1 read 1", "T0 read 1", "both read 1" },
+	  { 1, 0, 0, 0 } },
+	{ "lb", "get(A); insert(B) || get(B); insert(A)", 2, lit_apart,
+	  lb_thread, lb_classify,
+	  { "neither found", "T1 found", "T0 found", "both found" },
+	  { 0, 0, 0, 1 } },
+	{ "iriw", "insert(A) || insert(B) || get(A); get(B) || get(B); get(A)",
+	  4, lit_apart, iriw_thread, iriw_classify,
+	  { "agree", "T2 saw A first", "T3 saw B first",
+	    "disagree (A,!B and B,!A)" },
+	  { 0, 0, 0, 1 } },
+	{ "2plus2w", "set(A,1); set(B,2) || set(B,1); set(A,2)", 2,
+	  lit_both_zero, w22_thread, w22_classify,
+	  { "A=2 B=2", "A=1 B=2", "A=2 B=1", "A=1 B=1" }, { 0, 0, 0, 1 } },
+	{ "setdefault", "insert(A,10) || insert(A,11)", 2, lit_clear,
+	  sd_thread, sd_classify,
+	  { "T0 won, T1 got 10", "T1 won, T0 got 11",
+	    "not exactly one winner / wrong *current" },
+	  { 0, 0, 1 } },
+	{ "pop2", "pop(A) || pop(A)", 2, pop2_setup, pop2_thread,
+	  pop2_classify,
+	  { "T0 popped", "T1 popped", "not exactly one pop" }, { 0, 0, 1 } },
+	{ "counter", "50 x cas-increment || 50 x cas-increment", 2, ctr_setup,
+	  ctr_thread, ctr_classify,
+	  { "100, no retry", "100, with retries", "lost update" },
+	  { 0, 0, 1 } },
+	{ "count_not_snapshot", "insert(B); pop(A) || count", 2, cnt_setup,
+	  cnt_thread, cnt_classify,
+	  { "count 0", "count 1", "count 2 (never true)", "count > 2" },
+	  { 0, 0, 0, 1 } },
+	{ "foreach_not_snapshot", "insert(B); pop(A) || foreach", 2,
+	  cnt_setup, fe_thread, cnt_classify,
+	  { "0 visits (never true)", "1 visit", "2 visits (never true)",
+	    "> 2 visits" },
+	  { 0, 0, 0, 1 } },
+};
+
+struct lit_worker {
+	struct lit_ctx *c;
+	const struct lit *l;
+	int t;
+	long rounds;
+};
+
+static void lit_wait(atomic_long *a, long v)
+{
+	unsigned spins = 0;
+	while (atomic_load(a) < v)
+		if (++spins % 64 == 0)
+			sched_yield();
+}
+
+static void *lit_worker_fn(void *arg)
+{
+	struct lit_worker *w = arg;
+	for (long r = 1; r <= w->rounds; r++) {
+		lit_wait(&w->c->go, r);
+		w->l->thread(w->c, w->t, r);
+		atomic_fetch_add(&w->c->done, 1);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = strrchr(argv[0], '/');
+	const struct lit *l = NULL;
+	long rounds = LIT_DEFAULT_ROUNDS;
+	const char *env = getenv("LFD_LITMUS_ROUNDS");
+
+	name = name ? name + 1 : argv[0];
+	if (strncmp(name, "lt-", 3) == 0)
+		name += 3;
+	if (strncmp(name, "lit_", 4) == 0)
+		name += 4;
+	for (size_t i = 0; i < sizeof lits / sizeof lits[0]; i++)
+		if (strcmp(lits[i].name, name) == 0 ||
+		    (argc > 2 && strcmp(lits[i].name, argv[2]) == 0))
+			l = &lits[i];
+	if (env)
+		rounds = atol(env);
+	if (argc > 1)
+		rounds = atol(argv[1]);
+	if (l == NULL || rounds <= 0) {
+		fprintf(stderr, "usage: lit_<pattern> [rounds]\n");
+		return 2;
+	}
+
+	struct lfd_config cfg;
+	tu_cfg_init(&cfg);
+	cfg.hash = lit_hash;
+	struct lit_ctx *c = calloc(1, sizeof *c);
+	c->d = lfd_new(&cfg);
+	if (c->d == NULL)
+		return 2;
+	pthread_t th[LIT_MAXT];
+	struct lit_worker w[LIT_MAXT];
+	long count[LIT_MAXO + 1] = { 0 };
+	for (int t = 0; t < l->nthreads; t++) {
+		w[t] = (struct lit_worker){ c, l, t, rounds };
+		if (pthread_create(&th[t], NULL, lit_worker_fn, &w[t]) != 0)
+			return 2;
+	}
+	for (long r = 1; r <= rounds; r++) {
+		l->setup(c);
+		memset(c->r, 0x7f, sizeof c->r);
+		memset(c->v, 0, sizeof c->v);
+		atomic_store(&c->go, r);
+		lit_wait(&c->done, r * l->nthreads);
+		int o = l->classify(c);
+		count[o < 0 || o >= LIT_MAXO ? LIT_MAXO : o]++;
+	}
+	for (int t = 0; t < l->nthreads; t++)
+		pthread_join(th[t], NULL);
+	lfd_destroy(c->d);
+	free(c);
+
+	int bad = 0;
+	printf("litmus %s (%s), %ld rounds, flavour %s\n", l->name, l->desc,
+	       rounds, TU_FLAVOR_NAME);
+	for (int o = 0; o < LIT_MAXO && l->outcome[o]; o++) {
+		printf("  %-42s %9ld%s\n", l->outcome[o], count[o],
+		       l->forbidden[o] ? "  (FORBIDDEN)" : "");
+		if (l->forbidden[o] && count[o])
+			bad = 1;
+	}
+	if (count[LIT_MAXO])
+		bad = 1;
+	printf("%s: %s\n", l->name, bad ? "FAIL (forbidden outcome observed)"
+				       : "ok");
+	return bad;
+}

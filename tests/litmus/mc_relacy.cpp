@@ -1,0 +1,580 @@
+/*
+ * mc_relacy.cpp - model-check lfdict's core under the C++11 memory model
+ * with Relacy (Debian: relacy-dev, header-only).
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * This is NOT a copy of the algorithm: it compiles the real lib/dict.c,
+ * lib/solist.c, lib/buckets.c, lib/reclaim.c and lib/count.c as C++ with
+ * LFD_ATOMICS_CUSTOM, mapping LFD_ATOMIC(T) / lfd_a_load / lfd_a_cas / ...
+ * onto rl::atomic<T>, so every atomic access of the core (with the memory
+ * order of its site in lib/atomics.h, including any -DLFD_MO_<SITE>=...
+ * override) is explored by Relacy's scheduler.  User payloads are
+ * rl::var<int>, so a missing happens-before edge shows up as a data race.
+ *
+ * Model of RCU: read-side sections are no-ops and call_rcu callbacks are
+ * queued and run only in after(), when every thread has finished, which is
+ * a legal (maximally late) grace period.  So this checks the list, the
+ * value-slot state machine, lookups, bucket initialization and one grow
+ * step; it does not check the grace-period argument (see
+ * doc/memory-model.md, "What the model checker covers").
+ *
+ * Keys are one byte; the test's hash function gives each key a chosen hash
+ * so that the list order and buckets are fixed:
+ *   'A' hash 4  (bucket 0 of 2), 'B' hash 2 (bucket 0), 'C' hash 1
+ *   (bucket 1); split order A < B < C.
+ *
+ * Usage: mc_relacy [iterations-per-test] [test-name]   (default 20000)
+ * Exit status 0 when every test passes, 1 otherwise.
+ */
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <new>
+
+/* Before Relacy's macros, and before lib/internal.h includes
+ * <urcu/flavor.h>: urcu-bp's name mapping must come first (lib/dict.c
+ * includes it first for the same reason). */
+#include <urcu/urcu-bp.h>
+
+#include <relacy/relacy.hpp>
+/* Relacy redirects new/delete/malloc/free to its leak checker; lfdict's
+ * memory goes through the config's alloc hooks below instead. */
+#undef new
+#undef delete
+#undef malloc
+#undef free
+#undef errno /* Relacy models errno; lfd_new sets the real one */
+#define errno (*__errno_location())
+
+/* --- the atomics layer, onto Relacy ------------------------------------ */
+#define memory_order_relaxed rl::mo_relaxed
+#define memory_order_consume rl::mo_consume
+#define memory_order_acquire rl::mo_acquire
+#define memory_order_release rl::mo_release
+#define memory_order_acq_rel rl::mo_acq_rel
+#define memory_order_seq_cst rl::mo_seq_cst
+#define atomic_thread_fence(mo) rl::atomic_thread_fence((mo), RL_INFO)
+
+/* Every atomic lives in memory from the dictionary's allocator: construct
+ * it in place on lfd_a_init and destroy it when its memory is freed (Relacy
+ * checks that every atomic is destroyed by the end of an iteration). */
+typedef void (*mc_dtor_fn)(void *);
+/* A fixed table, not a std::map: Relacy replaces operator new. */
+#define MC_MAX_ATOMICS 4096
+static struct {
+	uintptr_t addr;
+	mc_dtor_fn dtor;
+} mc_atomics[MC_MAX_ATOMICS];
+static int mc_natomics;
+
+template <class T> static void mc_dtor(void *p)
+{
+	static_cast<rl::atomic<T> *>(p)->~atomic();
+}
+
+template <class T, class V> static void mc_init(rl::atomic<T> *p, V v)
+{
+	int i;
+
+	for (i = 0; i < mc_natomics; i++)
+		if (mc_atomics[i].addr == (uintptr_t)p)
+			break;
+	if (i < mc_natomics) {
+		mc_atomics[i].dtor(p);
+	} else {
+		RL_ASSERT(mc_natomics < MC_MAX_ATOMICS);
+		mc_natomics++;
+	}
+	/* Register first: the store below is a scheduling point. */
+	mc_atomics[i].addr = (uintptr_t)p;
+	mc_atomics[i].dtor = &mc_dtor<T>;
+	::new (static_cast<void *>(p)) rl::atomic<T>();
+	p->store((T)v, rl::mo_relaxed, RL_INFO);
+}
+
+#define LFD_ATOMICS_CUSTOM 1
+#define LFD_ATOMIC(T) rl::atomic<T>
+#define lfd_a_init(p, v) mc_init((p), (v))
+#define lfd_a_load(p, mo) ((p)->load((mo), RL_INFO))
+#define lfd_a_store(p, v, mo) ((p)->store((v), (mo), RL_INFO))
+#define lfd_a_xchg(p, v, mo) ((p)->exchange((v), (mo), RL_INFO))
+#define lfd_a_fetch_add(p, v, mo) ((p)->fetch_add((v), (mo), RL_INFO))
+#define lfd_a_cas(p, expp, des, mos, mof)                                     \
+	((p)->compare_exchange_strong(*(expp), (des), (mos), RL_INFO, (mof),  \
+				      RL_INFO))
+#define lfd_a_cas_weak(p, expp, des, mos, mof)                                \
+	((p)->compare_exchange_weak(*(expp), (des), (mos), RL_INFO, (mof),    \
+				    RL_INFO))
+#define _Thread_local thread_local
+
+/* --- the real core ------------------------------------------------------ */
+#include "../../lib/solist.c"
+#include "../../lib/buckets.c"
+#include "../../lib/reclaim.c"
+/* count.c's only global atomic, the thread-number allocator, is a static
+ * object, constructed before Relacy runs: a plain counter stands in for
+ * it (it only spreads threads over counter stripes).  The stripes
+ * themselves are Relacy atomics like everything else. */
+template <class T> struct mc_plain {
+	T v;
+	T fetch_add(T d, rl::memory_order, rl::debug_info_param)
+	{
+		T o = v;
+		v += d;
+		return o;
+	}
+};
+#undef LFD_ATOMIC
+#define LFD_ATOMIC(T) mc_plain<T>
+#include "../../lib/count.c"
+#undef LFD_ATOMIC
+#define LFD_ATOMIC(T) rl::atomic<T>
+#include "../../lib/dict.c"
+
+/* The hash (SipHash) is irrelevant here; lfd_new still seeds it. */
+void lfd_seed_init(uint64_t seed[2])
+{
+	seed[0] = 1;
+	seed[1] = 2;
+}
+uint64_t lfd_siphash13(const uint64_t *, const void *, size_t)
+{
+	return 0;
+}
+
+/* --- allocator hooks: plain memory, atomics destroyed on free ----------- */
+static long mc_live;
+
+static void *mc_alloc(size_t size, void *)
+{
+	mc_live++;
+	return std::malloc(size);
+}
+
+static void mc_free(void *p, size_t size, void *)
+{
+	uintptr_t lo = (uintptr_t)p, hi = lo + size;
+
+	for (int i = 0; i < mc_natomics;) {
+		if (mc_atomics[i].addr >= lo && mc_atomics[i].addr < hi) {
+			mc_atomics[i].dtor((void *)mc_atomics[i].addr);
+			mc_atomics[i] = mc_atomics[--mc_natomics];
+		} else {
+			i++;
+		}
+	}
+	mc_live--;
+	std::free(p);
+}
+
+/* --- RCU model: sections are no-ops; callbacks run at barrier() -------- */
+#define MC_MAX_CBS 64
+static struct {
+	struct rcu_head *head;
+	void (*fn)(struct rcu_head *);
+} mc_cbs[MC_MAX_CBS];
+static int mc_ncbs;
+static void mc_nop(void) {}
+static int mc_zero(void) { return 0; }
+static void mc_call_rcu(struct rcu_head *h, void (*f)(struct rcu_head *))
+{
+	RL_ASSERT(mc_ncbs < MC_MAX_CBS);
+	mc_cbs[mc_ncbs].head = h;
+	mc_cbs[mc_ncbs].fn = f;
+	mc_ncbs++;
+}
+/* A grace period ends after every thread finished: run the callbacks in
+ * queue order (they may queue more). */
+static void mc_barrier(void)
+{
+	while (mc_ncbs > 0) {
+		struct rcu_head *h = mc_cbs[0].head;
+		void (*f)(struct rcu_head *) = mc_cbs[0].fn;
+
+		for (int i = 1; i < mc_ncbs; i++)
+			mc_cbs[i - 1] = mc_cbs[i];
+		mc_ncbs--;
+		f(h);
+	}
+}
+static struct rcu_flavor_struct mc_flavor;
+
+static uint64_t mc_hash(const void *key, size_t len, void *)
+{
+	if (len != 1)
+		return 0x7fffffff;
+	switch (*(const unsigned char *)key) {
+	case 'A': return 4;
+	case 'B': return 2;
+	case 'C': return 1;
+	default: return 8;
+	}
+}
+
+static struct lfd *mc_new(void)
+{
+	struct lfd_config cfg;
+
+	/* A failed iteration stops without after(): forget its memory (Relacy
+	 * discards its atomics) so that the replay Relacy runs to print the
+	 * failure starts clean. */
+	mc_live = 0;
+	mc_natomics = 0;
+	mc_ncbs = 0;
+	std::memset(&cfg, 0, sizeof cfg);
+	mc_flavor.read_lock = mc_nop;
+	mc_flavor.read_unlock = mc_nop;
+	mc_flavor.read_ongoing = mc_zero;
+	mc_flavor.update_call_rcu = mc_call_rcu;
+	mc_flavor.barrier = mc_barrier;
+	cfg.flavor = &mc_flavor;
+	cfg.flags = LFD_FIXED_SIZE; /* grows only where a test asks for one */
+	cfg.alloc = mc_alloc;
+	cfg.free = mc_free;
+	cfg.hash = mc_hash;
+	struct lfd *d = lfd_new(&cfg);
+	RL_ASSERT(d != NULL);
+	return d;
+}
+
+static void mc_destroy(struct lfd *d)
+{
+	RL_ASSERT(lfd_destroy(d) == 0);
+	RL_ASSERT(mc_live == 0);
+	RL_ASSERT(mc_natomics == 0);
+}
+
+static const char KA[] = "A", KB[] = "B", KC[] = "C";
+
+/* A user object published through the dictionary. */
+struct payload {
+	rl::var<int> x;
+};
+
+/* Tests ------------------------------------------------------------------ */
+
+/*
+ * SB over inserts: B present; T0 insert(A); get(C) || T1 insert(C);
+ * get(A).  A < B < C in list order, so the two inserts CAS different
+ * words (b0->next and B->next): with B absent both would CAS b0->next and
+ * the RMWs alone would order them (no real store buffering).
+ * Forbidden: both gets -ENOENT.  Also MP: a value got is read (payload).
+ * Catches LINK_CAS < seq_cst, LINK_LOAD < seq_cst (SB), LINK_CAS w/o
+ * release and LINK_LOAD w/o acquire (race on the payload).
+ */
+struct mc_sb_insert : rl::test_suite<mc_sb_insert, 2> {
+	struct lfd *d;
+	payload p[2];
+	int vb;
+	int got[2];
+	void before()
+	{
+		d = mc_new();
+		lfd_insert(d, KB, 1, &vb, NULL);
+	}
+	void thread(unsigned i)
+	{
+		const char *mine = i ? KC : KA, *other = i ? KA : KC;
+		void *v = NULL;
+		p[i].x($) = 1;
+		RL_ASSERT(lfd_insert(d, mine, 1, &p[i], NULL) == 0);
+		got[i] = lfd_get(d, other, 1, &v) == 0;
+		if (got[i])
+			RL_ASSERT(((payload *)v)->x($) == 1);
+	}
+	void after()
+	{
+		RL_ASSERT(got[0] || got[1]);
+		mc_destroy(d);
+	}
+};
+
+/*
+ * SB over value-slot updates of present keys: T0 set(A,1); get(B) ||
+ * T1 set(B,1); get(A), A and B present with 0.  Forbidden: both read 0.
+ * Catches VALUE_CAS < seq_cst and VALUE_LOAD < seq_cst; payload: MP.
+ */
+struct mc_sb_set : rl::test_suite<mc_sb_set, 2> {
+	struct lfd *d;
+	payload p[2];
+	int zero;
+	int sawold[2];
+	void before()
+	{
+		d = mc_new();
+		lfd_insert(d, KA, 1, &zero, NULL);
+		lfd_insert(d, KB, 1, &zero, NULL);
+	}
+	void thread(unsigned i)
+	{
+		const char *mine = i ? KB : KA, *other = i ? KA : KB;
+		void *v = NULL;
+		p[i].x($) = 1;
+		RL_ASSERT(lfd_set(d, mine, 1, &p[i], NULL) == 1);
+		RL_ASSERT(lfd_get(d, other, 1, &v) == 0);
+		sawold[i] = v == &zero;
+		if (!sawold[i])
+			RL_ASSERT(((payload *)v)->x($) == 1);
+	}
+	void after()
+	{
+		RL_ASSERT(!(sawold[0] && sawold[1]));
+		mc_destroy(d);
+	}
+};
+
+/*
+ * Publication through cas, and a failed cas returns an acquired value:
+ * T0 payload=1; cas(A, 0 -> p) || T1 cas(A, 0 -> q) and, on mismatch,
+ * read the returned value's payload.  Exactly one cas wins.
+ * Catches VALUE_CAS w/o release, VALUE_CAS_FAIL / VALUE_LOAD w/o acquire.
+ */
+struct mc_cas_pub : rl::test_suite<mc_cas_pub, 2> {
+	struct lfd *d;
+	payload p[2];
+	int zero;
+	int won[2];
+	void before()
+	{
+		d = mc_new();
+		lfd_insert(d, KA, 1, &zero, NULL);
+	}
+	void thread(unsigned i)
+	{
+		void *cur = NULL;
+		p[i].x($) = 1;
+		int r = lfd_cas(d, KA, 1, &zero, &p[i], &cur);
+		won[i] = r == 0;
+		if (r == -EAGAIN)
+			RL_ASSERT(((payload *)cur)->x($) == 1);
+		else
+			RL_ASSERT(r == 0 && cur == &zero);
+	}
+	void after()
+	{
+		RL_ASSERT(won[0] + won[1] == 1);
+		mc_destroy(d);
+	}
+};
+
+/*
+ * Two pops of one key and a re-insert (value-slot state machine, mark,
+ * unlink, relink): A present with v0.  T0 x=1; pop(A) || T1 pop(A) ||
+ * T2 insert(A, v2), and if it inserted (so some pop came first), read x
+ * when T0's pop was the one that won... we check the simpler, stronger
+ * form: exactly one pop returns v0; a pop that returns v2 happens after
+ * the insert; at the end A holds v2 iff no pop took v2.  The payload x
+ * written by the winning popper before its pop must be visible to the
+ * inserter whose insert succeeded (the insert is ordered after the pop).
+ * Catches MARK_CAS w/o release, UNLINK_CAS w/o release, VALUE_CAS, and
+ * any bug in the tombstone/mark/unlink sequence.
+ */
+struct mc_pop_pop_insert : rl::test_suite<mc_pop_pop_insert, 3> {
+	struct lfd *d;
+	payload x[2];
+	int v0, v2;
+	void *popped[2];
+	int popr[2];
+	int ins;
+	void before()
+	{
+		d = mc_new();
+		lfd_insert(d, KA, 1, &v0, NULL);
+		lfd_insert(d, KB, 1, &v0, NULL);
+	}
+	void thread(unsigned i)
+	{
+		if (i < 2) {
+			x[i].x($) = 1;
+			popped[i] = NULL;
+			popr[i] = lfd_pop(d, KA, 1, &popped[i]);
+		} else {
+			ins = lfd_insert(d, KA, 1, &v2, NULL);
+			if (ins == 0) {
+				/* Some pop of v0 linearized before this
+				 * insert; SC (DRF) then orders that popper's
+				 * earlier write before us.  We cannot tell
+				 * which popper it was without racing, so
+				 * only B (untouched) is checked here. */
+				void *b = NULL;
+				RL_ASSERT(lfd_get(d, KB, 1, &b) == 0 && b == &v0);
+			}
+		}
+	}
+	void after()
+	{
+		int took0 = 0, took2 = 0;
+		void *v = NULL;
+		for (int i = 0; i < 2; i++) {
+			if (popr[i] == 0 && popped[i] == &v0)
+				took0++;
+			else if (popr[i] == 0 && popped[i] == &v2)
+				took2++;
+			else
+				RL_ASSERT(popr[i] == -ENOENT);
+		}
+		RL_ASSERT(took0 == 1);
+		RL_ASSERT(ins == 0 || ins == -EEXIST);
+		if (ins == -EEXIST)
+			RL_ASSERT(took2 == 0);
+		int r = lfd_get(d, KA, 1, &v);
+		if (ins == 0 && took2 == 0)
+			RL_ASSERT(r == 0 && v == &v2);
+		else
+			RL_ASSERT(r == -ENOENT);
+		size_t n = 0;
+		lfd_count(d, &n);
+		RL_ASSERT(n == (size_t)(1 + (r == 0)));
+		mc_destroy(d);
+	}
+};
+
+/*
+ * MP through pop and re-insert: T0 x=1; pop(A) || T1 if insert(A) == 0
+ * then read x.  A holds v0 and only T0 pops, so an insert that succeeds
+ * is ordered after T0's pop; the read of x must not race.  T1's search
+ * may see only the mark on A's node (not its tombstone): MARK_CAS's
+ * release is what orders x before it.  Catches MARK_CAS relaxed.
+ */
+struct mc_pop_reinsert : rl::test_suite<mc_pop_reinsert, 2> {
+	struct lfd *d;
+	payload x;
+	int v0, v1;
+	void before()
+	{
+		d = mc_new();
+		lfd_insert(d, KA, 1, &v0, NULL);
+	}
+	void thread(unsigned i)
+	{
+		if (i == 0) {
+			x.x($) = 1;
+			RL_ASSERT(lfd_pop(d, KA, 1, NULL) == 0);
+		} else if (lfd_insert(d, KA, 1, &v1, NULL) == 0) {
+			RL_ASSERT(x.x($) == 1);
+		}
+	}
+	void after() { mc_destroy(d); }
+};
+
+/*
+ * Unlink hands on the successor: list b0 -> A.  T0 insert(B, p) (after
+ * A) || T1 pop(A) (mark A, unlink: b0->next = A's successor) || T2
+ * get(B) and read its payload.  T2 may reach B only through T1's unlink
+ * CAS on b0->next; UNLINK_CAS's release carries T1's acquire of B.
+ * Catches UNLINK_CAS relaxed.
+ */
+struct mc_unlink : rl::test_suite<mc_unlink, 3> {
+	struct lfd *d;
+	payload p;
+	int v0;
+	void before()
+	{
+		d = mc_new();
+		lfd_insert(d, KA, 1, &v0, NULL);
+	}
+	void thread(unsigned i)
+	{
+		void *v = NULL;
+		if (i == 0) {
+			p.x($) = 1;
+			RL_ASSERT(lfd_insert(d, KB, 1, &p, NULL) == 0);
+		} else if (i == 1) {
+			RL_ASSERT(lfd_pop(d, KA, 1, NULL) == 0);
+		} else if (lfd_get(d, KB, 1, &v) == 0) {
+			RL_ASSERT(((payload *)v)->x($) == 1);
+		}
+	}
+	void after() { mc_destroy(d); }
+};
+
+/*
+ * One grow step (bucket initialization) against lookups and inserts:
+ * 1 bucket, A and C present (C hashes to bucket 1 of 2).  T0 grows to 2
+ * buckets (links bucket node 1, publishes the size) || T1 get(C) must
+ * find it; insert(B) then get(B) must find it || after: every key found,
+ * the list sorted.  Catches SIZE_STORE / SIZE_LOAD relaxed (a reader
+ * starting at a bucket node whose link it cannot see).
+ */
+struct mc_grow : rl::test_suite<mc_grow, 2> {
+	struct lfd *d;
+	int v;
+	void before()
+	{
+		d = mc_new();
+		lfd_insert(d, KA, 1, &v, NULL);
+		lfd_insert(d, KC, 1, &v, NULL);
+	}
+	void thread(unsigned i)
+	{
+		if (i == 0) {
+			RL_ASSERT(lfd_grow_one(d, true) == 0);
+		} else {
+			void *g = NULL;
+			RL_ASSERT(lfd_get(d, KC, 1, &g) == 0 && g == &v);
+			RL_ASSERT(lfd_insert(d, KB, 1, &v, NULL) == 0);
+			RL_ASSERT(lfd_get(d, KB, 1, &g) == 0 && g == &v);
+			RL_ASSERT(lfd_pop(d, KC, 1, NULL) == 0);
+		}
+	}
+	void after()
+	{
+		void *g = NULL;
+		RL_ASSERT(lfd_a_load(&d->size_log, rl::mo_relaxed) == 1u);
+		RL_ASSERT(lfd_get(d, KA, 1, &g) == 0);
+		RL_ASSERT(lfd_get(d, KB, 1, &g) == 0);
+		RL_ASSERT(lfd_get(d, KC, 1, &g) == -ENOENT);
+		/* sorted, strictly increasing split order */
+		struct lfd_lnode *n = lfd_bucket_at(d, 0);
+		uint32_t last = 0;
+		int nodes = 0;
+		for (n = lfd_ptr(lfd_a_load(&n->next, rl::mo_relaxed)); n;
+		     n = lfd_ptr(lfd_a_load(&n->next, rl::mo_relaxed))) {
+			RL_ASSERT(n->so_key > last);
+			last = n->so_key;
+			nodes++;
+		}
+		RL_ASSERT(nodes == 3); /* A, B, bucket 1 */
+		mc_destroy(d);
+	}
+};
+
+template <class T>
+static bool mc_run(const char *name, const char *only, int iters)
+{
+	if (only && std::strcmp(only, name) != 0)
+		return true;
+	rl::test_params p;
+	p.iteration_count = iters;
+	p.search_type = rl::random_scheduler_type;
+	/* Relacy prints its statistics, and on failure the failure and the
+	 * execution history, on std::cout (a std::ostringstream does not mix
+	 * with Relacy's operator new). */
+	std::cout << "mc_relacy: " << name << " (" << iters << " iterations)"
+		  << std::endl;
+	bool ok = rl::simulate<T>(p);
+	std::printf("mc_relacy: %-16s %s\n", name, ok ? "ok" : "FAILED");
+	std::fflush(stdout);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	int iters = argc > 1 ? std::atoi(argv[1]) : 20000;
+	const char *only = argc > 2 ? argv[2] : NULL;
+	bool ok = true;
+
+	if (const char *e = std::getenv("LFD_MC_ITERS"))
+		iters = std::atoi(e);
+	ok &= mc_run<mc_sb_insert>("sb_insert", only, iters);
+	ok &= mc_run<mc_sb_set>("sb_set", only, iters);
+	ok &= mc_run<mc_cas_pub>("cas_pub", only, iters);
+	ok &= mc_run<mc_pop_reinsert>("pop_reinsert", only, iters);
+	ok &= mc_run<mc_pop_pop_insert>("pop_pop_insert", only, iters);
+	ok &= mc_run<mc_unlink>("unlink", only, iters);
+	ok &= mc_run<mc_grow>("grow", only, iters);
+	return ok ? 0 : 1;
+}
