@@ -72,6 +72,10 @@ static int lfd_grow_one(struct lfd *d, bool live)
 	}
 	/* SEG_STORE: release, pairs with SEG_LOAD (the nodes' fields). */
 	lfd_a_store(&d->seg[i], seg, LFD_MO_SEG_STORE);
+#ifdef LFD_BREAK_GROW_EARLY /* deliberately broken build for stress/, see doc/torture.md */
+	if (live) /* publish the size before the new buckets are linked */
+		lfd_a_store(&d->size_log, i, LFD_MO_SIZE_STORE);
+#endif
 	for (j = 0; j < n; j++) {
 		if (live && j % LFD_RESIZE_CHUNK == 0) {
 			if (j)
@@ -219,6 +223,10 @@ static void lfd_resize_run(struct lfd *d)
 		 * upper buckets after a grace period. */
 		d->shrink_log = log;
 		lfd_a_store(&d->size_log, log - 1, LFD_MO_SIZE_STORE);
+#ifdef LFD_BREAK_SHRINK_NO_GRACE /* deliberately broken build for stress/, see doc/torture.md */
+		lfd_shrink_unlink_cb(&d->resize_head); /* no grace period */
+		return;
+#endif
 		d->flavor->update_call_rcu(&d->resize_head,
 					   lfd_shrink_unlink_cb);
 		return;

@@ -72,6 +72,10 @@ static void lfd_retire_schedule(struct lfd *d)
 				 memory_order_acq_rel);
 		if (batch != 0) {
 			d->retire_inflight = batch;
+#ifdef LFD_BREAK_NO_GRACE /* deliberately broken build for stress/, see doc/torture.md */
+			lfd_retire_cb(&d->retire_head); /* no grace period */
+			return;
+#endif
 			d->flavor->update_call_rcu(&d->retire_head,
 						   lfd_retire_cb);
 			return;

@@ -200,6 +200,9 @@ void lfd_list_remove(struct lfd_lnode *start, struct lfd_lnode *node)
 	const struct lfd_entry *e = lfd_entry_of(node);
 
 	lfd_list_mark(node);
+#ifdef LFD_BREAK_NO_UNLINK /* deliberately broken build for stress/, see doc/torture.md */
+	return; /* retired while perhaps still linked */
+#endif
 	(void)lfd_list_find(start, node->so_key,
 			    (node->so_key & 1u) ? e->key : NULL, node->klen,
 			    &pos);

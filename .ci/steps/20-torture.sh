@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# CI step (issue 4, stress/, doc/torture.md): run after the main steps from
+# the repo top, with build/ built.  `make check` (steps 1-3) already ran the
+# short torture of every mode, scaled down in the ASan and TSan builds.
+# Here:
+#  1. a libFuzzer smoke run of stress/fuzz_lfd.c (clang, ASan + UBSan),
+#  2. memcheck (valgrind) on the unit tests and on a short torture,
+#  3. one deliberately broken build, which the short torture must catch
+#     (all of them: LFD_CI_BROKEN=all; none: LFD_CI_BROKEN=none).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+
+echo "--- fuzz smoke run (-runs=20000)"
+LFD_FUZZ_DIR="$top/build-fuzz" stress/fuzz.sh -runs=20000
+
+echo "--- memcheck: unit tests and a short torture"
+# through libtool: build/ is a shared build, its programs are wrappers.
+# Memcheck runs the unit tests that finish in minutes under valgrind (about
+# 50 s together); test_resize (4M keys), test_hash, test_races and
+# test_regress (threads, grace-period waits) would take far longer and are
+# covered by the ASan, UBSan and TSan builds.
+vg="build/libtool --mode=execute valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no"
+make -C build -j"$(nproc)" check TESTS= >/dev/null # build the test programs
+for t in test_api test_destructor test_alloc_fail test_internal; do
+	echo "memcheck tests/$t"
+	CK_FORK=no CK_DEFAULT_TIMEOUT=600 $vg "build/tests/$t" >/dev/null
+done
+$vg build/stress/lfd-torture --mode=mixed --duration=5 --threads=3 | tail -n 1
+
+case ${LFD_CI_BROKEN:-one} in
+none) ;;
+all) LFD_BROKEN_DIR="$top/build-broken" stress/broken-builds.sh ;;
+*) echo "--- a deliberately broken build must end in FAILURE"
+   LFD_BROKEN_DIR="$top/build-broken" LFD_BREAKS=PLAIN_STORE \
+	LFD_TORTURE_SCALE=0.5 stress/broken-builds.sh ;;
+esac

@@ -1,0 +1,2066 @@
+/*
+ * lfd-torture.c - a torture test for lfdict (see doc/torture.md).
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Worker threads run a random mix of every call on a shared dictionary
+ * while the program checks, during the run and at its end:
+ *  - values: every value is a 64-byte record from a private pool, with a
+ *    magic, a unique id (uid) and the id of its key; the value destructor
+ *    poisons it.  Readers (inside lfd_read_lock) check that every value they
+ *    are handed is a pool record, live, and belongs to the key asked for.
+ *  - accounting: every value leaves the dictionary at most once (returned by
+ *    exactly one pop/pop_if/set/replace/cas) and is destroyed exactly once;
+ *    at the end every value handed out is either present (visited once by
+ *    a final lfd_foreach) or departed and destroyed; after lfd_destroy no
+ *    value and no byte of the dictionary's allocator is live.
+ *  - linearizability: every call on a sample of keys is recorded with
+ *    invocation and response timestamps (one global atomic clock) in
+ *    windows of HCAP calls; a checker thread checks each window against a
+ *    sequential single-key register (Wing & Gong search with Lowe's
+ *    memoization).  Linearizability is local, so keys are checked alone.
+ *  - iteration: pinned keys (present for the whole run) are visited exactly
+ *    once by every lfd_foreach; no key is visited twice.
+ *  - count: concurrent lfd_count within the bound of lfdict.h; exact at
+ *    quiescence.
+ *  - resize: bucket count converged after lfd_barrier (storm phases, end).
+ * The last line is SUCCESS or FAILURE with totals; exit 0 only on SUCCESS.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <urcu/urcu-memb.h>
+
+#include <lfdict.h>
+
+#include "../tests/rcu_pthread.h"
+
+/* urcu-bp's flavour (its header's macros would clash with urcu-memb's). */
+extern const struct rcu_flavor_struct urcu_bp_flavor;
+
+#if defined(__SANITIZE_THREAD__)
+#define T_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define T_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define T_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define T_ASAN 1
+#endif
+#endif
+#ifndef T_TSAN
+#define T_TSAN 0
+#endif
+#ifndef T_ASAN
+#define T_ASAN 0
+#endif
+
+#define RLX memory_order_relaxed
+
+/* ------------------------------------------------------------------ */
+/* options                                                             */
+
+enum { OP_GET, OP_INS, OP_SET, OP_REP, OP_CAS, OP_POP, OP_POPIF, OP_ITER,
+       OP_COUNT, OP_N, OP_NOP = OP_N };
+static const char *const op_names[OP_N] = { "get", "insert", "set",
+	"replace", "cas", "pop", "pop_if", "iterate", "count" };
+
+enum mode { M_MIXED, M_STORM, M_CHAIN, M_HOT, M_OVERSUB, M_CHURN, M_STALL,
+	    M_ENOMEM, M_RSTALL, M_N };
+static const char *const mode_names[M_N] = { "mixed", "storm", "chain",
+	"hot", "oversub", "churn", "stall", "enomem", "reader-stall" };
+
+enum flav { F_BP, F_MEMB, F_PTHREAD };
+static const char *const flav_names[] = { "bp", "memb", "pthread" };
+
+static struct opts {
+	enum mode mode;
+	double duration;
+	unsigned threads;
+	uint32_t keys;
+	uint32_t pinned;
+	uint32_t hkeys;
+	unsigned mix[OP_N];
+	bool dtor;
+	enum flav flavor;
+	size_t capacity, max_capacity;
+	bool fixed;
+	uint64_t seed;
+	int verbose;
+	double interval;
+	unsigned enomem_rate; /* 1 in N allocations fail; 0: none */
+	unsigned churn_ops;
+} O;
+
+static const struct rcu_flavor_struct *FL;
+
+/* ------------------------------------------------------------------ */
+/* time, PRNG, failure reports                                         */
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static uint64_t mix64(uint64_t z)
+{
+	z += 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+struct rng {
+	uint64_t s;
+};
+
+static void rng_init(struct rng *r, uint64_t stream)
+{
+	r->s = mix64(O.seed ^ mix64(stream * 0x2545f4914f6cdd1dull + 1));
+}
+
+static uint64_t rng_next(struct rng *r)
+{
+	r->s += 0x9e3779b97f4a7c15ull;
+	return mix64(r->s);
+}
+
+static uint64_t rng_below(struct rng *r, uint64_t n)
+{
+	return (uint64_t)(((unsigned __int128)rng_next(r) * n) >> 64);
+}
+
+static atomic_long n_viol;
+static atomic_int stop_flag;
+
+static void viol(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void viol(const char *fmt, ...)
+{
+	long n = atomic_fetch_add(&n_viol, 1);
+	if (n < 20) {
+		char buf[512];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(buf, sizeof buf, fmt, ap);
+		va_end(ap);
+		printf("VIOLATION: %s (seed %" PRIu64 ")\n", buf, O.seed);
+		fflush(stdout);
+	}
+}
+
+#define CHECK(cond, ...)                                                      \
+	do {                                                                  \
+		if (!(cond))                                                  \
+			viol(__VA_ARGS__);                                    \
+	} while (0)
+
+/* Set around code that takes a lock (allocator, pool): the stall signal
+ * handler does not stall a thread there (it would block the others for a
+ * reason that is not lfdict's). */
+static _Thread_local volatile sig_atomic_t tl_in_lock;
+
+/* ------------------------------------------------------------------ */
+/* the dictionary's allocator: counting, poisoning, fault injecting    */
+
+#define A_HDR 16
+#define A_LIVE 0xa110c8ed5afe1234ull
+#define A_DEAD 0xdeadf4eed0000000ull
+#define A_QUAR 4096
+
+static atomic_uint a_rate;
+static atomic_long a_live, a_live_bytes, a_bad_free, a_injected, a_calls;
+static atomic_long a_peak_bytes;
+static pthread_mutex_t a_qlock = PTHREAD_MUTEX_INITIALIZER;
+static void *a_quar[A_QUAR];
+static size_t a_qpos;
+static _Thread_local long tl_injected;
+static _Thread_local struct rng tl_arng;
+static _Thread_local int tl_arng_init;
+
+static void *t_alloc(size_t size, void *arg)
+{
+	(void)arg;
+	atomic_fetch_add_explicit(&a_calls, 1, RLX);
+	unsigned rate = atomic_load_explicit(&a_rate, RLX);
+	if (rate) {
+		if (!tl_arng_init) {
+			rng_init(&tl_arng, (uint64_t)(uintptr_t)&tl_arng);
+			tl_arng_init = 1;
+		}
+		if (rng_below(&tl_arng, rate) == 0) {
+			tl_injected++;
+			atomic_fetch_add_explicit(&a_injected, 1, RLX);
+			return NULL;
+		}
+	}
+	tl_in_lock++;
+	unsigned char *p = malloc(size + A_HDR);
+	tl_in_lock--;
+	if (!p)
+		return NULL;
+	uint64_t hdr[2] = { A_LIVE, (uint64_t)size };
+	memcpy(p, hdr, sizeof hdr);
+	atomic_fetch_add_explicit(&a_live, 1, RLX);
+	long b = atomic_fetch_add_explicit(&a_live_bytes, (long)size, RLX) +
+		 (long)size;
+	if (b > atomic_load_explicit(&a_peak_bytes, RLX))
+		atomic_store_explicit(&a_peak_bytes, b, RLX);
+	return p + A_HDR;
+}
+
+static void t_free(void *ptr, size_t size, void *arg)
+{
+	(void)arg;
+	if (!ptr)
+		return;
+	unsigned char *p = (unsigned char *)ptr - A_HDR;
+	uint64_t hdr[2];
+	memcpy(hdr, p, sizeof hdr);
+	if (hdr[0] != A_LIVE || hdr[1] != size) {
+		atomic_fetch_add(&a_bad_free, 1);
+		viol("allocator: free of a %s pointer %p (size %zu, header "
+		     "size %" PRIu64 ")",
+		     hdr[0] == A_DEAD ? "freed" : "foreign", ptr, size, hdr[1]);
+		return;
+	}
+	hdr[0] = A_DEAD;
+	memcpy(p, hdr, sizeof hdr);
+	/* Poison, and keep it a while: a walk that still reaches a freed
+	 * node reads garbage keys and values instead of a reused node. */
+	memset(p + A_HDR, 0x6b, size);
+	atomic_fetch_sub_explicit(&a_live, 1, RLX);
+	atomic_fetch_sub_explicit(&a_live_bytes, (long)size, RLX);
+	tl_in_lock++;
+	pthread_mutex_lock(&a_qlock);
+	void *old = a_quar[a_qpos];
+	a_quar[a_qpos] = p;
+	a_qpos = (a_qpos + 1) % A_QUAR;
+	pthread_mutex_unlock(&a_qlock);
+	free(old);
+	tl_in_lock--;
+}
+
+static void a_quar_flush(void)
+{
+	for (size_t i = 0; i < A_QUAR; i++) {
+		free(a_quar[i]);
+		a_quar[i] = NULL;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* keys                                                                */
+
+#define KEYMAX 8
+
+static size_t mkkey(uint32_t id, unsigned char *buf)
+{
+	size_t len = 4 + id % 5;
+	memcpy(buf, &id, 4);
+	for (size_t i = 4; i < len; i++)
+		buf[i] = (unsigned char)(id * 31u + (uint32_t)i);
+	return len;
+}
+
+/* The id of a key we made, or -1. */
+static int64_t parsekey(const void *k, size_t len)
+{
+	unsigned char buf[KEYMAX];
+	uint32_t id;
+
+	if (len < 4 || len > KEYMAX)
+		return -1;
+	memcpy(&id, k, 4);
+	if (id >= O.keys || mkkey(id, buf) != len || memcmp(buf, k, len))
+		return -1;
+	return id;
+}
+
+/* ------------------------------------------------------------------ */
+/* values                                                              */
+
+#define V_LIVE 0x11fe5a1e11fe5a1eull
+#define V_DEAD 0xdeaddeaddeaddeadull
+#define V_DEP 1u
+#define V_DTOR 0x10000u
+#define V_QUAR 8192
+#define POOL_BYTES ((size_t)1 << 34)
+
+struct tval {
+	_Alignas(64) _Atomic uint64_t magic;
+	_Atomic uint64_t uid;
+	_Atomic uint32_t key;
+	_Atomic uint32_t ev; /* departures (low 16 bits), destructions */
+	_Atomic uint32_t st; /* 1: handed out, 0: free */
+	uint32_t pad;
+	struct rcu_head rh;
+	struct tval *next;
+};
+
+static struct tval *pool;
+static atomic_size_t pool_used;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tval *fifo_head, *fifo_tail;
+static size_t fifo_n;
+static atomic_int destroying;
+static atomic_long n_dtor, n_depart;
+
+static bool valid_val(const void *p)
+{
+	uintptr_t a = (uintptr_t)p, b = (uintptr_t)pool;
+	if (a < b || (a - b) % sizeof(struct tval))
+		return false;
+	return (a - b) / sizeof(struct tval) <
+	       atomic_load_explicit(&pool_used, RLX);
+}
+
+static void recycle(struct tval *v)
+{
+	if (atomic_exchange(&v->st, 0) != 1) {
+		viol("value %p recycled twice", (void *)v);
+		return;
+	}
+	tl_in_lock++;
+	pthread_mutex_lock(&pool_lock);
+	v->next = NULL;
+	if (fifo_tail)
+		fifo_tail->next = v;
+	else
+		fifo_head = v;
+	fifo_tail = v;
+	fifo_n++;
+	pthread_mutex_unlock(&pool_lock);
+	tl_in_lock--;
+}
+
+#define TCACHE 64
+
+struct tcache {
+	struct tval *v[TCACHE];
+	unsigned n;
+	uint64_t uid_hi, uid_lo;
+};
+
+static struct tval *val_new(struct tcache *c, uint32_t key)
+{
+	if (c->n == 0) {
+		tl_in_lock++;
+		pthread_mutex_lock(&pool_lock);
+		while (fifo_n > V_QUAR && c->n < TCACHE / 2) {
+			struct tval *v = fifo_head;
+			fifo_head = v->next;
+			if (!fifo_head)
+				fifo_tail = NULL;
+			fifo_n--;
+			c->v[c->n++] = v;
+		}
+		pthread_mutex_unlock(&pool_lock);
+		tl_in_lock--;
+		if (c->n == 0) {
+			size_t i = atomic_fetch_add(&pool_used, TCACHE / 2);
+			if ((i + TCACHE / 2) * sizeof(struct tval) > POOL_BYTES) {
+				fprintf(stderr, "value pool exhausted\n");
+				abort();
+			}
+			for (unsigned k = 0; k < TCACHE / 2; k++)
+				c->v[c->n++] = &pool[i + k];
+		}
+		for (unsigned k = 0; k < c->n; k++)
+			atomic_store(&c->v[k]->st, 1);
+	}
+	struct tval *v = c->v[--c->n];
+	atomic_store_explicit(&v->uid, c->uid_hi | ++c->uid_lo, RLX);
+	atomic_store_explicit(&v->key, key, RLX);
+	atomic_store_explicit(&v->ev, 0, RLX);
+	atomic_store_explicit(&v->magic, V_LIVE, RLX);
+	return v;
+}
+
+/* An unpublished value back to the thread's cache. */
+static void val_unused(struct tcache *c, struct tval *v)
+{
+	if (c->n < TCACHE) {
+		c->v[c->n++] = v;
+		return;
+	}
+	atomic_store_explicit(&v->magic, V_DEAD, RLX);
+	recycle(v);
+}
+
+static void tcache_drain(struct tcache *c)
+{
+	while (c->n) {
+		struct tval *v = c->v[--c->n];
+		atomic_store_explicit(&v->magic, V_DEAD, RLX);
+		recycle(v);
+	}
+}
+
+static void rcu_recycle(struct rcu_head *h)
+{
+	struct tval *v = (struct tval *)(void *)((char *)h -
+						  offsetof(struct tval, rh));
+	atomic_store_explicit(&v->magic, V_DEAD, RLX);
+	recycle(v);
+}
+
+/* The value destructor. */
+static void t_dtor(void *p, void *arg)
+{
+	(void)arg;
+	atomic_fetch_add_explicit(&n_dtor, 1, RLX);
+	if (!valid_val(p)) {
+		viol("destructor called on a foreign pointer %p", p);
+		return;
+	}
+	struct tval *v = p;
+	uint64_t m = atomic_exchange_explicit(&v->magic, V_DEAD, RLX);
+	CHECK(m == V_LIVE, "destructor called on a %s value %p (uid %" PRIx64
+	      ")", m == V_DEAD ? "dead" : "corrupt", p,
+	      atomic_load_explicit(&v->uid, RLX));
+	uint32_t e = atomic_fetch_add(&v->ev, V_DTOR) + V_DTOR;
+	if ((e >> 16) != 1) {
+		viol("destructor ran %u times on value %p", e >> 16, p);
+		return;
+	}
+	if ((e & 0xffff) == 1 ||
+	    ((e & 0xffff) == 0 && atomic_load(&destroying)))
+		recycle(v);
+}
+
+/* A call returned v as having left the dictionary. */
+static void val_departed(void *p, uint32_t key, const char *what)
+{
+	atomic_fetch_add_explicit(&n_depart, 1, RLX);
+	if (!valid_val(p)) {
+		viol("%s returned a foreign pointer %p as the old value of "
+		     "key %u", what, p, key);
+		return;
+	}
+	struct tval *v = p;
+	uint32_t e = atomic_fetch_add(&v->ev, V_DEP) + V_DEP;
+	if ((e & 0xffff) != 1) {
+		viol("value %p (key %u) returned as departed by %u calls "
+		     "(last: %s)", p, key, e & 0xffff, what);
+		return;
+	}
+	if (O.dtor) {
+		if ((e >> 16) == 1)
+			recycle(v);
+	} else {
+		FL->update_call_rcu(&v->rh, rcu_recycle);
+	}
+}
+
+/* Inside a read-side section: p was handed out for key. Returns uid. */
+static uint64_t val_check(const void *p, uint32_t key, const char *what)
+{
+	if (!valid_val(p)) {
+		viol("%s of key %u returned a foreign pointer %p", what, key, p);
+		return 0;
+	}
+	const struct tval *v = p;
+	uint64_t m = atomic_load_explicit(&v->magic, RLX);
+	uint32_t k = atomic_load_explicit(&v->key, RLX);
+	uint64_t uid = atomic_load_explicit(&v->uid, RLX);
+	if (m != V_LIVE)
+		viol("%s of key %u returned a %s value %p (uid %" PRIx64 ")",
+		     what, key, m == V_DEAD ? "freed (poisoned)" : "corrupt",
+		     p, uid);
+	else if (k != key)
+		viol("%s of key %u returned value %p of key %u", what, key, p,
+		     k);
+	return uid;
+}
+
+/* ------------------------------------------------------------------ */
+/* histories                                                           */
+
+#define HCAP 128
+
+struct hrec {
+	uint64_t inv, resp;
+	uint64_t a, e, out; /* uids: argument, expected, returned */
+	int8_t op, rc;
+};
+
+struct hkey {
+	_Atomic uint32_t next, done;
+	struct hrec rec[HCAP];
+};
+
+struct hwin {
+	struct hwin *next;
+	uint32_t key, n;
+	struct hrec rec[HCAP];
+};
+
+static struct hkey *hkeys;
+static atomic_uint_fast64_t hclock = 1;
+static pthread_mutex_t hq_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hq_cond = PTHREAD_COND_INITIALIZER;
+static struct hwin *hq_head;
+static unsigned hq_len;
+static atomic_long h_windows, h_ops, h_inconclusive, h_dropped, h_skipped,
+	h_viol;
+
+static void hq_push(struct hwin *w)
+{
+	tl_in_lock++;
+	pthread_mutex_lock(&hq_lock);
+	if (hq_len >= 256) {
+		atomic_fetch_add(&h_dropped, 1);
+		free(w);
+	} else {
+		w->next = hq_head;
+		hq_head = w;
+		hq_len++;
+		pthread_cond_signal(&hq_cond);
+	}
+	pthread_mutex_unlock(&hq_lock);
+	tl_in_lock--;
+}
+
+static struct hwin *hwin_take(uint32_t key, uint32_t n)
+{
+	tl_in_lock++;
+	struct hwin *w = malloc(sizeof *w);
+	tl_in_lock--;
+	if (!w) {
+		fprintf(stderr, "out of memory\n");
+		abort();
+	}
+	w->key = key;
+	w->n = n;
+	memcpy(w->rec, hkeys[key - O.pinned].rec, n * sizeof(struct hrec));
+	return w;
+}
+
+/* Take a history slot for key, or NULL (not sampled). *skip: the key's
+ * window is full; the caller must not touch the key. */
+static struct hrec *h_begin(uint32_t key, bool *skip)
+{
+	*skip = false;
+	if (key < O.pinned || key >= O.pinned + O.hkeys)
+		return NULL;
+	struct hkey *h = &hkeys[key - O.pinned];
+	uint32_t i = atomic_fetch_add(&h->next, 1);
+	if (i >= HCAP) {
+		*skip = true;
+		atomic_fetch_add_explicit(&h_skipped, 1, RLX);
+		return NULL;
+	}
+	struct hrec *r = &h->rec[i];
+	r->inv = atomic_fetch_add(&hclock, 1);
+	return r;
+}
+
+static void h_end(uint32_t key, struct hrec *r, int op, int rc, uint64_t a,
+		  uint64_t e, uint64_t out)
+{
+	if (!r)
+		return;
+	r->resp = atomic_fetch_add(&hclock, 1);
+	r->op = (int8_t)(rc == -ENOMEM ? OP_NOP : op);
+	r->rc = (int8_t)rc;
+	r->a = a;
+	r->e = e;
+	r->out = out;
+	struct hkey *h = &hkeys[key - O.pinned];
+	if (atomic_fetch_add(&h->done, 1) + 1 == HCAP) {
+		hq_push(hwin_take(key, HCAP));
+		atomic_store(&h->done, 0);
+		atomic_store(&h->next, 0);
+	}
+}
+
+/* --- the checker: one key, a register (absent, or a value uid) ---- */
+
+#define S_ABSENT 0ull
+#define S_UNKNOWN UINT64_MAX /* the window's unknown initial state */
+
+struct lc {
+	const struct hrec *rec;
+	uint32_t n;
+	uint64_t *written; /* sorted uids written by the window */
+	uint32_t nw;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool lc_written(const struct lc *c, uint64_t u)
+{
+	return bsearch(&u, c->written, c->nw, sizeof u, cmp_u64) != NULL;
+}
+
+/* The state must be u (a value); from UNKNOWN, u must not be written by
+ * the window (values are unique, so it would be a later one). */
+static bool st_is(const struct lc *c, uint64_t s, uint64_t u)
+{
+	if (u == S_ABSENT)
+		return false;
+	if (s == S_UNKNOWN)
+		return !lc_written(c, u);
+	return s == u;
+}
+
+static bool st_absent(uint64_t s)
+{
+	return s == S_UNKNOWN || s == S_ABSENT;
+}
+
+static bool step(const struct lc *c, uint64_t s, const struct hrec *r,
+		 uint64_t *ns)
+{
+	switch (r->op) {
+	case OP_NOP:
+		*ns = s;
+		return true;
+	case OP_GET:
+		if (r->rc == -ENOENT)
+			return *ns = S_ABSENT, st_absent(s);
+		return *ns = r->out, r->rc == 0 && st_is(c, s, r->out);
+	case OP_INS:
+		if (r->rc == 0)
+			return *ns = r->a, st_absent(s);
+		return *ns = r->out, r->rc == -EEXIST && st_is(c, s, r->out);
+	case OP_SET:
+		if (r->rc == 0)
+			return *ns = r->a, st_absent(s);
+		return *ns = r->a, r->rc == 1 && st_is(c, s, r->out);
+	case OP_REP:
+		if (r->rc == -ENOENT)
+			return *ns = S_ABSENT, st_absent(s);
+		return *ns = r->a, r->rc == 0 && st_is(c, s, r->out);
+	case OP_CAS:
+		if (r->rc == -ENOENT)
+			return *ns = S_ABSENT, st_absent(s);
+		if (r->rc == 0)
+			return *ns = r->a, st_is(c, s, r->e);
+		return *ns = r->out, r->rc == -EAGAIN && r->out != r->e &&
+					     st_is(c, s, r->out);
+	case OP_POP:
+		if (r->rc == -ENOENT)
+			return *ns = S_ABSENT, st_absent(s);
+		return *ns = S_ABSENT, r->rc == 0 && st_is(c, s, r->out);
+	case OP_POPIF:
+		if (r->rc == -ENOENT)
+			return *ns = S_ABSENT, st_absent(s);
+		if (r->rc == 0)
+			return *ns = S_ABSENT, st_is(c, s, r->e);
+		*ns = s;
+		return r->rc == -EAGAIN && s != S_ABSENT && s != r->e;
+	default:
+		return false;
+	}
+}
+
+struct lev {
+	struct lev *prev, *next, *match;
+	uint64_t t;
+	uint32_t id;
+	bool call;
+};
+
+static int cmp_lev(const void *a, const void *b)
+{
+	const struct lev *x = a, *y = b;
+	return x->t < y->t ? -1 : x->t > y->t;
+}
+
+#define BSW ((HCAP + 63) / 64)
+
+struct cent {
+	uint64_t bits[BSW];
+	uint64_t s;
+	bool used;
+};
+
+struct cache {
+	struct cent *t;
+	size_t cap, n;
+};
+
+static uint64_t cent_hash(const uint64_t *bits, uint64_t s)
+{
+	uint64_t h = mix64(s);
+	for (int i = 0; i < BSW; i++)
+		h = mix64(h ^ bits[i]);
+	return h;
+}
+
+/* Insert (bits, s); false if it was there. */
+static bool cache_add(struct cache *c, const uint64_t *bits, uint64_t s)
+{
+	if (2 * (c->n + 1) > c->cap) {
+		struct cache nc = { calloc(c->cap * 2, sizeof(struct cent)),
+				    c->cap * 2, 0 };
+		if (!nc.t)
+			abort();
+		for (size_t i = 0; i < c->cap; i++)
+			if (c->t[i].used)
+				cache_add(&nc, c->t[i].bits, c->t[i].s);
+		free(c->t);
+		*c = nc;
+	}
+	size_t i = cent_hash(bits, s) & (c->cap - 1);
+	while (c->t[i].used) {
+		if (c->t[i].s == s && !memcmp(c->t[i].bits, bits, sizeof c->t[i].bits))
+			return false;
+		i = (i + 1) & (c->cap - 1);
+	}
+	c->t[i].used = true;
+	c->t[i].s = s;
+	memcpy(c->t[i].bits, bits, sizeof c->t[i].bits);
+	c->n++;
+	return true;
+}
+
+static void lift(struct lev *e)
+{
+	e->prev->next = e->next;
+	e->next->prev = e->prev;
+	struct lev *m = e->match;
+	m->prev->next = m->next;
+	m->next->prev = m->prev;
+}
+
+static void unlift(struct lev *e)
+{
+	struct lev *m = e->match;
+	m->prev->next = m;
+	m->next->prev = m;
+	e->prev->next = e;
+	e->next->prev = e;
+}
+
+/* 1: linearizable, 0: not, -1: search budget exceeded. */
+static int lin_check(const struct hrec *rec, uint32_t n)
+{
+	struct lc c = { rec, n, malloc((n + 1) * sizeof(uint64_t)), 0 };
+	struct lev *ev = calloc(2 * n + 2, sizeof *ev);
+	struct lev **stk = malloc((n + 1) * sizeof *stk);
+	uint64_t *sst = malloc((n + 1) * sizeof *sst);
+	struct cache cache = { calloc(1024, sizeof(struct cent)), 1024, 0 };
+	uint64_t bits[BSW] = { 0 };
+	int res = 1;
+
+	if (!c.written || !ev || !stk || !sst || !cache.t)
+		abort();
+	for (uint32_t i = 0; i < n; i++)
+		if (rec[i].op == OP_INS || rec[i].op == OP_SET ||
+		    rec[i].op == OP_REP || rec[i].op == OP_CAS)
+			c.written[c.nw++] = rec[i].a;
+	qsort(c.written, c.nw, sizeof(uint64_t), cmp_u64);
+	for (uint32_t i = 0; i < n; i++) {
+		ev[2 * i] = (struct lev){ .t = rec[i].inv, .id = i, .call = true };
+		ev[2 * i + 1] = (struct lev){ .t = rec[i].resp, .id = i };
+	}
+	qsort(ev, 2 * n, sizeof *ev, cmp_lev);
+	struct lev *callof[HCAP], *retof[HCAP];
+	for (uint32_t i = 0; i < 2 * n; i++)
+		(ev[i].call ? callof : retof)[ev[i].id] = &ev[i];
+	struct lev *head = &ev[2 * n], *tail = &ev[2 * n + 1];
+	head->next = n ? &ev[0] : tail;
+	tail->prev = n ? &ev[2 * n - 1] : head;
+	for (uint32_t i = 0; i < 2 * n; i++) {
+		ev[i].prev = i ? &ev[i - 1] : head;
+		ev[i].next = i + 1 < 2 * n ? &ev[i + 1] : tail;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		callof[i]->match = retof[i];
+
+	uint64_t s = S_UNKNOWN;
+	uint32_t sp = 0;
+	long budget = 2000000;
+	struct lev *e = head->next;
+	while (head->next != tail) {
+		if (--budget < 0) {
+			res = -1;
+			break;
+		}
+		if (e->call) {
+			uint64_t ns;
+			uint32_t id = e->id;
+			if (step(&c, s, &rec[id], &ns)) {
+				bits[id / 64] |= 1ull << (id % 64);
+				if (cache_add(&cache, bits, ns)) {
+					stk[sp] = e;
+					sst[sp++] = s;
+					s = ns;
+					lift(e);
+					e = head->next;
+					continue;
+				}
+				bits[id / 64] &= ~(1ull << (id % 64));
+			}
+			e = e->next;
+		} else {
+			if (sp == 0) {
+				res = 0;
+				break;
+			}
+			e = stk[--sp];
+			s = sst[sp];
+			bits[e->id / 64] &= ~(1ull << (e->id % 64));
+			unlift(e);
+			e = e->next;
+		}
+	}
+	free(c.written);
+	free(ev);
+	free(stk);
+	free(sst);
+	free(cache.t);
+	return res;
+}
+
+static void dump_window(const struct hwin *w)
+{
+	char name[128];
+	snprintf(name, sizeof name, "lfd-torture-lin-%" PRIu64 "-key%u.txt",
+		 O.seed, w->key);
+	FILE *f = fopen(name, "w");
+	if (!f)
+		return;
+	fprintf(f, "# key %u: %u calls (inv resp op rc arg expected out; "
+		   "uids in hex, 0 = none)\n", w->key, w->n);
+	for (uint32_t i = 0; i < w->n; i++) {
+		const struct hrec *r = &w->rec[i];
+		fprintf(f, "%" PRIu64 " %" PRIu64 " %s %d %" PRIx64 " %" PRIx64
+			   " %" PRIx64 "\n", r->inv, r->resp,
+			r->op == OP_NOP ? "enomem" : op_names[(int)r->op],
+			r->rc, r->a, r->e, r->out);
+	}
+	fclose(f);
+	printf("  history of the failing window written to %s\n", name);
+}
+
+static void check_window(struct hwin *w)
+{
+	int r = lin_check(w->rec, w->n);
+	atomic_fetch_add(&h_windows, 1);
+	atomic_fetch_add(&h_ops, w->n);
+	if (r < 0)
+		atomic_fetch_add(&h_inconclusive, 1);
+	if (r == 0) {
+		atomic_fetch_add(&h_viol, 1);
+		viol("history of key %u (%u calls) is not linearizable", w->key,
+		     w->n);
+		if (atomic_load(&h_viol) == 1)
+			dump_window(w);
+	}
+	free(w);
+}
+
+static atomic_int checker_stop;
+
+static void *checker_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&hq_lock);
+	for (;;) {
+		while (!hq_head && !atomic_load(&checker_stop))
+			pthread_cond_wait(&hq_cond, &hq_lock);
+		if (!hq_head)
+			break;
+		struct hwin *w = hq_head;
+		hq_head = w->next;
+		hq_len--;
+		pthread_mutex_unlock(&hq_lock);
+		check_window(w);
+		pthread_mutex_lock(&hq_lock);
+	}
+	pthread_mutex_unlock(&hq_lock);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* the dictionary, global counters                                     */
+
+static struct lfd *D;
+static atomic_long upd_begun, upd_ended, net_count;
+static atomic_long tot_ok[OP_N], tot_fail[OP_N], tot_enomem;
+static atomic_long n_iter_checked, n_count_checked, n_storm_checks;
+static atomic_long threads_started;
+
+struct worker {
+	pthread_t tid;
+	unsigned idx;
+	uint64_t stream;
+	struct rng r;
+	struct tcache cache;
+	_Atomic long ok[OP_N], fail[OP_N], enomem;
+	atomic_int finished;
+	long limit; /* churn: ops before leaving; 0: until stop */
+	unsigned char *seen;
+	uint32_t storm_lo, storm_hi; /* this worker's share of storm keys */
+};
+
+struct slot_ops {
+	_Atomic long v;
+	char pad[56];
+};
+static struct slot_ops *slot_ops; /* per worker slot, survives churn */
+static struct worker **W;
+static unsigned nW;
+static pthread_barrier_t storm_bar;
+static int storm_stop; /* written by worker 0 between barriers */
+
+static void count_op(struct worker *w, int op, int rc)
+{
+	if (rc == -ENOMEM) {
+		atomic_fetch_add_explicit(&w->enomem, 1, RLX);
+		return;
+	}
+	if (rc >= 0)
+		atomic_fetch_add_explicit(&w->ok[op], 1, RLX);
+	else
+		atomic_fetch_add_explicit(&w->fail[op], 1, RLX);
+	atomic_fetch_add_explicit(&slot_ops[w->idx].v, 1, RLX);
+}
+
+static void check_rc(int op, uint32_t key, int rc, long inj_before)
+{
+	bool injected = tl_injected != inj_before;
+	if (rc == -ENOMEM)
+		CHECK(injected, "%s of key %u returned -ENOMEM with no allocation "
+		      "failure injected", op_names[op], key);
+	else if (injected)
+		viol("%s of key %u: an allocation failed but the call returned "
+		     "%d, not -ENOMEM", op_names[op], key, rc);
+	static const int ok[OP_N][4] = {
+		[OP_GET] = { 0, -ENOENT, 0, 0 },
+		[OP_INS] = { 0, -EEXIST, 0, 0 },
+		[OP_SET] = { 0, 1, 0, 0 },
+		[OP_REP] = { 0, -ENOENT, 0, 0 },
+		[OP_CAS] = { 0, -ENOENT, -EAGAIN, 0 },
+		[OP_POP] = { 0, -ENOENT, 0, 0 },
+		[OP_POPIF] = { 0, -ENOENT, -EAGAIN, 0 },
+	};
+	if (rc == -ENOMEM)
+		return;
+	for (int i = 0; i < 3; i++)
+		if (ok[op][i] == rc)
+			return;
+	viol("%s of key %u returned %d (%s)", op_names[op], key, rc,
+	     lfd_strerror(rc));
+}
+
+/* The count-changing calls: begun/ended around them, net updated. */
+static void upd_begin(void)
+{
+	atomic_fetch_add(&upd_begun, 1);
+}
+
+static void upd_end(long delta)
+{
+	if (delta)
+		atomic_fetch_add(&net_count, delta);
+	atomic_fetch_add(&upd_ended, 1);
+}
+
+struct iter_ctx {
+	unsigned char *seen;
+	long visits, bad;
+};
+
+static int iter_fn(void *arg, const void *key, size_t len, void *value)
+{
+	struct iter_ctx *c = arg;
+	int64_t id = parsekey(key, len);
+	c->visits++;
+	if (id < 0) {
+		viol("lfd_foreach visited a foreign key (len %zu)", len);
+		c->bad++;
+		return 0;
+	}
+	if (c->seen[id]) {
+		viol("lfd_foreach visited key %" PRId64 " twice", id);
+		c->bad++;
+	}
+	c->seen[id] = 1;
+	val_check(value, (uint32_t)id, "lfd_foreach");
+	return 0;
+}
+
+static void do_iterate(struct worker *w)
+{
+	struct iter_ctx c = { w->seen, 0, 0 };
+	memset(w->seen, 0, O.keys);
+	int rc = lfd_foreach(D, iter_fn, &c);
+	CHECK(rc == 0, "lfd_foreach returned %d", rc);
+	for (uint32_t k = 0; k < O.pinned; k++)
+		if (!w->seen[k]) {
+			viol("lfd_foreach missed pinned key %u", k);
+			break;
+		}
+	atomic_fetch_add_explicit(&n_iter_checked, 1, RLX);
+	count_op(w, OP_ITER, 0);
+}
+
+static void do_count(struct worker *w)
+{
+	long e0 = atomic_load(&upd_ended);
+	long n0 = atomic_load(&net_count);
+	size_t cnt = 0;
+	int rc = lfd_count(D, &cnt);
+	long b1 = atomic_load(&upd_begun);
+	long slack = b1 - e0;
+	CHECK(rc == 0, "lfd_count returned %d", rc);
+	long diff = (long)cnt - n0;
+	if (diff < 0)
+		diff = -diff;
+	CHECK(diff <= slack, "lfd_count %zu, expected %ld within %ld (updates "
+	      "overlapping)", cnt, n0, slack);
+	atomic_fetch_add_explicit(&n_count_checked, 1, RLX);
+	count_op(w, OP_COUNT, 0);
+}
+
+static uint64_t uid_of(const void *p)
+{
+	return valid_val(p) ? atomic_load_explicit(
+				      &((const struct tval *)p)->uid, RLX)
+			    : 0;
+}
+
+/* One single-key call (op) on key, with its checks. */
+static void do_key_op(struct worker *w, int op, uint32_t key)
+{
+	unsigned char kb[KEYMAX];
+	size_t klen = mkkey(key, kb);
+	bool pinned = key < O.pinned;
+	bool skip;
+	void *out = NULL, *cur = NULL;
+	struct tval *nv = NULL;
+	long inj;
+	int rc;
+
+	if (pinned && (op == OP_POP || op == OP_POPIF))
+		op = OP_REP; /* pinned keys stay present */
+	struct hrec *hr = h_begin(key, &skip);
+	if (skip)
+		return;
+	lfd_read_lock(D);
+	switch (op) {
+	case OP_GET:
+		inj = tl_injected;
+		rc = lfd_get(D, kb, klen, &out);
+		check_rc(op, key, rc, inj);
+		if (pinned && rc == -ENOENT)
+			viol("get: pinned key %u absent", key);
+		h_end(key, hr, op, rc, 0, 0,
+		      rc == 0 ? val_check(out, key, "get") : 0);
+		break;
+	case OP_INS:
+		nv = val_new(&w->cache, key);
+		upd_begin();
+		inj = tl_injected;
+		rc = lfd_insert(D, kb, klen, nv, &cur);
+		check_rc(op, key, rc, inj);
+		upd_end(rc == 0);
+		if (rc == 0)
+			CHECK(cur == nv, "insert of key %u: *current %p, not the "
+			      "value inserted %p", key, cur, (void *)nv);
+		h_end(key, hr, op, rc, uid_of(nv), 0,
+		      rc == -EEXIST ? val_check(cur, key, "insert -EEXIST") : 0);
+		if (rc != 0)
+			val_unused(&w->cache, nv);
+		break;
+	case OP_SET:
+		nv = val_new(&w->cache, key);
+		upd_begin();
+		inj = tl_injected;
+		rc = lfd_set(D, kb, klen, nv, &out);
+		check_rc(op, key, rc, inj);
+		upd_end(rc == 0);
+		h_end(key, hr, op, rc, uid_of(nv), 0,
+		      rc == 1 ? val_check(out, key, "set's old") : 0);
+		if (rc < 0)
+			val_unused(&w->cache, nv);
+		break;
+	case OP_REP:
+		nv = val_new(&w->cache, key);
+		inj = tl_injected;
+		rc = lfd_replace(D, kb, klen, nv, &out);
+		check_rc(op, key, rc, inj);
+		h_end(key, hr, op, rc, uid_of(nv), 0,
+		      rc == 0 ? val_check(out, key, "replace's old") : 0);
+		if (rc != 0)
+			val_unused(&w->cache, nv);
+		if (pinned && rc == -ENOENT)
+			viol("replace: pinned key %u absent", key);
+		break;
+	case OP_POP:
+		upd_begin();
+		inj = tl_injected;
+		rc = lfd_pop(D, kb, klen, &out);
+		check_rc(op, key, rc, inj);
+		upd_end(rc == 0 ? -1 : 0);
+		h_end(key, hr, op, rc, 0, 0,
+		      rc == 0 ? val_check(out, key, "pop") : 0);
+		break;
+	case OP_CAS:
+	case OP_POPIF: {
+		/* expected: the value a get sees now (same section: its uid
+		 * stays that value's), or, if absent, a value never stored. */
+		void *exp = NULL;
+		uint64_t euid;
+		inj = tl_injected;
+		rc = lfd_get(D, kb, klen, &exp);
+		check_rc(OP_GET, key, rc, inj);
+		if (rc == 0) {
+			euid = val_check(exp, key, "get");
+		} else {
+			exp = nv = val_new(&w->cache, key);
+			euid = uid_of(nv);
+		}
+		h_end(key, hr, OP_GET, rc, 0, 0, rc == 0 ? euid : 0);
+		hr = h_begin(key, &skip);
+		if (skip) {
+			lfd_read_unlock(D);
+			count_op(w, OP_GET, rc);
+			if (nv)
+				val_unused(&w->cache, nv);
+			return;
+		}
+		struct tval *dv = op == OP_CAS ? val_new(&w->cache, key) : NULL;
+		if (op == OP_CAS) {
+			inj = tl_injected;
+			rc = lfd_cas(D, kb, klen, exp, dv, &out);
+		} else {
+			upd_begin();
+			inj = tl_injected;
+			rc = lfd_pop_if(D, kb, klen, exp);
+			upd_end(rc == 0 ? -1 : 0);
+		}
+		check_rc(op, key, rc, inj);
+		uint64_t o = 0;
+		if (op == OP_CAS && rc == 0)
+			CHECK(out == exp, "cas of key %u: *current %p, not the "
+			      "expected %p", key, out, exp);
+		if (op == OP_CAS && rc == -EAGAIN)
+			o = val_check(out, key, "cas -EAGAIN");
+		h_end(key, hr, op, rc, uid_of(dv), euid, o);
+		if (dv && rc != 0)
+			val_unused(&w->cache, dv);
+		if (rc == 0)
+			out = exp;
+		break;
+	}
+	default:
+		rc = -1;
+	}
+	lfd_read_unlock(D);
+	count_op(w, op, rc);
+	if (rc == 0 && (op == OP_POP || op == OP_POPIF || op == OP_REP ||
+			op == OP_CAS))
+		val_departed(out, key, op_names[op]);
+	if (rc == 1 && op == OP_SET)
+		val_departed(out, key, "set");
+	if (nv && (op == OP_CAS || op == OP_POPIF) && nv != out)
+		val_unused(&w->cache, nv);
+}
+
+static int pick_op(struct worker *w)
+{
+	unsigned tot = 0;
+	for (int i = 0; i < OP_N; i++)
+		tot += O.mix[i];
+	unsigned x = (unsigned)rng_below(&w->r, tot);
+	for (int i = 0; i < OP_N; i++) {
+		if (x < O.mix[i])
+			return i;
+		x -= O.mix[i];
+	}
+	return OP_GET;
+}
+
+static uint32_t pick_key(struct worker *w)
+{
+	/* A third of the picks on the sampled keys, so that windows fill. */
+	if (O.hkeys && rng_below(&w->r, 3) == 0)
+		return O.pinned + (uint32_t)rng_below(&w->r, O.hkeys);
+	return (uint32_t)rng_below(&w->r, O.keys);
+}
+
+static void one_op(struct worker *w)
+{
+	int op = pick_op(w);
+	if (op == OP_ITER)
+		do_iterate(w);
+	else if (op == OP_COUNT)
+		do_count(w);
+	else
+		do_key_op(w, op, pick_key(w));
+}
+
+/* resize storm: grow to O.keys, converge, shrink back, converge, ... */
+static void storm_check(struct worker *w, const char *what)
+{
+	pthread_barrier_wait(&storm_bar);
+	if (w->idx == 0) {
+		int rc = lfd_barrier(D);
+		CHECK(rc == 0, "lfd_barrier returned %d", rc);
+		struct lfd_stats st;
+		size_t cnt = 0;
+		lfd_stats(D, &st);
+		lfd_count(D, &cnt);
+		long net = atomic_load(&net_count);
+		CHECK((long)cnt == net, "%s: count %zu at quiescence, expected "
+		      "%ld", what, cnt, net);
+		size_t need = (cnt + 1) / 2;
+		if (need > st.max_buckets)
+			need = st.max_buckets;
+		size_t cap = 8 * cnt < st.min_buckets ? st.min_buckets : 8 * cnt;
+		CHECK(st.buckets >= need && st.buckets <= cap && !st.resizing,
+		      "%s: resize did not converge: buckets %zu for count %zu "
+		      "(want [%zu, %zu]), resizing %d", what, st.buckets, cnt,
+		      need, cap, st.resizing);
+		if (O.verbose)
+			printf("  storm %s: count %zu buckets %zu grows %" PRIu64
+			       " shrinks %" PRIu64 "\n", what, cnt, st.buckets,
+			       st.grows, st.shrinks);
+		atomic_fetch_add(&n_storm_checks, 1);
+	}
+	pthread_barrier_wait(&storm_bar);
+}
+
+static void storm_loop(struct worker *w)
+{
+	for (;;) {
+		/* grow: insert (or set) every key of our share */
+		for (uint32_t k = w->storm_lo; k < w->storm_hi; k++) {
+			if (k < O.pinned + O.hkeys)
+				continue;
+			do_key_op(w, rng_below(&w->r, 4) ? OP_INS : OP_SET, k);
+			if ((k & 7) == 0)
+				one_op(w);
+		}
+		storm_check(w, "after growth");
+		for (uint32_t k = w->storm_lo; k < w->storm_hi; k++) {
+			if (k < O.pinned + O.hkeys)
+				continue;
+			do_key_op(w, rng_below(&w->r, 4) ? OP_POP : OP_POPIF, k);
+			if (rng_below(&w->r, 8) == 0)
+				do_key_op(w, OP_POP, k);
+			if ((k & 7) == 0)
+				one_op(w);
+		}
+		storm_check(w, "after shrink");
+		if (w->idx == 0)
+			storm_stop = atomic_load(&stop_flag);
+		pthread_barrier_wait(&storm_bar);
+		if (storm_stop)
+			break;
+	}
+}
+
+/* stall mode: the handler of SIGUSR1 blocks the worker where it is. */
+static atomic_int stall_release, stall_in, stall_in_op, stall_skipped;
+static _Thread_local volatile sig_atomic_t tl_in_op;
+
+static void stall_handler(int sig)
+{
+	(void)sig;
+	if (tl_in_lock) {
+		atomic_store(&stall_skipped, 1);
+		return;
+	}
+	atomic_store(&stall_in_op, tl_in_op);
+	atomic_store(&stall_in, 1);
+	while (!atomic_load(&stall_release)) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	atomic_store(&stall_in, 0);
+}
+
+/* reader-stall mode: the monitor pauses the workers to measure memory. */
+static atomic_int pause_req, paused;
+
+static void maybe_pause(void)
+{
+	if (!atomic_load_explicit(&pause_req, RLX))
+		return;
+	atomic_fetch_add(&paused, 1);
+	while (atomic_load(&pause_req))
+		sleep_s(0.001);
+	atomic_fetch_sub(&paused, 1);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	if (O.flavor == F_MEMB)
+		urcu_memb_register_thread();
+	atomic_fetch_add(&threads_started, 1);
+	if (O.mode == M_STORM) {
+		storm_loop(w);
+	} else {
+		for (long n = 0; !atomic_load_explicit(&stop_flag, RLX); n++) {
+			if (w->limit && n >= w->limit)
+				break;
+			maybe_pause();
+			tl_in_op = 1;
+			one_op(w);
+			tl_in_op = 0;
+		}
+	}
+	tcache_drain(&w->cache);
+	if (O.flavor == F_MEMB)
+		urcu_memb_unregister_thread();
+	atomic_store(&w->finished, 1);
+	return NULL;
+}
+
+static struct worker *worker_new(unsigned idx, uint64_t stream)
+{
+	struct worker *w = calloc(1, sizeof *w);
+	if (!w)
+		abort();
+	w->idx = idx;
+	w->stream = stream;
+	rng_init(&w->r, stream);
+	w->cache.uid_hi = (stream + 1) << 40;
+	w->seen = calloc(O.keys, 1);
+	if (!w->seen)
+		abort();
+	if (O.mode == M_CHURN)
+		w->limit = 100 + (long)rng_below(&w->r, O.churn_ops);
+	return w;
+}
+
+static void worker_start(struct worker *w)
+{
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setstacksize(&at, O.threads > 64 ? 256 * 1024 : 1 << 20);
+	int rc = pthread_create(&w->tid, &at, worker_main, w);
+	pthread_attr_destroy(&at);
+	if (rc) {
+		fprintf(stderr, "pthread_create: %s\n", strerror(rc));
+		exit(2);
+	}
+}
+
+static void worker_fold(struct worker *w)
+{
+	for (int i = 0; i < OP_N; i++) {
+		atomic_fetch_add(&tot_ok[i], atomic_load(&w->ok[i]));
+		atomic_fetch_add(&tot_fail[i], atomic_load(&w->fail[i]));
+	}
+	atomic_fetch_add(&tot_enomem, atomic_load(&w->enomem));
+	free(w->seen);
+	free(w);
+}
+
+static long live_ops(void)
+{
+	long n = 0;
+	for (unsigned i = 0; i <= nW; i++)
+		n += atomic_load_explicit(&slot_ops[i].v, RLX);
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* monitor: periodic lines, bucket lag, stalls                         */
+
+static atomic_int mon_stop;
+static int max_lag;
+static long stalls, stalls_mid_op, stall_progress_min = -1;
+static long rs_peak_backlog = -1, rs_after_backlog = -1, rs_ops = -1;
+static atomic_int rs_hold;
+
+static int log2ceil(size_t x)
+{
+	int l = 0;
+	while (((size_t)1 << l) < x)
+		l++;
+	return l;
+}
+
+static long backlog(void)
+{
+	size_t cnt = 0;
+	lfd_count(D, &cnt);
+	return atomic_load(&a_live) - (long)cnt;
+}
+
+static void *reader_stall_main(void *arg)
+{
+	(void)arg;
+	if (O.flavor == F_MEMB)
+		urcu_memb_register_thread();
+	lfd_read_lock(D);
+	atomic_store(&rs_hold, 1);
+	while (atomic_load(&rs_hold) == 1)
+		sleep_s(0.01);
+	lfd_read_unlock(D);
+	if (O.flavor == F_MEMB)
+		urcu_memb_unregister_thread();
+	return NULL;
+}
+
+static void *monitor_main(void *arg)
+{
+	double t0 = now(), last = t0, next_stall = t0 + 0.2;
+	long last_ops = 0;
+	(void)arg;
+	pthread_t rs;
+	bool rs_started = false;
+	while (!atomic_load(&mon_stop)) {
+		sleep_s(0.05);
+		double t = now();
+		struct lfd_stats st;
+		lfd_stats(D, &st);
+		size_t need = st.count / 2 > st.max_buckets ? st.max_buckets
+							     : st.count / 2;
+		int lag = log2ceil(need) - log2ceil(st.buckets);
+		if (lag > max_lag)
+			max_lag = lag;
+		if (O.mode == M_STALL && t >= next_stall && nW > 1) {
+			/* stop worker 0 where it is; the others must go on */
+			atomic_store(&stall_release, 0);
+			atomic_store(&stall_skipped, 0);
+			pthread_kill(W[0]->tid, SIGUSR1);
+			double ts = now();
+			while (!atomic_load(&stall_in) &&
+			       !atomic_load(&stall_skipped) && now() - ts < 1)
+				sleep_s(0.001);
+			if (atomic_load(&stall_in)) {
+				long o0 = live_ops() -
+					  atomic_load(&slot_ops[0].v);
+				sleep_s(0.15);
+				long o1 = live_ops() -
+					  atomic_load(&slot_ops[0].v);
+				stalls++;
+				stalls_mid_op += atomic_load(&stall_in_op);
+				if (stall_progress_min < 0 ||
+				    o1 - o0 < stall_progress_min)
+					stall_progress_min = o1 - o0;
+				CHECK(o1 > o0, "no call completed in 150 ms while "
+				      "worker 0 was stopped%s",
+				      atomic_load(&stall_in_op) ? " mid-call" : "");
+			}
+			atomic_store(&stall_release, 1);
+			while (atomic_load(&stall_in))
+				sleep_s(0.001);
+			next_stall = now() + 0.1;
+		}
+		if (O.mode == M_RSTALL) {
+			double el = t - t0;
+			if (!rs_started && el > O.duration * 0.1) {
+				pthread_create(&rs, NULL, reader_stall_main, NULL);
+				rs_started = true;
+				while (!atomic_load(&rs_hold))
+					sleep_s(0.001);
+				rs_ops = live_ops();
+				rs_peak_backlog = backlog();
+			} else if (rs_started && atomic_load(&rs_hold) == 1) {
+				long b = backlog();
+				if (b > rs_peak_backlog)
+					rs_peak_backlog = b;
+				/* at most 5 s: the backlog grows by about
+				 * 1M allocations a second */
+				if (el > O.duration * 0.6 ||
+				    el > O.duration * 0.1 + 5) {
+					rs_ops = live_ops() - rs_ops;
+					CHECK(rs_ops > 0, "no update completed "
+					      "while a reader was stalled");
+					atomic_store(&rs_hold, 2);
+					pthread_join(rs, NULL);
+					/* pause the workers; then every retired
+					 * allocation must be reclaimed */
+					atomic_store(&pause_req, 1);
+					double tp = now();
+					while (atomic_load(&paused) < (int)nW &&
+					       now() - tp < 30)
+						sleep_s(0.001);
+					int rc = lfd_barrier(D);
+					CHECK(rc == 0, "lfd_barrier %d", rc);
+					rs_after_backlog = backlog();
+					atomic_store(&pause_req, 0);
+					if (O.verbose)
+						printf("  reader stall: %ld calls "
+						       "during it, backlog peak %ld "
+						       "allocations, %ld after "
+						       "release + lfd_barrier\n",
+						       rs_ops, rs_peak_backlog,
+						       rs_after_backlog);
+					CHECK(rs_after_backlog < 1000,
+					      "memory not reclaimed after the "
+					      "stalled reader left: backlog %ld "
+					      "(peak %ld)", rs_after_backlog,
+					      rs_peak_backlog);
+				}
+			}
+		}
+		if (O.verbose && t - last >= O.interval) {
+			long ops = live_ops();
+			printf("  t=%.1fs ops=%ld (%.0f/s) count=%zu buckets=%zu "
+			       "grows=%" PRIu64 " shrinks=%" PRIu64 " live_allocs=%ld "
+			       "live_bytes=%ld windows=%ld checked_ops=%ld "
+			       "violations=%ld\n", t - t0, ops,
+			       (double)(ops - last_ops) / (t - last), st.count,
+			       st.buckets, st.grows, st.shrinks,
+			       atomic_load(&a_live), atomic_load(&a_live_bytes),
+			       atomic_load(&h_windows), atomic_load(&h_ops),
+			       atomic_load(&n_viol));
+			fflush(stdout);
+			last = t;
+			last_ops = ops;
+		}
+	}
+	if (rs_started && atomic_load(&rs_hold) == 1) {
+		atomic_store(&rs_hold, 2);
+		pthread_join(rs, NULL);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* final checks                                                        */
+
+struct final_ctx {
+	unsigned char *kseen, *vseen;
+	long visits;
+};
+
+static int final_fn(void *arg, const void *key, size_t len, void *value)
+{
+	struct final_ctx *c = arg;
+	int64_t id = parsekey(key, len);
+	c->visits++;
+	if (id < 0) {
+		viol("final walk: foreign key (len %zu)", len);
+		return 0;
+	}
+	CHECK(!c->kseen[id], "final walk: key %" PRId64 " visited twice", id);
+	c->kseen[id] = 1;
+	val_check(value, (uint32_t)id, "final walk");
+	if (valid_val(value)) {
+		const struct tval *v = value;
+		size_t i = (size_t)(v - pool);
+		CHECK(!c->vseen[i], "final walk: value %p held by two keys",
+		      value);
+		c->vseen[i] = 1;
+		CHECK(atomic_load(&v->ev) == 0, "final walk: value %p of key "
+		      "%" PRId64 " present but returned as departed or "
+		      "destroyed (ev %#x)", value, id, atomic_load(&v->ev));
+	}
+	return 0;
+}
+
+static long final_checks(void)
+{
+	long leaked = 0;
+	int rc = lfd_barrier(D);
+	CHECK(rc == 0, "lfd_barrier returned %d", rc);
+	struct lfd_stats st;
+	size_t cnt = 0;
+	lfd_stats(D, &st);
+	lfd_count(D, &cnt);
+	long net = atomic_load(&net_count);
+	CHECK((long)cnt == net, "count %zu at quiescence, expected %ld", cnt,
+	      net);
+	size_t need = (cnt + 1) / 2;
+	if (need > st.max_buckets)
+		need = st.max_buckets;
+	size_t cap = 8 * cnt < st.min_buckets ? st.min_buckets : 8 * cnt;
+	CHECK(st.buckets >= need && st.buckets <= cap && !st.resizing,
+	      "resize did not converge: buckets %zu for count %zu (want [%zu, "
+	      "%zu]), resizing %d", st.buckets, cnt, need, cap, st.resizing);
+	printf("  end: count %zu buckets %zu (min %zu max %zu) grows %" PRIu64
+	       " shrinks %" PRIu64 "\n", cnt, st.buckets, st.min_buckets,
+	       st.max_buckets, st.grows, st.shrinks);
+
+	size_t used = atomic_load(&pool_used);
+	struct final_ctx c = { calloc(O.keys, 1), calloc(used + 1, 1), 0 };
+	if (!c.kseen || !c.vseen)
+		abort();
+	rc = lfd_foreach(D, final_fn, &c);
+	CHECK(rc == 0, "lfd_foreach returned %d", rc);
+	CHECK(c.visits == (long)cnt, "final walk visited %ld entries, count "
+	      "says %zu", c.visits, cnt);
+	for (uint32_t k = 0; k < O.pinned; k++)
+		if (!c.kseen[k]) {
+			viol("pinned key %u missing at the end", k);
+			break;
+		}
+	/* every value handed out is present, or was recycled (departed
+	 * exactly once and destroyed exactly once) */
+	long lost = 0;
+	for (size_t i = 0; i < used; i++)
+		if (atomic_load(&pool[i].st) == 1 && !c.vseen[i]) {
+			if (!lost++)
+				viol("value %p (key %u, ev %#x) lost: neither "
+				     "present nor departed and destroyed",
+				     (void *)&pool[i],
+				     atomic_load(&pool[i].key),
+				     atomic_load(&pool[i].ev));
+		}
+	if (lost)
+		viol("%ld values lost", lost);
+	atomic_store(&destroying, 1);
+	rc = lfd_destroy(D);
+	CHECK(rc == 0, "lfd_destroy returned %d", rc);
+	D = NULL;
+	if (!O.dtor)
+		for (size_t i = 0; i < used; i++)
+			if (c.vseen[i])
+				recycle(&pool[i]);
+	FL->barrier();
+	for (size_t i = 0; i < used; i++)
+		if (atomic_load(&pool[i].st) != 0)
+			leaked++;
+	if (leaked)
+		viol("%ld values never destroyed (leaked)", leaked);
+	if (atomic_load(&a_live) || atomic_load(&a_live_bytes)) {
+		viol("dictionary allocator: %ld allocations (%ld bytes) live "
+		     "after lfd_destroy", atomic_load(&a_live),
+		     atomic_load(&a_live_bytes));
+		leaked += atomic_load(&a_live);
+	}
+	free(c.kseen);
+	free(c.vseen);
+	return leaked;
+}
+
+/* ------------------------------------------------------------------ */
+/* main                                                                */
+
+static uint64_t chain_hash(const void *key, size_t len, void *arg)
+{
+	(void)key;
+	(void)len;
+	(void)arg;
+	return 0x5bd1e995u; /* every key in one chain */
+}
+
+static void fatal_handler(int sig)
+{
+	char buf[160];
+	int n = snprintf(buf, sizeof buf, "\nFAILURE: fatal signal %d (%s) "
+			 "(seed %" PRIu64 ")\n", sig, strsignal(sig), O.seed);
+	if (n > 0 && write(1, buf, (size_t)n) < 0)
+		_exit(3);
+	_exit(3);
+}
+
+/* A hung or livelocked run must still end with FAILURE. */
+static atomic_int all_done;
+static double watchdog_secs;
+
+static void *watchdog_main(void *arg)
+{
+	double t0 = now();
+	(void)arg;
+	while (!atomic_load(&all_done)) {
+		sleep_s(0.2);
+		if (now() - t0 > watchdog_secs && !atomic_load(&all_done)) {
+			printf("FAILURE: mode=%s seed=%" PRIu64 " watchdog: the run "
+			       "did not end within %.0f s (hang or livelock); "
+			       "violations=%ld\n", mode_names[O.mode], O.seed,
+			       watchdog_secs, atomic_load(&n_viol));
+			fflush(stdout);
+			_exit(1);
+		}
+	}
+	return NULL;
+}
+
+static void set_mix(const char *s)
+{
+	memset(O.mix, 0, sizeof O.mix);
+	char *dup = strdup(s), *save = NULL;
+	for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *c = strchr(t, ':');
+		int i;
+		if (!c)
+			goto bad;
+		*c = 0;
+		for (i = 0; i < OP_N; i++)
+			if (!strcmp(t, op_names[i]))
+				break;
+		if (i == OP_N)
+			goto bad;
+		O.mix[i] = (unsigned)atoi(c + 1);
+	}
+	free(dup);
+	return;
+bad:
+	fprintf(stderr, "bad --mix %s (name:weight,...; names: get insert set "
+		"replace cas pop pop_if iterate count)\n", s);
+	exit(2);
+}
+
+static void mode_defaults(enum mode m)
+{
+	O.mode = m;
+	O.duration = 10;
+	O.threads = 4;
+	O.keys = 4096;
+	O.pinned = 64;
+	O.hkeys = 16;
+	set_mix("get:40,insert:12,set:10,replace:8,cas:8,pop:12,pop_if:6,"
+		"iterate:0,count:2");
+	O.mix[OP_ITER] = 0;
+	O.dtor = true;
+	O.interval = 1;
+	O.churn_ops = 3000;
+	switch (m) {
+	case M_STORM:
+		O.keys = 200000;
+		O.pinned = 16;
+		O.hkeys = 8;
+		O.mix[OP_ITER] = 0;
+		break;
+	case M_CHAIN:
+		O.keys = 256;
+		O.pinned = 16;
+		O.hkeys = 8;
+		break;
+	case M_HOT:
+		O.keys = 4;
+		O.pinned = 0;
+		O.hkeys = 4;
+		O.threads = 8;
+		break;
+	case M_OVERSUB:
+		O.threads = 256;
+		break;
+	case M_CHURN:
+		O.threads = 8;
+		break;
+	case M_ENOMEM:
+		O.enomem_rate = 16;
+		break;
+	default:
+		break;
+	}
+	/* an iteration costs O(keys): about one in 20000 calls' worth */
+	O.mix[OP_ITER] = O.keys <= 4096 ? 1 : 0;
+}
+
+static void usage(void)
+{
+	printf("usage: lfd-torture [options]\n"
+	       "  --mode=M          mixed|storm|chain|hot|oversub|churn|stall|"
+	       "enomem|reader-stall\n"
+	       "  --duration=S      seconds (default 10)\n"
+	       "  --threads=N       worker threads\n"
+	       "  --keys=N          key-space size\n"
+	       "  --pinned=N        keys kept present (iteration check)\n"
+	       "  --hist-keys=N     keys whose histories are checked\n"
+	       "  --mix=op:w,...    op weights (get insert set replace cas pop "
+	       "pop_if iterate count)\n"
+	       "  --dtor=on|off     value destructor\n"
+	       "  --flavor=F        bp (default) | memb | pthread "
+	       "(tests/rcu_pthread.c; default in TSan builds)\n"
+	       "  --capacity=N --max-capacity=N --fixed   sizing, resize mode\n"
+	       "  --enomem=N        fail 1 in N allocations (enomem mode: 16)\n"
+	       "  --seed=N          replay a run\n"
+	       "  -v, --verbose     periodic counter lines; --interval=S\n"
+	       "  --build-info      print the build's sanitizer and default "
+	       "flavour\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "mode", 1, 0, 'm' },     { "duration", 1, 0, 'd' },
+		{ "threads", 1, 0, 't' },  { "keys", 1, 0, 'k' },
+		{ "pinned", 1, 0, 'p' },   { "hist-keys", 1, 0, 'H' },
+		{ "mix", 1, 0, 'x' },      { "dtor", 1, 0, 'D' },
+		{ "flavor", 1, 0, 'f' },   { "capacity", 1, 0, 'c' },
+		{ "max-capacity", 1, 0, 'C' }, { "fixed", 0, 0, 'F' },
+		{ "seed", 1, 0, 's' },     { "verbose", 0, 0, 'v' },
+		{ "interval", 1, 0, 'i' }, { "enomem", 1, 0, 'e' },
+		{ "build-info", 0, 0, 'B' }, { "help", 0, 0, 'h' },
+		{ 0, 0, 0, 0 }
+	};
+	int o;
+	enum mode m = M_MIXED;
+	bool seed_set = false;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], "--mode=", 7))
+			for (int k = 0; k < M_N; k++)
+				if (!strcmp(argv[i] + 7, mode_names[k]))
+					m = (enum mode)k;
+	mode_defaults(m);
+	O.flavor = T_TSAN ? F_PTHREAD : F_BP;
+#ifdef LFD_TEST_RCU_PTHREAD
+	O.flavor = F_PTHREAD;
+#endif
+	while ((o = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+		switch (o) {
+		case 'm': {
+			int k;
+			for (k = 0; k < M_N; k++)
+				if (!strcmp(optarg, mode_names[k]))
+					break;
+			if (k == M_N) {
+				fprintf(stderr, "unknown mode %s\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'd': O.duration = atof(optarg); break;
+		case 't': O.threads = (unsigned)atoi(optarg); break;
+		case 'k': O.keys = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'p': O.pinned = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'H': O.hkeys = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'x': set_mix(optarg); break;
+		case 'D': O.dtor = strcmp(optarg, "off") != 0; break;
+		case 'f':
+			O.flavor = !strcmp(optarg, "memb") ? F_MEMB
+				   : !strcmp(optarg, "pthread") ? F_PTHREAD
+								: F_BP;
+			break;
+		case 'c': O.capacity = strtoull(optarg, NULL, 0); break;
+		case 'C': O.max_capacity = strtoull(optarg, NULL, 0); break;
+		case 'F': O.fixed = true; break;
+		case 's': O.seed = strtoull(optarg, NULL, 0); seed_set = true; break;
+		case 'v': O.verbose = 1; break;
+		case 'i': O.interval = atof(optarg); break;
+		case 'e': O.enomem_rate = (unsigned)atoi(optarg); break;
+		case 'B':
+			printf("sanitizer=%s default-flavor=%s\n",
+			       T_TSAN ? "thread" : T_ASAN ? "address" : "none",
+			       flav_names[O.flavor]);
+			return 0;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+	}
+	if (O.threads < 1)
+		O.threads = 1;
+	if (O.keys < 4)
+		O.keys = 4;
+	if (O.pinned > O.keys / 2)
+		O.pinned = O.keys / 2;
+	if (O.hkeys > O.keys - O.pinned)
+		O.hkeys = O.keys - O.pinned;
+	if (O.mode == M_STORM && O.threads < 2)
+		O.threads = 2;
+	if (!seed_set) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		O.seed = mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
+			       (uint64_t)getpid()) % 1000000000000ull;
+	}
+	FL = O.flavor == F_MEMB ? &urcu_memb_flavor
+	     : O.flavor == F_PTHREAD ? &lfd_test_rcu_pthread_flavor
+				     : &urcu_bp_flavor;
+	if ((O.mode == M_STALL || O.mode == M_RSTALL) && O.flavor == F_PTHREAD) {
+		printf("lfd-torture: mode %s needs a non-blocking RCU flavour; "
+		       "the pthread flavour blocks readers behind a waiting "
+		       "grace period\nSKIP\n", mode_names[O.mode]);
+		return 77;
+	}
+	printf("lfd-torture: mode=%s seed=%" PRIu64 " duration=%.1fs threads=%u "
+	       "keys=%u pinned=%u hist-keys=%u dtor=%s flavor=%s capacity=%zu "
+	       "max-capacity=%zu fixed=%d enomem=1/%u\n"
+	       "  replay: lfd-torture --mode=%s --seed=%" PRIu64 " (plus the same "
+	       "options)\n", mode_names[O.mode], O.seed, O.duration, O.threads,
+	       O.keys, O.pinned, O.hkeys, O.dtor ? "on" : "off",
+	       flav_names[O.flavor], O.capacity, O.max_capacity, O.fixed,
+	       O.enomem_rate, mode_names[O.mode], O.seed);
+
+	if (!T_ASAN && !T_TSAN) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = fatal_handler;
+		sigaction(SIGSEGV, &sa, NULL);
+		sigaction(SIGBUS, &sa, NULL);
+		sigaction(SIGFPE, &sa, NULL);
+		sigaction(SIGILL, &sa, NULL);
+		sigaction(SIGABRT, &sa, NULL);
+	}
+	if (O.mode == M_STALL) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = stall_handler;
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGUSR1, &sa, NULL);
+	}
+	watchdog_secs = (T_ASAN || T_TSAN) ? 4 * O.duration + 120
+					   : 2 * O.duration + 60;
+	pthread_t wd;
+	pthread_create(&wd, NULL, watchdog_main, NULL);
+	pool = mmap(NULL, POOL_BYTES, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (pool == MAP_FAILED) {
+		perror("mmap");
+		return 2;
+	}
+	hkeys = calloc(O.hkeys ? O.hkeys : 1, sizeof *hkeys);
+	if (O.flavor == F_MEMB)
+		urcu_memb_register_thread();
+
+	struct lfd_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.capacity = O.capacity;
+	cfg.max_capacity = O.max_capacity;
+	cfg.flags = O.fixed ? LFD_FIXED_SIZE : 0;
+	cfg.flavor = FL;
+	if (O.dtor)
+		cfg.value_free = t_dtor;
+	cfg.alloc = t_alloc;
+	cfg.free = t_free;
+	if (O.mode == M_CHAIN)
+		cfg.hash = chain_hash;
+	D = lfd_new(&cfg);
+	if (!D) {
+		printf("FAILURE: lfd_new: %s\n", strerror(errno));
+		return 1;
+	}
+	nW = O.threads;
+	slot_ops = calloc(nW + 1, sizeof *slot_ops);
+	/* pinned keys */
+	struct worker *w0 = worker_new(nW, 999999);
+	for (uint32_t k = 0; k < O.pinned; k++)
+		do_key_op(w0, OP_INS, k);
+	atomic_store(&a_rate, O.enomem_rate); /* not during setup */
+
+	pthread_t checker, mon;
+	pthread_create(&checker, NULL, checker_main, NULL);
+	nW = O.threads;
+	W = calloc(nW, sizeof *W);
+	if (O.mode == M_STORM)
+		pthread_barrier_init(&storm_bar, NULL, nW);
+	uint64_t stream = 1;
+	for (unsigned i = 0; i < nW; i++) {
+		W[i] = worker_new(i, stream++);
+		W[i]->storm_lo = (uint32_t)((uint64_t)O.keys * i / nW);
+		W[i]->storm_hi = (uint32_t)((uint64_t)O.keys * (i + 1) / nW);
+	}
+	double t0 = now();
+	for (unsigned i = 0; i < nW; i++)
+		worker_start(W[i]);
+	pthread_create(&mon, NULL, monitor_main, NULL);
+	while (now() - t0 < O.duration) {
+		if (O.mode == M_CHURN) {
+			for (unsigned i = 0; i < nW; i++)
+				if (atomic_load(&W[i]->finished)) {
+					pthread_join(W[i]->tid, NULL);
+					worker_fold(W[i]);
+					W[i] = worker_new(i, stream++);
+					worker_start(W[i]);
+				}
+			sleep_s(0.005);
+		} else {
+			sleep_s(0.05);
+		}
+	}
+	atomic_store(&stop_flag, 1);
+	atomic_store(&mon_stop, 1);
+	pthread_join(mon, NULL);
+	for (unsigned i = 0; i < nW; i++) {
+		pthread_join(W[i]->tid, NULL);
+		worker_fold(W[i]);
+		W[i] = NULL;
+	}
+	double elapsed = now() - t0;
+	atomic_store(&a_rate, 0);
+	tcache_drain(&w0->cache);
+	worker_fold(w0);
+	/* the partly filled windows: every call in them has returned */
+	for (uint32_t k = 0; k < O.hkeys; k++) {
+		uint32_t n = atomic_load(&hkeys[k].next);
+		if (n > HCAP)
+			n = HCAP;
+		if (n)
+			hq_push(hwin_take(O.pinned + k, n));
+	}
+	atomic_store(&checker_stop, 1);
+	pthread_mutex_lock(&hq_lock);
+	pthread_cond_broadcast(&hq_cond);
+	pthread_mutex_unlock(&hq_lock);
+	pthread_join(checker, NULL);
+
+	long leaked = final_checks();
+	a_quar_flush();
+
+	long total = 0;
+	char kinds[512];
+	size_t kl = 0;
+	for (int i = 0; i < OP_N; i++) {
+		long ok = atomic_load(&tot_ok[i]), fail = atomic_load(&tot_fail[i]);
+		total += ok + fail;
+		kl += (size_t)snprintf(kinds + kl, sizeof kinds - kl, "%s%s=%ld/%ld",
+				       i ? " " : "", op_names[i], ok, fail);
+	}
+	printf("  ops (ok/failed): %s enomem=%ld (injected %ld)\n", kinds,
+	       atomic_load(&tot_enomem), atomic_load(&a_injected));
+	printf("  threads started %ld; iterations checked %ld; counts checked "
+	       "%ld; storm convergence checks %ld; destructor calls %ld; "
+	       "departures %ld; peak dictionary bytes %ld\n",
+	       atomic_load(&threads_started), atomic_load(&n_iter_checked),
+	       atomic_load(&n_count_checked), atomic_load(&n_storm_checks),
+	       atomic_load(&n_dtor), atomic_load(&n_depart),
+	       atomic_load(&a_peak_bytes));
+	if (O.mode == M_STALL) {
+		printf("  stalls %ld (mid-call %ld), fewest calls completed by "
+		       "the others during a 150 ms stall: %ld\n", stalls,
+		       stalls_mid_op, stall_progress_min);
+		CHECK(stalls > 0, "stall mode: worker 0 was never stopped");
+	}
+	if (O.mode == M_RSTALL) {
+		printf("  stalled reader: %ld calls completed during the stall, "
+		       "reclaim backlog peak %ld allocations, %ld after release "
+		       "and lfd_barrier (workers paused)\n", rs_ops, rs_peak_backlog,
+		       rs_after_backlog);
+		CHECK(rs_after_backlog >= 0, "reader-stall mode: the stall did "
+		      "not complete");
+	}
+	atomic_store(&all_done, 1);
+	pthread_join(wd, NULL);
+	long v = atomic_load(&n_viol);
+	printf("%s: mode=%s seed=%" PRIu64 " %.1fs ops=%ld (%.0f ops/s) "
+	       "histories: windows=%ld ops_checked=%ld inconclusive=%ld "
+	       "dropped=%ld; violations=%ld leaked=%ld max_bucket_lag=%d\n",
+	       v == 0 && leaked == 0 ? "SUCCESS" : "FAILURE", mode_names[O.mode],
+	       O.seed, elapsed, total, (double)total / elapsed,
+	       atomic_load(&h_windows), atomic_load(&h_ops),
+	       atomic_load(&h_inconclusive), atomic_load(&h_dropped), v, leaked,
+	       max_lag);
+	return v == 0 && leaked == 0 ? 0 : 1;
+}
