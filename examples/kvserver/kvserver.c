@@ -722,6 +722,23 @@ static void cmd_delete(struct conn *c, struct tokens *tk)
 	reply(c, hit ? "DELETED\r\n" : "NOT_FOUND\r\n");
 }
 
+/* The shape "<cmd> <key> <arg> [noreply]" (incr, decr, touch): check it,
+ * set c->noreply, and answer the client's error if it is off. */
+static bool check_key_arg_line(struct conn *c, const struct tokens *tk)
+{
+	if (tk->n < 3 || tk->n > 4 || tk->rest != NULL ||
+	    (tk->n == 4 && !is_noreply(tk, 3))) {
+		reply_err(c, "ERROR\r\n");
+		return false;
+	}
+	c->noreply = tk->n == 4;
+	if (!key_ok(tk->len[1])) {
+		reply_err(c, "CLIENT_ERROR bad command line format\r\n");
+		return false;
+	}
+	return true;
+}
+
 /* incr/decr <key> <delta> [noreply]: an lfd_cas loop; the new item holds the
  * new decimal value, with the old item's flags and expiry. */
 static void cmd_arith(struct conn *c, struct tokens *tk, bool incr)
@@ -731,16 +748,8 @@ static void cmd_arith(struct conn *c, struct tokens *tk, bool incr)
 	char buf[32];
 	int r;
 
-	if (tk->n < 3 || tk->n > 4 || tk->rest != NULL ||
-	    (tk->n == 4 && !is_noreply(tk, 3))) {
-		reply_err(c, "ERROR\r\n");
+	if (!check_key_arg_line(c, tk))
 		return;
-	}
-	c->noreply = tk->n == 4;
-	if (!key_ok(tk->len[1])) {
-		reply_err(c, "CLIENT_ERROR bad command line format\r\n");
-		return;
-	}
 	if (!parse_u64(tk->t[2], tk->len[2], &delta)) {
 		reply_err(c, "CLIENT_ERROR invalid numeric delta argument\r\n");
 		return;
@@ -812,16 +821,8 @@ static void cmd_touch(struct conn *c, struct tokens *tk)
 	void *cur, *v;
 	int r;
 
-	if (tk->n < 3 || tk->n > 4 || tk->rest != NULL ||
-	    (tk->n == 4 && !is_noreply(tk, 3))) {
-		reply_err(c, "ERROR\r\n");
+	if (!check_key_arg_line(c, tk))
 		return;
-	}
-	c->noreply = tk->n == 4;
-	if (!key_ok(tk->len[1])) {
-		reply_err(c, "CLIENT_ERROR bad command line format\r\n");
-		return;
-	}
 	if (!parse_i64(tk->t[2], tk->len[2], &exptime)) {
 		reply_err(c, "CLIENT_ERROR invalid exptime argument\r\n");
 		return;
