@@ -38,6 +38,18 @@
  *  - Progress: every call except lfd_new, lfd_destroy and lfd_barrier is
  *    lock-free; none waits for another thread's update or for a resize, and
  *    none waits for an RCU grace period.
+ *  - Reclamation and backpressure: popped entries and overwritten values
+ *    are reclaimed after a grace period, partly by the RCU callback thread
+ *    and partly by the updating calls themselves: an update that removed or
+ *    overwrote a value (set, replace, cas, pop, pop_if) then frees up to 32
+ *    items whose grace period has passed, after its linearization point.
+ *    When grace periods fall behind (readers preempted inside their
+ *    sections, hundreds of threads on few cores, a stalled reader) and more
+ *    than 2^20 + count items wait, each such update also pauses 1 ms before
+ *    it returns, so that readers and reclaimers get the CPU; it never waits
+ *    for a grace period, and the pause is bounded, so updates go on (more
+ *    slowly) even while a reader stalls.  lfd_stats reports the backlog and
+ *    the pauses.
  *  - Threads: with the default RCU flavour (urcu-bp) any thread may call any
  *    call, including threads that never heard of liburcu, and threads may
  *    come and go freely.  With a caller-supplied flavour, calling threads
@@ -108,11 +120,17 @@ struct lfd_config {
 	/* Value destructor, or NULL.  Called exactly once for every value that
 	 * leaves the dictionary -- popped (pop, pop_if), overwritten (set,
 	 * replace, cas) or still present at lfd_destroy -- and only after an RCU
-	 * grace period, from an RCU callback thread or from lfd_destroy.  Called
-	 * for NULL values too.  A value overwritten by the identical pointer
-	 * (set/replace/cas with the value already present) has not left, and is
-	 * not destroyed.  It must not call lfd_barrier or lfd_destroy, nor,
-	 * while lfd_destroy runs, any call on the dictionary being destroyed. */
+	 * grace period: from an RCU callback thread, from lfd_destroy or
+	 * lfd_barrier, or from inside a later set, replace, cas, pop or pop_if
+	 * on this dictionary by any thread (updates help reclaim; see
+	 * "Reclamation" above), possibly inside that caller's read-side
+	 * section.  So it must be quick, and must not wait for a grace period
+	 * (synchronize_rcu, lfd_barrier, lfd_destroy) nor take a lock that its
+	 * updaters may hold.  Called for NULL values too.  A value overwritten
+	 * by the identical pointer (set/replace/cas with the value already
+	 * present) has not left, and is not destroyed.  It may update
+	 * dictionaries (those updates do not help reclaim in turn); it must not
+	 * call any call on a dictionary while lfd_destroy runs on it. */
 	void (*value_free)(void *value, void *arg);
 	void *value_free_arg;
 	/* Allocator hooks used for every allocation the dictionary makes: both
@@ -140,6 +158,11 @@ struct lfd_stats {
 	uint64_t grows;	 /* completed doublings */
 	uint64_t shrinks;	 /* completed halvings */
 	int resizing;	 /* 1 while a resize is queued or running */
+	size_t backlog;	 /* popped entries and overwritten values not yet
+			  * reclaimed (waiting for a grace period or a
+			  * thread to free them) */
+	uint64_t throttled; /* updates that paused because the backlog was
+			     * over its limit (see lfd_pop) */
 };
 
 /*
@@ -233,7 +256,9 @@ int lfd_cas(struct lfd *d, const void *key, size_t len, void *expected,
  * the others get -ENOENT (or a later value, if the key was inserted again).
  * Linearization: the seq_cst CAS that swaps the value slot to the tombstone
  * (0); -ENOENT as lfd_replace.
- * The value's destructor runs after a grace period.  Progress: lock-free.
+ * The value's destructor runs after a grace period.  Progress: lock-free;
+ * may run up to 32 destructors of earlier departures, and pause 1 ms when
+ * the reclamation backlog is over its bound (see "Reclamation" above).
  */
 int lfd_pop(struct lfd *d, const void *key, size_t len, void **value);
 

@@ -28,7 +28,7 @@
 static LFD_ATOMIC(unsigned int) lfd_thread_seq;
 static _Thread_local unsigned int lfd_thread_no;
 
-static unsigned int lfd_my_thread_no(void)
+unsigned int lfd_my_thread_no(void)
 {
 	if (lfd_thread_no == 0)
 		lfd_thread_no =
@@ -52,8 +52,10 @@ int lfd_count_init(struct lfd *d)
 	p = ((uintptr_t)d->stripes_raw + LFD_CACHELINE - 1) &
 	    ~(uintptr_t)(LFD_CACHELINE - 1);
 	d->stripes = (struct lfd_stripe *)p;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		lfd_a_init(&d->stripes[i].n, 0L);
+		lfd_a_init(&d->stripes[i].backlog, 0L);
+	}
 	return 0;
 }
 
@@ -81,13 +83,38 @@ void lfd_count_update(struct lfd *d, long delta)
 		lfd_resize_check(d);
 }
 
-size_t lfd_count_sum(struct lfd *d)
+/* Sum one counter over the stripes (the entry count or the backlog), as a
+ * sum of independent counters, not a snapshot; negative sums read 0. */
+static size_t lfd_stripes_sum(struct lfd *d, bool backlog)
 {
 	long t = 0;
 	unsigned int i;
 
-	for (i = 0; i < d->nstripes; i++)
-		/* relaxed: a sum of independent counters, not a snapshot. */
-		t += lfd_a_load(&d->stripes[i].n, memory_order_relaxed);
+	for (i = 0; i < d->nstripes; i++) {
+		struct lfd_stripe *s = &d->stripes[i];
+
+		/* relaxed: independent counters, not a snapshot. */
+		t += lfd_a_load(backlog ? &s->backlog : &s->n,
+				memory_order_relaxed);
+	}
 	return t < 0 ? 0 : (size_t)t;
+}
+
+size_t lfd_count_sum(struct lfd *d)
+{
+	return lfd_stripes_sum(d, false);
+}
+
+void lfd_backlog_add(struct lfd *d, long delta)
+{
+	struct lfd_stripe *s =
+		&d->stripes[lfd_my_thread_no() & (d->nstripes - 1)];
+
+	/* relaxed: a gauge for backpressure and lfd_stats; orders nothing. */
+	lfd_a_fetch_add(&s->backlog, delta, memory_order_relaxed);
+}
+
+size_t lfd_backlog_sum(struct lfd *d)
+{
+	return lfd_stripes_sum(d, true);
 }

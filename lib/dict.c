@@ -319,6 +319,8 @@ static int lfd_update_present(struct lfd *d, const void *key, size_t len,
 	if (r == 0 && desired == LFD_TOMBSTONE)
 #endif
 		lfd_count_update(d, -1);
+	if (r == 0)
+		lfd_reclaim_help(d);
 	if (seen_out && (r == 0 || r == -EAGAIN))
 		*seen_out = seen;
 	return r;
@@ -417,8 +419,11 @@ LFD_EXPORT int lfd_set(struct lfd *d, const void *key, size_t len,
 		lfd_record_free(d, rec);
 	if (r == 0)
 		lfd_op_inserted(&op, &pos);
-	if (r == 1 && old)
-		*old = seen;
+	if (r == 1) {
+		lfd_reclaim_help(d);
+		if (old)
+			*old = seen;
+	}
 	return r;
 }
 
@@ -531,6 +536,8 @@ LFD_EXPORT int lfd_stats(struct lfd *d, struct lfd_stats *st)
 	st->grows = lfd_a_load(&d->grows, memory_order_relaxed);
 	st->shrinks = lfd_a_load(&d->shrinks, memory_order_relaxed);
 	st->resizing = lfd_a_load(&d->resize_busy, memory_order_relaxed) != 0;
+	st->backlog = lfd_backlog_sum(d);
+	st->throttled = lfd_a_load(&d->throttled, memory_order_relaxed);
 	return 0;
 }
 
@@ -592,6 +599,15 @@ LFD_EXPORT struct lfd *lfd_new(const struct lfd_config *cfg)
 	lfd_a_init(&d->shrinks, (uint64_t)0);
 	lfd_a_init(&d->retire_pending, (uintptr_t)0);
 	lfd_a_init(&d->retire_busy, 0);
+	for (unsigned int i = 0; i < LFD_READY_SLOTS; i++)
+		lfd_a_init(&d->ready[i], (uintptr_t)0);
+	lfd_a_init(&d->ready_count, 0);
+	lfd_a_init(&d->reclaim_helpers, 0);
+	lfd_a_init(&d->reclaim_waiters, 0);
+	lfd_a_init(&d->help_taken, 0ul);
+	d->help_taken_seen = 0;
+	lfd_a_init(&d->throttle, 0);
+	lfd_a_init(&d->throttled, (uint64_t)0);
 	err = lfd_count_init(d);
 	if (err == 0) {
 		err = lfd_buckets_init(d, d->min_log);
@@ -618,6 +634,8 @@ LFD_EXPORT int lfd_destroy(struct lfd *d)
 	 * see this flag and queue nothing new (lfd_resize_check,
 	 * lfd_retire_schedule with nothing pending). */
 	lfd_a_store(&d->destroying, 1, memory_order_seq_cst);
+	/* Frees everything retired, in whole batches (no budget). */
+	lfd_reclaim_wait(d);
 	do
 		d->flavor->barrier();
 	while (lfd_a_load(&d->resize_busy, memory_order_acquire) ||

@@ -80,8 +80,13 @@ LFD_HIDDEN extern const unsigned char lfd_tombstone_byte;
 /* One stripe of the split entry counter, alone on its cache line. */
 struct lfd_stripe {
 	LFD_ATOMIC(long) n;
-	char pad[LFD_CACHELINE - sizeof(long)];
+	/* retired items pushed minus items freed, by the stripe's threads */
+	LFD_ATOMIC(long) backlog;
+	char pad[LFD_CACHELINE - 2 * sizeof(long)];
 };
+
+/* Ready slots per dictionary (reclaim.c). */
+#define LFD_READY_SLOTS 16u
 
 struct lfd {
 	/* --- read-mostly, set at creation --- */
@@ -118,7 +123,16 @@ struct lfd {
 	LFD_ATOMIC(uintptr_t) retire_pending;
 	uintptr_t retire_inflight; /* owned by the batch in flight */
 	LFD_ATOMIC(int) retire_busy;
-		struct rcu_head retire_head;
+	struct rcu_head retire_head;
+	/* chains past their grace period, freed by helpers and callbacks */
+	LFD_ATOMIC(uintptr_t) ready[LFD_READY_SLOTS];
+	LFD_ATOMIC(int) ready_count; /* slots in use, give or take a put */
+	LFD_ATOMIC(int) reclaim_helpers; /* helpers that may hold a chain */
+	LFD_ATOMIC(int) reclaim_waiters; /* in lfd_reclaim_wait */
+	LFD_ATOMIC(unsigned long) help_taken; /* chains helpers took */
+	unsigned long help_taken_seen; /* owned by the callback chain */
+	LFD_ATOMIC(int) throttle; /* the backlog is over its limit */
+	LFD_ATOMIC(uint64_t) throttled; /* updates that slept for it */
 };
 
 static inline struct lfd_entry *lfd_entry_of(struct lfd_lnode *n)
@@ -169,6 +183,7 @@ LFD_HIDDEN void lfd_record_retire(struct lfd *d, struct lfd_retired *r,
 				  void *value);
 LFD_HIDDEN void lfd_record_free(struct lfd *d, struct lfd_retired *r);
 LFD_HIDDEN void lfd_reclaim_wait(struct lfd *d);
+LFD_HIDDEN void lfd_reclaim_help(struct lfd *d);
 LFD_HIDDEN bool lfd_reclaim_idle(struct lfd *d);
 
 /* --- count.c: split counters --- */
@@ -176,6 +191,9 @@ LFD_HIDDEN int lfd_count_init(struct lfd *d);
 LFD_HIDDEN void lfd_count_fini(struct lfd *d);
 LFD_HIDDEN void lfd_count_update(struct lfd *d, long delta);
 LFD_HIDDEN size_t lfd_count_sum(struct lfd *d);
+LFD_HIDDEN unsigned int lfd_my_thread_no(void);
+LFD_HIDDEN void lfd_backlog_add(struct lfd *d, long delta);
+LFD_HIDDEN size_t lfd_backlog_sum(struct lfd *d);
 
 /* --- solist.c: the split-ordered list --- */
 struct lfd_pos {

@@ -5,22 +5,67 @@
  *
  * Retired items (popped entries, and records carrying an overwritten value
  * to its destructor) are pushed on a per-dictionary lock-free stack.  One
- * batch at a time is in flight: whoever finds no batch in flight takes the
- * whole stack and hands it to one update_call_rcu; the callback, after a
- * grace period, runs the destructors and frees the batch, then takes the
- * next batch if items arrived meanwhile.  One call_rcu per batch instead of
- * one per entry, and no rcu_head in an entry.  A pusher never waits: if a
- * batch is in flight, its item simply rides in the next one.
+ * batch at a time waits for a grace period: whoever finds no batch in
+ * flight takes the whole stack and hands it to one update_call_rcu.  One
+ * call_rcu per batch instead of one per entry, and no rcu_head in an entry.
+ * A pusher never waits: if a batch is in flight, its item rides in the next.
+ *
+ * Who frees.  The callback runs on the flavour's call_rcu worker, one
+ * thread for the whole process.  Under oversubscription (1000 updaters on
+ * 2 cores) that thread gets a thousandth of the CPU while the updaters
+ * retire items at full speed; if it had to free every batch alone, the
+ * backlog would grow without bound (stress/ found 24 GB after 330 s).  So
+ * the callback frees at most LFD_CB_BUDGET items per run, and puts the rest
+ * of a batch -- past its grace period -- in one of LFD_READY_SLOTS ready
+ * slots.  Every update that retired something then frees up to
+ * LFD_HELP_BUDGET ready items after its own read-side section has ended,
+ * unless its caller is inside a read-side section.  Freeing capacity grows
+ * with the number of threads that create garbage; the callback keeps
+ * running, one budget per grace period, while ready items remain, so
+ * reclamation finishes even if the updates stop.  No update ever waits for
+ * a grace period.
+ *
+ * A slot holds a chain; taking it is one exchange, so two threads never
+ * free the same item and no pop has an ABA window.  A helper frees a few
+ * items of the chain it took and puts the rest back in any empty slot.
  *
  * Grace-period argument: an item is pushed only after it left the
  * dictionary (entry unlinked, value overwritten); the batch holding it is
  * handed to call_rcu after the push; so the grace period the callback waits
- * for starts after the item became unreachable for new readers.
+ * for starts after the item became unreachable for new readers, and every
+ * item in a ready slot has had its grace period.
+ *
+ * Waiting (lfd_barrier, lfd_destroy): a waiter announces itself in
+ * `reclaim_waiters`, waits until no helper holds a chain, then pushes a
+ * marker.  While a waiter is announced, no helper takes a chain, and every
+ * callback frees its whole batch and empties all slots before it signals
+ * the markers of its batch.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "internal.h"
+
+/* Items the callback frees per run before it leaves the rest to helpers. */
+#define LFD_CB_BUDGET 1024u
+/* Items an update frees per call when ready items wait. */
+#define LFD_HELP_BUDGET 32u
+
+/* Backpressure: while more than LFD_BACKLOG_MIN + count items wait to be
+ * reclaimed, each update that retires one pauses LFD_THROTTLE_NS.  The
+ * backlog is summed every LFD_THROTTLE_CHECK retiring updates per thread and
+ * by every callback run. */
+#define LFD_BACKLOG_MIN ((size_t)1 << 20)
+#define LFD_THROTTLE_NS 1000000L
+#define LFD_THROTTLE_CHECK 32u
+
+static _Thread_local unsigned int lfd_since_check;
+
+/* Set while this thread frees on a dictionary's behalf: a destructor that
+ * updates a dictionary does not start helping again (no recursion). */
+static _Thread_local int lfd_helping;
 
 void *lfd_mem_alloc(struct lfd *d, size_t size)
 {
@@ -48,29 +93,41 @@ static struct lfd *lfd_of_retire_head(struct rcu_head *head)
 }
 
 static void lfd_retire_cb(struct rcu_head *head);
+static void lfd_throttle_update(struct lfd *d);
 
-/* If items wait and no batch is in flight, send them as one. */
+/* Is anything waiting: not yet in a batch, or ready to be freed? */
+static bool lfd_reclaim_work(struct lfd *d)
+{
+	/* seq_cst: the store-buffering pairs described in
+	 * lfd_retire_schedule. */
+	return lfd_a_load(&d->retire_pending, memory_order_seq_cst) != 0 ||
+	       lfd_a_load(&d->ready_count, memory_order_seq_cst) != 0;
+}
+
+/* If work waits and no batch is in flight, queue a callback for it. */
 static void lfd_retire_schedule(struct lfd *d)
 {
 	for (;;) {
 		int idle = 0;
 		uintptr_t batch;
 
-		/* seq_cst (this load, the busy CAS, and the stores of
-		 * retire_busy = 0 and pushes): store buffering between a pusher
-		 * (push; check busy) and the batch callback (clear busy; check
-		 * pending) -- one of them always sees the other's write, so no
-		 * item is left behind with no batch scheduled. */
-		if (lfd_a_load(&d->retire_pending, memory_order_seq_cst) == 0)
+		/* seq_cst (these loads, the busy CAS, the stores of
+		 * retire_busy = 0, the pushes and the slot counts): store
+		 * buffering between a pusher or a helper putting a chain back
+		 * (write; check busy) and the callback (clear busy; check
+		 * work) -- one of them always sees the other's write, so no
+		 * item is left behind with no callback queued. */
+		if (!lfd_reclaim_work(d))
 			return;
 		if (!lfd_a_cas(&d->retire_busy, &idle, 1, memory_order_seq_cst,
 			     memory_order_relaxed))
-			return; /* the batch in flight will take them */
+			return; /* the callback in flight will see it */
 		/* acquire: pairs with the pushes' release, so each item's
 		 * link and value are visible to the callback. */
 		batch = lfd_a_xchg(&d->retire_pending, (uintptr_t)0,
 				 memory_order_acq_rel);
-		if (batch != 0) {
+		if (batch != 0 ||
+		    lfd_a_load(&d->ready_count, memory_order_seq_cst) != 0) {
 			d->retire_inflight = batch;
 #ifdef LFD_BREAK_NO_GRACE /* deliberately broken build for stress/, see doc/torture.md */
 			lfd_retire_cb(&d->retire_head); /* no grace period */
@@ -89,6 +146,9 @@ static void lfd_retire_push(struct lfd *d, uintptr_t item)
 	struct lfd_retired *r = lfd_retired_ptr(item);
 	/* relaxed: only seeds the CAS loop. */
 	uintptr_t head = lfd_a_load(&d->retire_pending, memory_order_relaxed);
+
+	if (!(item & LFD_RETIRED_MARKER))
+		lfd_backlog_add(d, 1);
 
 	do
 		r->link = head;
@@ -121,71 +181,262 @@ void lfd_record_retire(struct lfd *d, struct lfd_retired *r, void *value)
 	lfd_retire_push(d, (uintptr_t)r | LFD_RETIRED_RECORD);
 }
 
-static void lfd_retire_cb(struct rcu_head *head)
+/*
+ * Free up to *budget items of chain w (all of them if budget is NULL): run
+ * destructors, free entries and records, move markers onto *markers.
+ * Returns the rest of the chain (0 when done).
+ */
+static uintptr_t lfd_free_items(struct lfd *d, uintptr_t w, unsigned *budget,
+				struct lfd_retired **markers)
 {
-	struct lfd *d = lfd_of_retire_head(head);
-	uintptr_t w = d->retire_inflight;
-	struct lfd_retired *markers = NULL;
+	long freed = 0;
 
-	while (w != 0) {
+	while (w != 0 && (budget == NULL || *budget > 0)) {
 		struct lfd_retired *r = lfd_retired_ptr(w);
 		uintptr_t next = r->link;
 
 		if (w & LFD_RETIRED_MARKER) {
 			/* The stack is LIFO: items pushed before a marker come
 			 * after it in the batch.  Signal markers last. */
-			r->link = (uintptr_t)markers;
-			markers = r;
-		} else if (w & LFD_RETIRED_RECORD) {
-			if (d->value_free)
-				d->value_free(r->value, d->value_free_arg);
+			r->link = (uintptr_t)*markers;
+			*markers = r;
+			w = next;
+			continue;
+		}
+		if (d->value_free)
+			d->value_free(r->value, d->value_free_arg);
+		if (w & LFD_RETIRED_RECORD) {
 			lfd_record_free(d, r);
 		} else {
 			struct lfd_entry *e =
 				LFD_CONTAINER_OF(r, struct lfd_entry, retired);
 
-			if (d->value_free)
-				d->value_free(r->value, d->value_free_arg);
 			lfd_mem_free(d, e, lfd_entry_size(e->ln.klen));
 		}
+		if (budget != NULL)
+			(*budget)--;
+		freed++;
 		w = next;
 	}
-	d->retire_inflight = 0;
+	lfd_backlog_add(d, -freed);
+	return w;
+}
+
+/* Take a chain from some ready slot, starting the scan at `from`; 0 if
+ * every slot was empty. */
+static uintptr_t lfd_ready_take(struct lfd *d, unsigned from)
+{
+	unsigned i;
+
+	for (i = 0; i < LFD_READY_SLOTS; i++) {
+		LFD_ATOMIC(uintptr_t) *s =
+			&d->ready[(from + i) % LFD_READY_SLOTS];
+		uintptr_t w;
+
+		/* relaxed: a hint that skips empty slots; the exchange
+		 * decides. */
+		if (lfd_a_load(s, memory_order_relaxed) == 0)
+			continue;
+		/* acquire: pairs with lfd_ready_put's release, so the chain's
+		 * links (written by whoever pushed or put it) are visible. */
+		w = lfd_a_xchg(s, (uintptr_t)0, memory_order_acquire);
+		if (w != 0) {
+			/* seq_cst: the count is part of the store-buffering
+			 * pair in lfd_retire_schedule. */
+			lfd_a_fetch_add(&d->ready_count, -1,
+					memory_order_seq_cst);
+			return w;
+		}
+	}
+	return 0;
+}
+
+/* Put chain w in an empty ready slot; false if all are full. */
+static bool lfd_ready_put(struct lfd *d, uintptr_t w, unsigned from)
+{
+	unsigned i;
+
+	for (i = 0; i < LFD_READY_SLOTS; i++) {
+		uintptr_t empty = 0;
+
+		/* seq_cst first, so the slot's content is counted before
+		 * anyone can see ready_count drop for it... */
+		lfd_a_fetch_add(&d->ready_count, 1, memory_order_seq_cst);
+		/* release: publishes the chain's links to the taker's
+		 * acquire exchange. */
+		if (lfd_a_cas(&d->ready[(from + i) % LFD_READY_SLOTS], &empty,
+			      w, memory_order_release, memory_order_relaxed))
+			return true;
+		/* ...and uncounted again if the slot was full. */
+		lfd_a_fetch_add(&d->ready_count, -1, memory_order_seq_cst);
+	}
+	return false;
+}
+
+static void lfd_signal_markers(struct lfd_retired *markers)
+{
 	while (markers != NULL) {
 		struct lfd_retired *next = (struct lfd_retired *)markers->link;
 
-		/* release: every destructor and free above happens-before the
-		 * waiter's return; the waiter's frame may vanish right after
-		 * this store, so the marker is not touched again. */
+		/* release: every destructor and free before this happens-
+		 * before the waiter's return; the waiter's frame may vanish
+		 * right after this store, so the marker is not touched
+		 * again. */
 		lfd_a_store(&((struct lfd_marker *)markers)->done, 1,
 			    memory_order_release);
 		markers = next;
 	}
+}
+
+static void lfd_retire_cb(struct rcu_head *head)
+{
+	struct lfd *d = lfd_of_retire_head(head);
+	uintptr_t w = d->retire_inflight;
+	struct lfd_retired *markers = NULL;
+	unsigned budget = LFD_CB_BUDGET;
+	/* relaxed: a heuristic; only this callback chain reads it. */
+	unsigned long taken = lfd_a_load(&d->help_taken, memory_order_relaxed);
+	/* Chains left by the last run, and no update took any since: the
+	 * updates have stopped or retire too little to help, and this thread
+	 * is not starved by them -- free everything now rather than a budget
+	 * per grace period. */
+	bool alone = taken == d->help_taken_seen &&
+		     lfd_a_load(&d->ready_count, memory_order_relaxed) > 0;
+
+	d->help_taken_seen = taken;
+	d->retire_inflight = 0;
+	lfd_helping = 1; /* destructors' updates neither help nor pause */
+	/* seq_cst: a waiter announces itself (seq_cst) before it pushes its
+	 * marker, and this batch was taken after the push, so a batch with a
+	 * marker always sees the waiter here. */
+	if (lfd_a_load(&d->reclaim_waiters, memory_order_seq_cst) != 0) {
+		uintptr_t c;
+
+		while ((c = lfd_ready_take(d, 0)) != 0)
+			lfd_free_items(d, c, NULL, &markers);
+		lfd_free_items(d, w, NULL, &markers);
+		lfd_signal_markers(markers);
+	} else {
+		uintptr_t c = w;
+		unsigned *b = alone ? NULL : &budget;
+
+		/* Markers come only with a waiter, so none is met here. */
+		do {
+			c = lfd_free_items(d, c, b, &markers);
+			if (c != 0 && !lfd_ready_put(d, c, 0))
+				lfd_free_items(d, c, NULL, &markers);
+		} while (budget > 0 && (c = lfd_ready_take(d, 0)) != 0);
+	}
+	lfd_helping = 0;
+	lfd_throttle_update(d);
 	lfd_a_store(&d->retire_busy, 0, memory_order_seq_cst);
 	lfd_retire_schedule(d);
 }
 
+/* Recompute whether the backlog is over its limit. */
+static void lfd_throttle_update(struct lfd *d)
+{
+	int over = lfd_backlog_sum(d) > LFD_BACKLOG_MIN + lfd_count_sum(d);
+
+	/* relaxed: a hint read by updates; a stale value costs one pause
+	 * too many or too few, nothing else. */
+	if (lfd_a_load(&d->throttle, memory_order_relaxed) != over)
+		lfd_a_store(&d->throttle, over, memory_order_relaxed);
+}
+
+/* Free up to LFD_HELP_BUDGET items that are past their grace period. */
+static void lfd_help_free(struct lfd *d)
+{
+	uintptr_t c;
+	unsigned budget = LFD_HELP_BUDGET, from;
+	struct lfd_retired *markers = NULL;
+
+	/* relaxed: a hint; a chain missed now is taken by a later call or
+	 * by the callback, which keeps running while chains remain. */
+	if (lfd_a_load(&d->ready_count, memory_order_relaxed) <= 0 ||
+	    lfd_a_load(&d->reclaim_waiters, memory_order_relaxed) != 0)
+		return;
+	/* seq_cst, with the waiter's announcement: store buffering (helper:
+	 * count self, check waiters; waiter: announce, check helpers) --
+	 * either this helper sees the waiter and backs off, or the waiter
+	 * sees this helper and waits for it to put its chain back. */
+	lfd_a_fetch_add(&d->reclaim_helpers, 1, memory_order_seq_cst);
+	if (lfd_a_load(&d->reclaim_waiters, memory_order_seq_cst) == 0) {
+		from = lfd_my_thread_no();
+		c = lfd_ready_take(d, from);
+		if (c != 0) {
+			/* relaxed: a heuristic for the callback's budget. */
+			lfd_a_fetch_add(&d->help_taken, 1ul,
+					memory_order_relaxed);
+			lfd_helping = 1;
+			c = lfd_free_items(d, c, &budget, &markers);
+			if (c != 0 && !lfd_ready_put(d, c, from))
+				lfd_free_items(d, c, NULL, &markers);
+			lfd_helping = 0;
+		}
+	}
+	/* release: the chain put back above happens-before a waiter that
+	 * sees the helper count drop (its acquire load). */
+	lfd_a_fetch_add(&d->reclaim_helpers, -1, memory_order_release);
+	/* A chain put back while no callback was queued must not wait for
+	 * the next retire. */
+	lfd_retire_schedule(d);
+}
+
 /*
- * Wait until every item retired before the call has been reclaimed: push a
- * marker and wait for the batch that carries it.  A batch takes the whole
- * stack, so that batch carries everything pushed before the marker, or a
- * batch before it did.  The marker lives in this frame: we do not return
- * before the callback is done with it.  Not from a read-side section.
+ * Called by every update that retired something, after its own read-side
+ * section (its caller may hold one): help free, and pause while the backlog
+ * is over its limit.
+ */
+void lfd_reclaim_help(struct lfd *d)
+{
+	static const struct timespec pause = { 0, LFD_THROTTLE_NS };
+
+	if (lfd_helping)
+		return; /* a destructor's update: no recursion, no pause */
+	lfd_help_free(d);
+	if ((++lfd_since_check & (LFD_THROTTLE_CHECK - 1)) == 0)
+		lfd_throttle_update(d);
+	/* relaxed: see lfd_throttle_update. */
+	if (lfd_a_load(&d->throttle, memory_order_relaxed)) {
+		/* relaxed: a statistic. */
+		lfd_a_fetch_add(&d->throttled, (uint64_t)1,
+				memory_order_relaxed);
+		/* Give the CPU to the readers that hold the grace period
+		 * back and to the threads that free; a bounded pause, never
+		 * a wait for a grace period. */
+		nanosleep(&pause, NULL);
+	}
+}
+
+/*
+ * Wait until every item retired before the call has been reclaimed.  Not
+ * from a read-side section, nor from a destructor.
  */
 void lfd_reclaim_wait(struct lfd *d)
 {
 	struct lfd_marker m;
 
+	/* seq_cst: see lfd_reclaim_help and lfd_retire_cb. */
+	lfd_a_fetch_add(&d->reclaim_waiters, 1, memory_order_seq_cst);
+	/* acquire: pairs with the helpers' release decrement; a helper that
+	 * counted itself before our announcement puts its chain back before
+	 * it leaves.  Helpers hold a chain for LFD_HELP_BUDGET frees. */
+	while (lfd_a_load(&d->reclaim_helpers, memory_order_acquire) != 0)
+		sched_yield();
 	m.r.value = NULL;
 	lfd_a_init(&m.done, 0);
 	lfd_retire_push(d, (uintptr_t)&m.r | LFD_RETIRED_MARKER);
 	/* acquire: pairs with the callback's release of done. */
 	while (!lfd_a_load(&m.done, memory_order_acquire))
 		d->flavor->barrier();
+	/* release: nothing to publish, but orders the decrement after the
+	 * wait. */
+	lfd_a_fetch_add(&d->reclaim_waiters, -1, memory_order_release);
 }
 
 bool lfd_reclaim_idle(struct lfd *d)
 {
 	return lfd_a_load(&d->retire_busy, memory_order_seq_cst) == 0 &&
-	       lfd_a_load(&d->retire_pending, memory_order_seq_cst) == 0;
+	       !lfd_reclaim_work(d);
 }

@@ -12,6 +12,8 @@
  *   7. lfd_count concurrent with updates stays within the documented bound,
  *      exact at quiescence.
  *   8. 1 and 3 again with the urcu-memb flavour in cfg.flavor.
+ *   9. 256 updaters churning: the reclamation backlog stays bounded, every
+ *      departed value is destroyed once.
  * Worker threads record errors (tu_errs); the test thread asserts after
  * joining them.
  *
@@ -1005,6 +1007,157 @@ START_TEST(test_count_concurrent)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* 9. reclamation keeps up with 256 updaters on 2 cores                 */
+
+/* The RCU callback thread is one thread among hundreds and grace periods
+ * take seconds when readers are preempted inside their sections; before
+ * the backlog bound, popped entries piled up at millions per second (the
+ * hour-long torture was OOM-killed at 24 GB).  The bound: updates pause
+ * while more than about 1M + count items wait (reclaim.c), so the backlog
+ * stays near that and nothing is lost. */
+enum { BL_THREADS = 256, BL_KEYS = 4096 };
+#define BL_LIMIT (3L << 20) /* three times the library's bound */
+
+struct bl_shared {
+	struct lfd *d;
+	atomic_int stop;
+	atomic_long departed; /* values that left: pops and overwrites */
+	atomic_long dtor_calls;
+	struct tu_errs errs;
+};
+
+struct bl_arg {
+	struct bl_shared *s;
+	uint64_t t;
+};
+
+/* A light counting allocator: tu_alloc's header checks and four seq_cst
+ * counters would slow the updaters down more than the test is about. */
+static atomic_long bl_live;
+
+static void *bl_alloc(size_t size, void *arg)
+{
+	void *p = malloc(size);
+
+	(void)arg;
+	if (p != NULL)
+		atomic_fetch_add_explicit(&bl_live, 1, memory_order_relaxed);
+	return p;
+}
+
+static void bl_free(void *p, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	atomic_fetch_sub_explicit(&bl_live, 1, memory_order_relaxed);
+	free(p);
+}
+
+static void bl_dtor(void *value, void *arg)
+{
+	struct bl_shared *s = arg;
+
+	(void)value;
+	atomic_fetch_add_explicit(&s->dtor_calls, 1, memory_order_relaxed);
+}
+
+static void *bl_thread(void *p)
+{
+	struct bl_arg *a = p;
+	uint64_t x = a->t * 0x9e3779b97f4a7c15ull + 1, n = 0;
+	long departed = 0;
+
+	while (!atomic_load_explicit(&a->s->stop, memory_order_relaxed)) {
+		uint64_t k;
+		void *old;
+		int r;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		k = (x >> 20) % BL_KEYS;
+		if (x >> 63) {
+			/* unique values: every overwrite is a departure */
+			void *v = (void *)(uintptr_t)((a->t << 40) | ++n);
+
+			r = lfd_set(a->s->d, &k, sizeof k, v, &old);
+			if (r == 1)
+				departed++;
+			else if (r != 0)
+				tu_err(&a->s->errs, "set: %s", lfd_strerror(r));
+		} else {
+			r = lfd_pop(a->s->d, &k, sizeof k, &old);
+			if (r == 0)
+				departed++;
+			else if (r != -ENOENT)
+				tu_err(&a->s->errs, "pop: %s", lfd_strerror(r));
+		}
+	}
+	atomic_fetch_add(&a->s->departed, departed);
+	return NULL;
+}
+
+START_TEST(test_backlog_bounded)
+{
+	static struct bl_arg args[BL_THREADS];
+	static pthread_t th[BL_THREADS];
+	struct bl_shared s;
+	struct lfd_config c;
+	struct lfd_stats st;
+	long peak = 0;
+	size_t n;
+
+	memset(&s, 0, sizeof s);
+	tu_cfg_init(&c);
+	c.alloc = bl_alloc;
+	c.free = bl_free;
+	c.value_free = bl_dtor;
+	c.value_free_arg = &s;
+	s.d = lfd_new(&c);
+	ck_assert_ptr_nonnull(s.d);
+	for (int i = 0; i < BL_THREADS; i++) {
+		args[i].s = &s;
+		args[i].t = (uint64_t)i + 1;
+		tu_spawn(&th[i], bl_thread, &args[i]);
+	}
+	/* Sample for 3 s (the duration of the load, not a wait for a
+	 * result): the backlog is everything allocated that is not a
+	 * present entry. */
+	for (int i = 0; i < 150; i++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		long b;
+
+		nanosleep(&ts, NULL);
+		ck_assert_int_eq(lfd_count(s.d, &n), 0);
+		b = atomic_load(&bl_live) - (long)n;
+		if (b > peak)
+			peak = b;
+	}
+	atomic_store(&s.stop, 1);
+	for (int i = 0; i < BL_THREADS; i++)
+		tu_join(th[i]);
+	tu_assert_no_errs(&s.errs);
+	ck_assert_int_eq(lfd_stats(s.d, &st), 0);
+	printf("  backlog: peak %ld items with %d updaters (bound %ld), "
+	       "%" PRIu64 " paused updates, %ld departures\n",
+	       peak, BL_THREADS, BL_LIMIT, st.throttled,
+	       atomic_load(&s.departed));
+	ck_assert_msg(peak <= BL_LIMIT,
+		      "reclamation fell behind: %ld items waiting", peak);
+	ck_assert_int_eq(lfd_barrier(s.d), 0);
+	ck_assert_int_eq(lfd_stats(s.d, &st), 0);
+	ck_assert_msg(st.backlog == 0, "backlog %zu after lfd_barrier",
+		      st.backlog);
+	ck_assert_int_eq(atomic_load(&s.dtor_calls), atomic_load(&s.departed));
+	ck_assert_int_eq(lfd_count(s.d, &n), 0);
+	ck_assert_int_eq(lfd_destroy(s.d), 0);
+	ck_assert_int_eq(atomic_load(&s.dtor_calls),
+			 atomic_load(&s.departed) + (long)n);
+	ck_assert_int_eq(atomic_load(&bl_live), 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* 8. the same with urcu-memb                                          */
 
 #ifndef LFD_TEST_RCU_PTHREAD /* liburcu is not instrumented for TSan */
@@ -1034,6 +1187,7 @@ static Suite *races_suite(void)
 	tcase_add_test(tc, test_short_lived_threads);
 	tcase_add_test(tc, test_foreach_concurrent);
 	tcase_add_test(tc, test_count_concurrent);
+	tcase_add_test(tc, test_backlog_bounded);
 #ifndef LFD_TEST_RCU_PTHREAD
 	tcase_add_test(tc, test_insert_race_memb);
 	tcase_add_test(tc, test_cas_counter_memb);
