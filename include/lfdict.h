@@ -37,7 +37,10 @@
  *    seen fully initialized by the thread that gets it.
  *  - Progress: every call except lfd_new, lfd_destroy and lfd_barrier is
  *    lock-free; none waits for another thread's update or for a resize, and
- *    none waits for an RCU grace period.
+ *    none waits for an RCU grace period.  An update that makes the index
+ *    double may do the doubling itself when the new segment has at most 65536
+ *    buckets (linking them: about 1-3 ms, once per doubling); bigger grows,
+ *    and every shrink, run in RCU callbacks.
  *  - Reclamation and backpressure: popped entries and overwritten values
  *    are reclaimed after a grace period, partly by the RCU callback thread
  *    and partly by the updating calls themselves: an update that removed or
@@ -45,11 +48,14 @@
  *    items whose grace period has passed, after its linearization point.
  *    When grace periods fall behind (readers preempted inside their
  *    sections, hundreds of threads on few cores, a stalled reader) and more
- *    than 2^20 + count items wait, each such update also pauses 1 ms before
- *    it returns, so that readers and reclaimers get the CPU; it never waits
+ *    than about 2^20 + count items wait (checked every 32 such updates per
+ *    thread), each such update also pauses before it returns, 1 ms per
+ *    multiple of that bound the backlog has reached (at most 8 ms) -- or,
+ *    if its caller holds lfd_read_lock, when lfd_read_unlock ends the
+ *    section -- so that readers and reclaimers get the CPU; it never waits
  *    for a grace period, and the pause is bounded, so updates go on (more
- *    slowly) even while a reader stalls.  lfd_stats reports the backlog and
- *    the pauses.
+ *    slowly) even while a reader stalls.  lfd_stats reports the backlog
+ *    and the pauses.
  *  - Threads: with the default RCU flavour (urcu-bp) any thread may call any
  *    call, including threads that never heard of liburcu, and threads may
  *    come and go freely.  With a caller-supplied flavour, calling threads
@@ -124,9 +130,11 @@ struct lfd_config {
 	 * lfd_barrier, or from inside a later set, replace, cas, pop or pop_if
 	 * on this dictionary by any thread (updates help reclaim; see
 	 * "Reclamation" above), possibly inside that caller's read-side
-	 * section.  So it must be quick, and must not wait for a grace period
-	 * (synchronize_rcu, lfd_barrier, lfd_destroy) nor take a lock that its
-	 * updaters may hold.  Called for NULL values too.  A value overwritten
+	 * section, and concurrently with other destructor calls.  So it must
+	 * be thread-safe and quick, and must not wait for a grace period
+	 * (synchronize_rcu; lfd_barrier and lfd_destroy return -EDEADLK there)
+	 * nor take a lock that a thread may hold while it updates the
+	 * dictionary.  Called for NULL values too.  A value overwritten
 	 * by the identical pointer (set/replace/cas with the value already
 	 * present) has not left, and is not destroyed.  It may update
 	 * dictionaries (those updates do not help reclaim in turn); it must not
@@ -158,11 +166,11 @@ struct lfd_stats {
 	uint64_t grows;	 /* completed doublings */
 	uint64_t shrinks;	 /* completed halvings */
 	int resizing;	 /* 1 while a resize is queued or running */
-	size_t backlog;	 /* popped entries and overwritten values not yet
-			  * reclaimed (waiting for a grace period or a
-			  * thread to free them) */
-	uint64_t throttled; /* updates that paused because the backlog was
-			     * over its limit (see lfd_pop) */
+	size_t backlog;	 /* popped entries, and overwritten values when
+			  * value_free is set, not yet reclaimed (waiting
+			  * for a grace period or a thread to free them) */
+	uint64_t throttled; /* updates that paused (1-8 ms) because the
+			     * backlog was over its bound (see lfd_pop) */
 };
 
 /*
@@ -178,7 +186,8 @@ struct lfd *lfd_new(const struct lfd_config *cfg);
  * frees and destructor calls) to finish, then calls the value destructor
  * once for every value still held and frees every node.
  * Returns 0; -EINVAL if d is NULL; -EDEADLK (nothing freed) if the calling
- * thread is inside an RCU read-side section of the dictionary's flavour.
+ * thread is inside an RCU read-side section of the dictionary's flavour or
+ * inside a value destructor run by lfdict.
  * Who may call: one thread, when no other call on d is running or will run,
  * and no thread still uses a value obtained from d.  Blocking: yes (RCU
  * barrier; grace periods).
@@ -257,7 +266,7 @@ int lfd_cas(struct lfd *d, const void *key, size_t len, void *expected,
  * Linearization: the seq_cst CAS that swaps the value slot to the tombstone
  * (0); -ENOENT as lfd_replace.
  * The value's destructor runs after a grace period.  Progress: lock-free;
- * may run up to 32 destructors of earlier departures, and pause 1 ms when
+ * may run up to 32 destructors of earlier departures, and pause 1-8 ms when
  * the reclamation backlog is over its bound (see "Reclamation" above).
  */
 int lfd_pop(struct lfd *d, const void *key, size_t len, void **value);
@@ -312,7 +321,9 @@ int lfd_read_unlock(struct lfd *d);
  * lfd_barrier - wait until the dictionary's deferred work queued before the
  * call (resize steps, and with them the resize that the current count asks
  * for; deferred frees; destructor calls) has completed.
- * Returns 0; -EINVAL; -EDEADLK if called inside a read-side section.
+ * Returns 0; -EINVAL; -EDEADLK if called inside a read-side section or
+ * inside a value destructor run by lfdict.  Also waits for destructors that
+ * other threads' updates are running on the dictionary's behalf.
  * At quiescence, after it returns the bucket count fits the entry count
  * (count <= 2 * buckets unless capped; buckets <= max(min_buckets, 8 *
  * count)).  While other threads keep changing the count, it also waits for

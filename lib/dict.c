@@ -319,7 +319,9 @@ static int lfd_update_present(struct lfd *d, const void *key, size_t len,
 	if (r == 0 && desired == LFD_TOMBSTONE)
 #endif
 		lfd_count_update(d, -1);
-	if (r == 0)
+	/* Something was retired: an entry, or a value for its destructor. */
+	if (r == 0 && (desired == LFD_TOMBSTONE ||
+		       (d->value_free && seen != desired)))
 		lfd_reclaim_help(d);
 	if (seen_out && (r == 0 || r == -EAGAIN))
 		*seen_out = seen;
@@ -420,7 +422,8 @@ LFD_EXPORT int lfd_set(struct lfd *d, const void *key, size_t len,
 	if (r == 0)
 		lfd_op_inserted(&op, &pos);
 	if (r == 1) {
-		lfd_reclaim_help(d);
+		if (d->value_free && seen != value)
+			lfd_reclaim_help(d); /* a record was retired */
 		if (old)
 			*old = seen;
 	}
@@ -510,6 +513,7 @@ LFD_EXPORT int lfd_read_unlock(struct lfd *d)
 	if (d == NULL)
 		return -EINVAL;
 	lfd_rcu_unlock(d);
+	lfd_reclaim_unlocked(d);
 	return 0;
 }
 
@@ -517,7 +521,7 @@ LFD_EXPORT int lfd_barrier(struct lfd *d)
 {
 	if (d == NULL)
 		return -EINVAL;
-	if (d->flavor->read_ongoing())
+	if (d->flavor->read_ongoing() || lfd_reclaim_in_destructor())
 		return -EDEADLK;
 	lfd_resize_wait(d);
 	lfd_reclaim_wait(d);
@@ -628,11 +632,12 @@ LFD_EXPORT int lfd_destroy(struct lfd *d)
 
 	if (d == NULL)
 		return -EINVAL;
-	if (d->flavor->read_ongoing())
+	if (d->flavor->read_ongoing() || lfd_reclaim_in_destructor())
 		return -EDEADLK;
-	/* seq_cst: a callback that clears a busy flag and then re-checks must
-	 * see this flag and queue nothing new (lfd_resize_check,
-	 * lfd_retire_schedule with nothing pending). */
+	/* seq_cst: a resize run that clears resize_busy and then re-checks
+	 * must see this flag and queue nothing new (lfd_resize_check).  The
+	 * reclaim pipeline needs no flag: it queues work only while items
+	 * wait, and the loop below waits until none does. */
 	lfd_a_store(&d->destroying, 1, memory_order_seq_cst);
 	/* Frees everything retired, in whole batches (no budget). */
 	lfd_reclaim_wait(d);

@@ -67,8 +67,9 @@ struct lfd_entry {
 	struct lfd_lnode ln;
 	/* A user value, or LFD_TOMBSTONE once popped (terminal). */
 	LFD_ATOMIC(void *) value;
-	/* Written only by the thread that popped the entry, read only by the
-	 * reclaim callback. */
+	/* Written only by the thread that popped the entry, read by whoever
+	 * frees it (reclaim callback or helping update) after the grace
+	 * period. */
 	struct lfd_retired retired;
 	unsigned char key[];
 };
@@ -126,12 +127,12 @@ struct lfd {
 	struct rcu_head retire_head;
 	/* chains past their grace period, freed by helpers and callbacks */
 	LFD_ATOMIC(uintptr_t) ready[LFD_READY_SLOTS];
-	LFD_ATOMIC(int) ready_count; /* slots in use, give or take a put */
+	LFD_ATOMIC(int) ready_count; /* >= slots in use (a put counts first) */
 	LFD_ATOMIC(int) reclaim_helpers; /* helpers that may hold a chain */
 	LFD_ATOMIC(int) reclaim_waiters; /* in lfd_reclaim_wait */
 	LFD_ATOMIC(unsigned long) help_taken; /* chains helpers took */
 	unsigned long help_taken_seen; /* owned by the callback chain */
-	LFD_ATOMIC(int) throttle; /* the backlog is over its limit */
+	LFD_ATOMIC(int) throttle; /* pause in ms; 0: backlog under its bound */
 	LFD_ATOMIC(uint64_t) throttled; /* updates that slept for it */
 };
 
@@ -184,6 +185,8 @@ LFD_HIDDEN void lfd_record_retire(struct lfd *d, struct lfd_retired *r,
 LFD_HIDDEN void lfd_record_free(struct lfd *d, struct lfd_retired *r);
 LFD_HIDDEN void lfd_reclaim_wait(struct lfd *d);
 LFD_HIDDEN void lfd_reclaim_help(struct lfd *d);
+LFD_HIDDEN void lfd_reclaim_unlocked(struct lfd *d);
+LFD_HIDDEN bool lfd_reclaim_in_destructor(void);
 LFD_HIDDEN bool lfd_reclaim_idle(struct lfd *d);
 
 /* --- count.c: split counters --- */

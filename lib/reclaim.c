@@ -18,12 +18,13 @@
  * the callback frees at most LFD_CB_BUDGET items per run, and puts the rest
  * of a batch -- past its grace period -- in one of LFD_READY_SLOTS ready
  * slots.  Every update that retired something then frees up to
- * LFD_HELP_BUDGET ready items after its own read-side section has ended,
- * unless its caller is inside a read-side section.  Freeing capacity grows
- * with the number of threads that create garbage; the callback keeps
- * running, one budget per grace period, while ready items remain, so
- * reclamation finishes even if the updates stop.  No update ever waits for
- * a grace period.
+ * LFD_HELP_BUDGET ready items after its own read-side section has ended
+ * (its caller may still hold one: helping there is safe, the items are past
+ * their grace period).  Freeing capacity grows with the number of threads
+ * that create garbage.  The callback frees without a budget when nothing
+ * new was retired during its grace period or nobody helped since its last
+ * run, so reclamation finishes when the updates stop.  No update ever
+ * waits for a grace period.
  *
  * A slot holds a chain; taking it is one exchange, so two threads never
  * free the same item and no pop has an ABA window.  A helper frees a few
@@ -54,18 +55,25 @@
 #define LFD_HELP_BUDGET 32u
 
 /* Backpressure: while more than LFD_BACKLOG_MIN + count items wait to be
- * reclaimed, each update that retires one pauses LFD_THROTTLE_NS.  The
+ * reclaimed, each update that retires one pauses LFD_THROTTLE_NS per
+ * multiple of that bound (up to LFD_THROTTLE_MAX times).  The
  * backlog is summed every LFD_THROTTLE_CHECK retiring updates per thread and
  * by every callback run. */
 #define LFD_BACKLOG_MIN ((size_t)1 << 20)
 #define LFD_THROTTLE_NS 1000000L
+#define LFD_THROTTLE_MAX 8
 #define LFD_THROTTLE_CHECK 32u
 
 static _Thread_local unsigned int lfd_since_check;
 
 /* Set while this thread frees on a dictionary's behalf: a destructor that
- * updates a dictionary does not start helping again (no recursion). */
+ * updates a dictionary does not start helping again (no recursion), and
+ * lfd_barrier/lfd_destroy from a destructor get -EDEADLK. */
 static _Thread_local int lfd_helping;
+/* A pause owed by an update made inside its caller's read-side section:
+ * taken by lfd_read_unlock once the section has ended (sleeping inside it
+ * would hold back the grace period the pause is meant to let through). */
+static _Thread_local int lfd_pause_owed;
 
 void *lfd_mem_alloc(struct lfd *d, size_t size)
 {
@@ -241,10 +249,13 @@ static uintptr_t lfd_ready_take(struct lfd *d, unsigned from)
 		 * links (written by whoever pushed or put it) are visible. */
 		w = lfd_a_xchg(s, (uintptr_t)0, memory_order_acquire);
 		if (w != 0) {
-			/* seq_cst: the count is part of the store-buffering
-			 * pair in lfd_retire_schedule. */
+			/* relaxed: only the increments take part in the
+			 * store-buffering pair of lfd_retire_schedule; the
+			 * count stays >= the slots in use because the slot
+			 * exchange acquired the put's release, which came
+			 * after the put's increment. */
 			lfd_a_fetch_add(&d->ready_count, -1,
-					memory_order_seq_cst);
+					memory_order_relaxed);
 			return w;
 		}
 	}
@@ -259,16 +270,19 @@ static bool lfd_ready_put(struct lfd *d, uintptr_t w, unsigned from)
 	for (i = 0; i < LFD_READY_SLOTS; i++) {
 		uintptr_t empty = 0;
 
-		/* seq_cst first, so the slot's content is counted before
-		 * anyone can see ready_count drop for it... */
+		/* seq_cst: the store-buffering pair of lfd_retire_schedule
+		 * (count, then check busy; against clear busy, then check
+		 * the count).  Counted before the slot is filled, so the
+		 * count is never below the slots in use... */
 		lfd_a_fetch_add(&d->ready_count, 1, memory_order_seq_cst);
 		/* release: publishes the chain's links to the taker's
 		 * acquire exchange. */
 		if (lfd_a_cas(&d->ready[(from + i) % LFD_READY_SLOTS], &empty,
 			      w, memory_order_release, memory_order_relaxed))
 			return true;
-		/* ...and uncounted again if the slot was full. */
-		lfd_a_fetch_add(&d->ready_count, -1, memory_order_seq_cst);
+		/* ...and uncounted again if the slot was full (relaxed:
+		 * see lfd_ready_take). */
+		lfd_a_fetch_add(&d->ready_count, -1, memory_order_relaxed);
 	}
 	return false;
 }
@@ -288,6 +302,19 @@ static void lfd_signal_markers(struct lfd_retired *markers)
 	}
 }
 
+/* Free chain w and every ready chain, then signal the markers met. */
+static void lfd_free_all(struct lfd *d, uintptr_t w,
+			 struct lfd_retired **markers)
+{
+	uintptr_t c;
+
+	while ((c = lfd_ready_take(d, 0)) != 0)
+		lfd_free_items(d, c, NULL, markers);
+	lfd_free_items(d, w, NULL, markers);
+	lfd_signal_markers(*markers);
+	*markers = NULL;
+}
+
 static void lfd_retire_cb(struct rcu_head *head)
 {
 	struct lfd *d = lfd_of_retire_head(head);
@@ -302,41 +329,58 @@ static void lfd_retire_cb(struct rcu_head *head)
 	 * per grace period. */
 	bool alone = taken == d->help_taken_seen &&
 		     lfd_a_load(&d->ready_count, memory_order_relaxed) > 0;
+	int helping = lfd_helping;
 
 	d->help_taken_seen = taken;
 	d->retire_inflight = 0;
 	lfd_helping = 1; /* destructors' updates neither help nor pause */
-	/* seq_cst: a waiter announces itself (seq_cst) before it pushes its
-	 * marker, and this batch was taken after the push, so a batch with a
-	 * marker always sees the waiter here. */
+	/* A waiter announces itself before it pushes its marker, and this
+	 * batch was taken (acquire) after the push (release): happens-before
+	 * and coherence, so a batch with a marker always sees the waiter
+	 * (seq_cst is not needed for that; kept for simplicity). */
 	if (lfd_a_load(&d->reclaim_waiters, memory_order_seq_cst) != 0) {
-		uintptr_t c;
-
-		while ((c = lfd_ready_take(d, 0)) != 0)
-			lfd_free_items(d, c, NULL, &markers);
-		lfd_free_items(d, w, NULL, &markers);
-		lfd_signal_markers(markers);
+		lfd_free_all(d, w, &markers);
 	} else {
 		uintptr_t c = w;
-		unsigned *b = alone ? NULL : &budget;
 
-		/* Markers come only with a waiter, so none is met here. */
 		do {
+			/* Nobody helped since the last run, or nothing was
+			 * retired during the grace period and the backlog is
+			 * under its bound (the updates stopped or are few):
+			 * no reason to leave work behind -- a chain left with
+			 * no update to take it would wait a further grace
+			 * period, unbounded if a reader stalls.  Over the
+			 * bound, updates are running and will help; this
+			 * thread may be the starved one. */
+			unsigned *b =
+				alone || (lfd_a_load(&d->retire_pending,
+						     memory_order_relaxed) == 0 &&
+					  !lfd_a_load(&d->throttle,
+						      memory_order_relaxed))
+					? NULL : &budget;
+
 			c = lfd_free_items(d, c, b, &markers);
 			if (c != 0 && !lfd_ready_put(d, c, 0))
 				lfd_free_items(d, c, NULL, &markers);
 		} while (budget > 0 && (c = lfd_ready_take(d, 0)) != 0);
+		/* Markers come only with a waiter (above); if one ever came
+		 * here, it gets what it waits for. */
+		if (markers != NULL)
+			lfd_free_all(d, 0, &markers);
 	}
-	lfd_helping = 0;
+	lfd_helping = helping;
 	lfd_throttle_update(d);
 	lfd_a_store(&d->retire_busy, 0, memory_order_seq_cst);
 	lfd_retire_schedule(d);
 }
 
-/* Recompute whether the backlog is over its limit. */
+/* Recompute the pause: 0 under the bound, else 1 ms per bound's worth of
+ * backlog (at most LFD_THROTTLE_MAX): the further over, the harder. */
 static void lfd_throttle_update(struct lfd *d)
 {
-	int over = lfd_backlog_sum(d) > LFD_BACKLOG_MIN + lfd_count_sum(d);
+	size_t bound = LFD_BACKLOG_MIN + lfd_count_sum(d);
+	size_t q = lfd_backlog_sum(d) / bound;
+	int over = q > LFD_THROTTLE_MAX ? LFD_THROTTLE_MAX : (int)q;
 
 	/* relaxed: a hint read by updates; a stale value costs one pause
 	 * too many or too few, nothing else. */
@@ -370,8 +414,13 @@ static void lfd_help_free(struct lfd *d)
 					memory_order_relaxed);
 			lfd_helping = 1;
 			c = lfd_free_items(d, c, &budget, &markers);
-			if (c != 0 && !lfd_ready_put(d, c, from))
-				lfd_free_items(d, c, NULL, &markers);
+			/* Every slot full (briefly: the others are helpers
+			 * like us): free another budget and try again, so a
+			 * call never frees a whole batch. */
+			while (c != 0 && !lfd_ready_put(d, c, from)) {
+				budget = LFD_HELP_BUDGET;
+				c = lfd_free_items(d, c, &budget, &markers);
+			}
 			lfd_helping = 0;
 		}
 	}
@@ -383,14 +432,25 @@ static void lfd_help_free(struct lfd *d)
 	lfd_retire_schedule(d);
 }
 
+/* Give the CPU to the readers that hold grace periods back and to the
+ * threads that free: a bounded pause (`ms` <= LFD_THROTTLE_MAX), never a
+ * wait for a grace period. */
+static void lfd_pause(int ms)
+{
+	struct timespec pause = { 0, ms * LFD_THROTTLE_NS };
+
+	nanosleep(&pause, NULL);
+}
+
 /*
  * Called by every update that retired something, after its own read-side
  * section (its caller may hold one): help free, and pause while the backlog
- * is over its limit.
+ * is over its limit -- at once, or, inside the caller's read-side section,
+ * when lfd_read_unlock ends it (lfd_reclaim_unlocked).
  */
 void lfd_reclaim_help(struct lfd *d)
 {
-	static const struct timespec pause = { 0, LFD_THROTTLE_NS };
+	int ms;
 
 	if (lfd_helping)
 		return; /* a destructor's update: no recursion, no pause */
@@ -398,15 +458,34 @@ void lfd_reclaim_help(struct lfd *d)
 	if ((++lfd_since_check & (LFD_THROTTLE_CHECK - 1)) == 0)
 		lfd_throttle_update(d);
 	/* relaxed: see lfd_throttle_update. */
-	if (lfd_a_load(&d->throttle, memory_order_relaxed)) {
+	ms = lfd_a_load(&d->throttle, memory_order_relaxed);
+	if (ms > 0) {
 		/* relaxed: a statistic. */
 		lfd_a_fetch_add(&d->throttled, (uint64_t)1,
 				memory_order_relaxed);
-		/* Give the CPU to the readers that hold the grace period
-		 * back and to the threads that free; a bounded pause, never
-		 * a wait for a grace period. */
-		nanosleep(&pause, NULL);
+		if (d->flavor->read_ongoing()) {
+			if (ms > lfd_pause_owed)
+				lfd_pause_owed = ms;
+		} else {
+			lfd_pause(ms);
+		}
 	}
+}
+
+/* After lfd_read_unlock: take a pause owed by updates made inside. */
+void lfd_reclaim_unlocked(struct lfd *d)
+{
+	if (lfd_pause_owed && !d->flavor->read_ongoing()) {
+		int ms = lfd_pause_owed;
+
+		lfd_pause_owed = 0;
+		lfd_pause(ms);
+	}
+}
+
+bool lfd_reclaim_in_destructor(void)
+{
+	return lfd_helping != 0;
 }
 
 /*
@@ -417,12 +496,15 @@ void lfd_reclaim_wait(struct lfd *d)
 {
 	struct lfd_marker m;
 
-	/* seq_cst: see lfd_reclaim_help and lfd_retire_cb. */
+	/* seq_cst, and seq_cst loads of reclaim_helpers below: the
+	 * store-buffering pair of lfd_help_free (both loads must be seq_cst;
+	 * an acquire load here could read a stale 0 under C11) -- either the
+	 * helper sees us and backs off, or we see its count.  The seq_cst
+	 * load that reads the helpers' release decrement also acquires: a
+	 * helper puts its chain back before it leaves.  Helpers hold a chain
+	 * for LFD_HELP_BUDGET destructor calls. */
 	lfd_a_fetch_add(&d->reclaim_waiters, 1, memory_order_seq_cst);
-	/* acquire: pairs with the helpers' release decrement; a helper that
-	 * counted itself before our announcement puts its chain back before
-	 * it leaves.  Helpers hold a chain for LFD_HELP_BUDGET frees. */
-	while (lfd_a_load(&d->reclaim_helpers, memory_order_acquire) != 0)
+	while (lfd_a_load(&d->reclaim_helpers, memory_order_seq_cst) != 0)
 		sched_yield();
 	m.r.value = NULL;
 	lfd_a_init(&m.done, 0);
@@ -430,9 +512,9 @@ void lfd_reclaim_wait(struct lfd *d)
 	/* acquire: pairs with the callback's release of done. */
 	while (!lfd_a_load(&m.done, memory_order_acquire))
 		d->flavor->barrier();
-	/* release: nothing to publish, but orders the decrement after the
-	 * wait. */
-	lfd_a_fetch_add(&d->reclaim_waiters, -1, memory_order_release);
+	/* relaxed: helpers read the count only to back off; a stale
+	 * nonzero costs one skipped help. */
+	lfd_a_fetch_add(&d->reclaim_waiters, -1, memory_order_relaxed);
 }
 
 bool lfd_reclaim_idle(struct lfd *d)
