@@ -640,8 +640,6 @@ LFD_EXPORT int lfd_destroy(struct lfd *d)
 	 * reclaim pipeline needs no flag: it queues work only while items
 	 * wait, and the loop below waits until none does. */
 	lfd_a_store(&d->destroying, 1, memory_order_seq_cst);
-	/* Frees everything retired, in whole batches (no budget). */
-	lfd_reclaim_wait(d);
 	do
 		d->flavor->barrier();
 	while (lfd_a_load(&d->resize_busy, memory_order_acquire) ||
