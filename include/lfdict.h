@@ -49,8 +49,9 @@
  *    When grace periods fall behind (readers preempted inside their
  *    sections, hundreds of threads on few cores, a stalled reader) and more
  *    than about 2^20 + count items wait (checked every 32 such updates per
- *    thread), each such update also pauses before it returns, 1 ms per
- *    multiple of that bound the backlog has reached (at most 8 ms) -- or,
+ *    thread), each such update also pauses before it returns: 1, 2, 4, ...
+ *    ms when the backlog has reached 1, 2, 3, ... times that bound (at
+ *    most 32 ms) -- or,
  *    if its caller holds lfd_read_lock, when lfd_read_unlock ends the
  *    section -- so that readers and reclaimers get the CPU; it never waits
  *    for a grace period, and the pause is bounded, so updates go on (more
@@ -169,7 +170,7 @@ struct lfd_stats {
 	size_t backlog;	 /* popped entries, and overwritten values when
 			  * value_free is set, not yet reclaimed (waiting
 			  * for a grace period or a thread to free them) */
-	uint64_t throttled; /* updates that paused (1-8 ms) because the
+	uint64_t throttled; /* updates that paused (1-32 ms) because the
 			     * backlog was over its bound (see lfd_pop) */
 };
 
@@ -266,7 +267,7 @@ int lfd_cas(struct lfd *d, const void *key, size_t len, void *expected,
  * Linearization: the seq_cst CAS that swaps the value slot to the tombstone
  * (0); -ENOENT as lfd_replace.
  * The value's destructor runs after a grace period.  Progress: lock-free;
- * may run up to 32 destructors of earlier departures, and pause 1-8 ms when
+ * may run up to 32 destructors of earlier departures, and pause 1-32 ms when
  * the reclamation backlog is over its bound (see "Reclamation" above).
  */
 int lfd_pop(struct lfd *d, const void *key, size_t len, void **value);
