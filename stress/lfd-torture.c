@@ -19,11 +19,15 @@
  *    windows of HCAP calls; a checker thread checks each window against a
  *    sequential single-key register (Wing & Gong search with Lowe's
  *    memoization).  Linearizability is local, so keys are checked alone.
+ *    When the checker's queue is full, the thread that filled a window
+ *    checks it itself: every window is checked.
  *  - iteration: pinned keys (present for the whole run) are visited exactly
  *    once by every lfd_foreach; no key is visited twice.
  *  - count: concurrent lfd_count within the bound of lfdict.h; exact at
  *    quiescence.
  *  - resize: bucket count converged after lfd_barrier (storm phases, end).
+ *  - progress: a call that has not returned after --hang seconds ends the
+ *    run with FAILURE (livelock, deadlock); so does a run that does not end.
  * The last line is SUCCESS or FAILURE with totals; exit 0 only on SUCCESS.
  */
 #define _GNU_SOURCE
@@ -85,9 +89,10 @@ static const char *const op_names[OP_N] = { "get", "insert", "set",
 	"replace", "cas", "pop", "pop_if", "iterate", "count" };
 
 enum mode { M_MIXED, M_STORM, M_CHAIN, M_HOT, M_OVERSUB, M_CHURN, M_STALL,
-	    M_ENOMEM, M_RSTALL, M_N };
+	    M_ENOMEM, M_RSTALL, M_SSTALL, M_N };
 static const char *const mode_names[M_N] = { "mixed", "storm", "chain",
-	"hot", "oversub", "churn", "stall", "enomem", "reader-stall" };
+	"hot", "oversub", "churn", "stall", "enomem", "reader-stall",
+	"shrink-stall" };
 
 enum flav { F_BP, F_MEMB, F_PTHREAD };
 static const char *const flav_names[] = { "bp", "memb", "pthread" };
@@ -109,6 +114,7 @@ static struct opts {
 	double interval;
 	unsigned enomem_rate; /* 1 in N allocations fail; 0: none */
 	unsigned churn_ops;
+	double hang; /* CPU seconds in one call that make a FAILURE */
 } O;
 
 static const struct rcu_flavor_struct *FL;
@@ -162,6 +168,9 @@ static uint64_t rng_below(struct rng *r, uint64_t n)
 
 static atomic_long n_viol;
 static atomic_int stop_flag;
+/* When the run started: reports say how far into it they came (the time to
+ * detection of stress/broken-builds.sh). */
+static double t_start;
 
 static void viol(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void viol(const char *fmt, ...)
@@ -173,9 +182,27 @@ static void viol(const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(buf, sizeof buf, fmt, ap);
 		va_end(ap);
-		printf("VIOLATION: %s (seed %" PRIu64 ")\n", buf, O.seed);
+		printf("VIOLATION: %s (seed %" PRIu64 ", t=%.2f s)\n", buf,
+		       O.seed, now() - t_start);
 		fflush(stdout);
 	}
+}
+
+/* End the run at once with a FAILURE line: for a hang, where the normal end
+ * (joining the workers) would wait forever. */
+static void fail_now(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail_now(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	printf("FAILURE: mode=%s seed=%" PRIu64 " t=%.2f s %s; violations=%ld\n",
+	       mode_names[O.mode], O.seed, now() - t_start, buf,
+	       atomic_load(&n_viol));
+	fflush(stdout);
+	_exit(1);
 }
 
 #define CHECK(cond, ...)                                                      \
@@ -188,6 +215,34 @@ static void viol(const char *fmt, ...)
  * handler does not stall a thread there (it would block the others for a
  * reason that is not lfdict's). */
 static _Thread_local volatile sig_atomic_t tl_in_lock;
+
+/* The stall modes stop worker 0 where it is: stall at a SIGUSR1 (anywhere),
+ * shrink-stall in the dictionary's allocator (t_alloc, on request).  It
+ * stays stopped until the monitor sets stall_release. */
+static atomic_int stall_release, stall_in, stall_in_op, stall_skipped;
+static atomic_int stall_req; /* shrink-stall: stop at the next allocation */
+static _Thread_local volatile sig_atomic_t tl_in_op, tl_stop_in_alloc;
+
+static void stall_block(int in_op)
+{
+	atomic_store(&stall_in_op, in_op);
+	atomic_store(&stall_in, 1);
+	while (!atomic_load(&stall_release)) {
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	atomic_store(&stall_in, 0);
+}
+
+static void stall_handler(int sig)
+{
+	(void)sig;
+	if (tl_in_lock) {
+		atomic_store(&stall_skipped, 1);
+		return;
+	}
+	stall_block(tl_in_op);
+}
 
 /* ------------------------------------------------------------------ */
 /* the dictionary's allocator: counting, poisoning, fault injecting    */
@@ -210,6 +265,16 @@ static _Thread_local int tl_arng_init;
 static void *t_alloc(size_t size, void *arg)
 {
 	(void)arg;
+	/* shrink-stall: worker 0 stops here when asked.  lfdict allocates an
+	 * entry inside an insert or a set, between its search and its link
+	 * (and a record before a value swap), inside the call's read-side
+	 * section: the stop lands mid-call, at a point where the call has
+	 * already chosen its bucket.  The other threads (and the resizer)
+	 * go on meanwhile. */
+	if (tl_stop_in_alloc && !tl_in_lock &&
+	    atomic_load_explicit(&stall_req, RLX) &&
+	    atomic_exchange(&stall_req, 0))
+		stall_block(1);
 	atomic_fetch_add_explicit(&a_calls, 1, RLX);
 	unsigned rate = atomic_load_explicit(&a_rate, RLX);
 	if (rate) {
@@ -544,24 +609,33 @@ static pthread_mutex_t hq_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hq_cond = PTHREAD_COND_INITIALIZER;
 static struct hwin *hq_head;
 static unsigned hq_len;
-static atomic_long h_windows, h_ops, h_inconclusive, h_dropped, h_skipped,
-	h_viol;
+static atomic_long h_made, h_windows, h_ops, h_inconclusive, h_own,
+	h_skipped, h_viol;
+#define HQ_MAX 256
+
+/* Windows this thread filled while the checker's queue was full: it checks
+ * them itself (h_check_own), so that no window is ever dropped. */
+static _Thread_local struct hwin *tl_own;
 
 static void hq_push(struct hwin *w)
 {
+	bool queued = false;
+
 	tl_in_lock++;
 	pthread_mutex_lock(&hq_lock);
-	if (hq_len >= 256) {
-		atomic_fetch_add(&h_dropped, 1);
-		free(w);
-	} else {
+	if (hq_len < HQ_MAX) {
 		w->next = hq_head;
 		hq_head = w;
 		hq_len++;
 		pthread_cond_signal(&hq_cond);
+		queued = true;
 	}
 	pthread_mutex_unlock(&hq_lock);
 	tl_in_lock--;
+	if (!queued) {
+		w->next = tl_own;
+		tl_own = w;
+	}
 }
 
 static struct hwin *hwin_take(uint32_t key, uint32_t n)
@@ -573,6 +647,7 @@ static struct hwin *hwin_take(uint32_t key, uint32_t n)
 		fprintf(stderr, "out of memory\n");
 		abort();
 	}
+	atomic_fetch_add_explicit(&h_made, 1, RLX);
 	w->key = key;
 	w->n = n;
 	memcpy(w->rec, hkeys[key - O.pinned].rec, n * sizeof(struct hrec));
@@ -709,10 +784,27 @@ struct lev {
 	bool call;
 };
 
-static int cmp_lev(const void *a, const void *b)
+/* An event's sort key: its stamp (stamps are unique: one global counter),
+ * then the record's index and whether it is the call. */
+#define EV_SHIFT 9
+_Static_assert(HCAP <= 1 << (EV_SHIFT - 1), "record index must fit");
+
+/* Insertion sort: a window's stamps come almost in order (record i's call
+ * soon after record i-1's; a return is displaced by the calls that began
+ * while it ran, about the number of threads), so this costs about n x
+ * threads moves -- a qsort of the events was 40 % of the checker's time. */
+static void sort_nearly_sorted(uint64_t *a, uint32_t n)
 {
-	const struct lev *x = a, *y = b;
-	return x->t < y->t ? -1 : x->t > y->t;
+	for (uint32_t i = 1; i < n; i++) {
+		uint64_t x = a[i];
+		uint32_t j = i;
+
+		while (j > 0 && a[j - 1] > x) {
+			a[j] = a[j - 1];
+			j--;
+		}
+		a[j] = x;
+	}
 }
 
 #define BSW ((HCAP + 63) / 64)
@@ -799,11 +891,17 @@ static int lin_check(const struct hrec *rec, uint32_t n)
 		    rec[i].op == OP_REP || rec[i].op == OP_CAS)
 			c.written[c.nw++] = rec[i].a;
 	qsort(c.written, c.nw, sizeof(uint64_t), cmp_u64);
+	uint64_t ord[2 * HCAP];
 	for (uint32_t i = 0; i < n; i++) {
-		ev[2 * i] = (struct lev){ .t = rec[i].inv, .id = i, .call = true };
-		ev[2 * i + 1] = (struct lev){ .t = rec[i].resp, .id = i };
+		ord[2 * i] = rec[i].inv << EV_SHIFT | i << 1 | 1u;
+		ord[2 * i + 1] = rec[i].resp << EV_SHIFT | i << 1;
 	}
-	qsort(ev, 2 * n, sizeof *ev, cmp_lev);
+	sort_nearly_sorted(ord, 2 * n);
+	for (uint32_t i = 0; i < 2 * n; i++)
+		ev[i] = (struct lev){ .t = ord[i] >> EV_SHIFT,
+				      .id = (uint32_t)(ord[i] >> 1) &
+					    ((1u << (EV_SHIFT - 1)) - 1),
+				      .call = ord[i] & 1u };
 	struct lev *callof[HCAP], *retof[HCAP];
 	for (uint32_t i = 0; i < 2 * n; i++)
 		(ev[i].call ? callof : retof)[ev[i].id] = &ev[i];
@@ -900,6 +998,25 @@ static void check_window(struct hwin *w)
 	free(w);
 }
 
+/* Check the windows this thread kept (h_own): the threads that fill windows
+ * pay for the checking the checker thread cannot keep up with (hot, chain,
+ * oversub fill windows faster than one thread on a shared core checks
+ * them), so the run slows down instead of dropping windows.  Called outside
+ * any read-side section: a check takes tens of microseconds and would hold
+ * back grace periods. */
+static void h_check_own(void)
+{
+	while (tl_own) {
+		struct hwin *w = tl_own;
+
+		tl_own = w->next;
+		atomic_fetch_add_explicit(&h_own, 1, RLX);
+		tl_in_lock++; /* it allocates: no stall signal in there */
+		check_window(w);
+		tl_in_lock--;
+	}
+}
+
 static atomic_int checker_stop;
 
 static void *checker_main(void *arg)
@@ -945,8 +1062,13 @@ struct worker {
 };
 
 struct slot_ops {
-	_Atomic long v;
-	char pad[56];
+	_Atomic long v;		/* calls completed */
+	_Atomic int in_call;	/* inside do_key_op (the hang check) */
+	_Atomic int op;		/* its call and key, for the report */
+	_Atomic uint32_t key;
+	_Atomic clockid_t clk;	/* the CPU clock of the slot's thread */
+	_Atomic int clk_set;
+	char pad[36];
 };
 static struct slot_ops *slot_ops; /* per worker slot, survives churn */
 static struct worker **W;
@@ -1083,7 +1205,7 @@ static uint64_t uid_of(const void *p)
 }
 
 /* One single-key call (op) on key, with its checks. */
-static void do_key_op(struct worker *w, int op, uint32_t key)
+static void key_op(struct worker *w, int op, uint32_t key)
 {
 	unsigned char kb[KEYMAX];
 	size_t klen = mkkey(key, kb);
@@ -1094,8 +1216,6 @@ static void do_key_op(struct worker *w, int op, uint32_t key)
 	long inj;
 	int rc;
 
-	if (pinned && (op == OP_POP || op == OP_POPIF))
-		op = OP_REP; /* pinned keys stay present */
 	struct hrec *hr = h_begin(key, &skip);
 	if (skip)
 		return;
@@ -1220,6 +1340,34 @@ static void do_key_op(struct worker *w, int op, uint32_t key)
 		val_unused(&w->cache, nv);
 }
 
+/* The calling thread takes slot idx: its CPU clock, for the hang check. */
+static void slot_take(unsigned idx)
+{
+	clockid_t c;
+
+	if (pthread_getcpuclockid(pthread_self(), &c) != 0)
+		return;
+	atomic_store_explicit(&slot_ops[idx].clk, c, RLX);
+	/* release: pairs with the hang check's acquire */
+	atomic_store_explicit(&slot_ops[idx].clk_set, 1, memory_order_release);
+}
+
+/* key_op, with in_call set around it for the hang check (release: whoever
+ * sees in_call = 1 sees the count of the calls before, and the clock). */
+static void do_key_op(struct worker *w, int op, uint32_t key)
+{
+	struct slot_ops *s = &slot_ops[w->idx];
+
+	h_check_own();
+	if (key < O.pinned && (op == OP_POP || op == OP_POPIF))
+		op = OP_REP; /* pinned keys stay present */
+	atomic_store_explicit(&s->op, op, RLX);
+	atomic_store_explicit(&s->key, key, RLX);
+	atomic_store_explicit(&s->in_call, 1, memory_order_release);
+	key_op(w, op, key);
+	atomic_store_explicit(&s->in_call, 0, memory_order_release);
+}
+
 static int pick_op(struct worker *w)
 {
 	unsigned tot = 0;
@@ -1242,7 +1390,8 @@ static uint32_t pick_key(struct worker *w)
 	return (uint32_t)rng_below(&w->r, O.keys);
 }
 
-static void one_op(struct worker *w)
+/* One call of the mix; a single-key call on key. */
+static void one_op_on(struct worker *w, uint32_t key)
 {
 	int op = pick_op(w);
 	if (op == OP_ITER)
@@ -1250,7 +1399,12 @@ static void one_op(struct worker *w)
 	else if (op == OP_COUNT)
 		do_count(w);
 	else
-		do_key_op(w, op, pick_key(w));
+		do_key_op(w, op, key);
+}
+
+static void one_op(struct worker *w)
+{
+	one_op_on(w, pick_key(w));
 }
 
 /* resize storm: grow to O.keys, converge, shrink back, converge, ... */
@@ -1284,9 +1438,47 @@ static void storm_check(struct worker *w, const char *what)
 	pthread_barrier_wait(&storm_bar);
 }
 
+/*
+ * shrink-stall: after the pops, while the table shrinks one step after the
+ * other, keep inserting and popping again random keys of the share range,
+ * with calls of the mix on them and on the history keys in between.  The
+ * table is sparse, so most inserts link right after their bucket's node --
+ * the nodes a shrink unlinks -- and the count stays low (every key inserted
+ * is popped again), so the shrinking goes on down to a few buckets.  Until
+ * the resize is done (or 1.5 s).
+ */
+static void shrink_linger(struct worker *w)
+{
+	double deadline = now() + 1.5;
+	uint32_t lo = O.pinned + O.hkeys;
+
+	for (unsigned i = 0;; i++) {
+		if (i % 64 == 0) {
+			struct lfd_stats st;
+
+			lfd_stats(D, &st);
+			if ((!st.resizing && (st.buckets <= st.min_buckets ||
+					      4 * st.count >= st.buckets)) ||
+			    now() > deadline)
+				break;
+		}
+		uint32_t k = lo + (uint32_t)rng_below(&w->r, O.keys - lo);
+		do_key_op(w, rng_below(&w->r, 4) ? OP_INS : OP_SET, k);
+		if (i % 4 == 0)
+			one_op_on(w, i % 8 || !O.hkeys ? k : O.pinned +
+				  (uint32_t)rng_below(&w->r, O.hkeys));
+		do_key_op(w, rng_below(&w->r, 4) ? OP_POP : OP_POPIF, k);
+	}
+}
+
+/* shrink-stall runs at least this many cycles, however long they take:
+ * on a machine loaded by other work a cycle can take seconds, and a run
+ * with one shrink phase proves little. */
+#define SSTALL_MIN_CYCLES 3
+
 static void storm_loop(struct worker *w)
 {
-	for (;;) {
+	for (unsigned cycles = 1;; cycles++) {
 		/* grow: insert (or set) every key of our share */
 		for (uint32_t k = w->storm_lo; k < w->storm_hi; k++) {
 			if (k < O.pinned + O.hkeys)
@@ -1302,36 +1494,24 @@ static void storm_loop(struct worker *w)
 			do_key_op(w, rng_below(&w->r, 4) ? OP_POP : OP_POPIF, k);
 			if (rng_below(&w->r, 8) == 0)
 				do_key_op(w, OP_POP, k);
-			if ((k & 7) == 0)
+			/* (shrink-stall: none, they would leave keys behind
+			 * and stop the shrink early; see shrink_linger) */
+			if ((k & 7) == 0 && O.mode != M_SSTALL)
 				one_op(w);
+		}
+		if (O.mode == M_SSTALL) {
+			pthread_barrier_wait(&storm_bar); /* all popped */
+			shrink_linger(w);
 		}
 		storm_check(w, "after shrink");
 		if (w->idx == 0)
-			storm_stop = atomic_load(&stop_flag);
+			storm_stop = atomic_load(&stop_flag) &&
+				     (O.mode != M_SSTALL ||
+				      cycles >= SSTALL_MIN_CYCLES);
 		pthread_barrier_wait(&storm_bar);
 		if (storm_stop)
 			break;
 	}
-}
-
-/* stall mode: the handler of SIGUSR1 blocks the worker where it is. */
-static atomic_int stall_release, stall_in, stall_in_op, stall_skipped;
-static _Thread_local volatile sig_atomic_t tl_in_op;
-
-static void stall_handler(int sig)
-{
-	(void)sig;
-	if (tl_in_lock) {
-		atomic_store(&stall_skipped, 1);
-		return;
-	}
-	atomic_store(&stall_in_op, tl_in_op);
-	atomic_store(&stall_in, 1);
-	while (!atomic_load(&stall_release)) {
-		struct timespec ts = { 0, 1000000 };
-		nanosleep(&ts, NULL);
-	}
-	atomic_store(&stall_in, 0);
 }
 
 /* reader-stall mode: the monitor pauses the workers to measure memory. */
@@ -1353,7 +1533,10 @@ static void *worker_main(void *arg)
 	if (O.flavor == F_MEMB)
 		urcu_memb_register_thread();
 	atomic_fetch_add(&threads_started, 1);
-	if (O.mode == M_STORM) {
+	slot_take(w->idx);
+	if (O.mode == M_SSTALL && w->idx == 0)
+		tl_stop_in_alloc = 1;
+	if (O.mode == M_STORM || O.mode == M_SSTALL) {
 		storm_loop(w);
 	} else {
 		for (long n = 0; !atomic_load_explicit(&stop_flag, RLX); n++) {
@@ -1365,6 +1548,7 @@ static void *worker_main(void *arg)
 			tl_in_op = 0;
 		}
 	}
+	h_check_own();
 	tcache_drain(&w->cache);
 	if (O.flavor == F_MEMB)
 		urcu_memb_unregister_thread();
@@ -1433,6 +1617,13 @@ static long max_backlog;
 static uint64_t last_throttled;
 #define BACKLOG_BOUND(count) (4L * ((1L << 20) + (long)(count)))
 static long stalls, stalls_mid_op, stall_progress_min = -1;
+static double stall_return_max = -1;
+/* After its release, worker 0 must complete a call within this time: its
+ * stopped call is lock-free and runs again.  A spinning call is caught
+ * sooner by the hang check (CPU time); this catches one that blocks, which
+ * the watchdog alone would see only after 2 x duration + 60 s.  Generous:
+ * wall time on 2 shared cores (the longest wait seen: 0.38 s). */
+#define STALL_RETURN_SECS 20.0
 static long rs_peak_backlog = -1, rs_after_backlog = -1, rs_ops = -1;
 static atomic_int rs_hold;
 
@@ -1449,6 +1640,76 @@ static long backlog(void)
 	size_t cnt = 0;
 	lfd_count(D, &cnt);
 	return atomic_load(&a_live) - (long)cnt;
+}
+
+/*
+ * The stall modes: stop worker 0 -- where it is (stall: SIGUSR1), or at its
+ * next allocation by the dictionary, inside an insert or a set
+ * (shrink-stall) -- for 150 ms or 50 ms, then release it.
+ *  - stall: the others must complete calls meanwhile (lock-free progress).
+ *    Not in shrink-stall, where they may be waiting at a storm barrier for
+ *    worker 0.
+ *  - both: once released, worker 0 must complete its call (or finish)
+ *    within STALL_RETURN_SECS, else the run ends at once with FAILURE; a
+ *    call that spins instead (e.g. one that resumed at a bucket node
+ *    unlinked under it and retries a CAS that can never succeed) is caught
+ *    by the hang check meanwhile.
+ */
+static void stall_worker0(void)
+{
+	bool sig = O.mode == M_STALL;
+	double ts = now();
+
+	atomic_store(&stall_release, 0);
+	atomic_store(&stall_skipped, 0);
+	if (sig)
+		pthread_kill(W[0]->tid, SIGUSR1);
+	else
+		atomic_store(&stall_req, 1);
+	while (!atomic_load(&stall_in) && !atomic_load(&stall_skipped) &&
+	       now() - ts < 1)
+		sleep_s(0.001);
+	/* No allocation within 1 s (worker 0 waits at a barrier): withdraw
+	 * the request -- unless worker 0 took it just now. */
+	if (!sig && !atomic_load(&stall_in) &&
+	    atomic_exchange(&stall_req, 0) == 0)
+		while (!atomic_load(&stall_in))
+			sleep_s(0.001);
+	if (!atomic_load(&stall_in)) {
+		atomic_store(&stall_release, 1);
+		return;
+	}
+	/* worker 0 is stopped: its count of completed calls stands still */
+	long c0 = atomic_load(&slot_ops[0].v);
+	long o0 = live_ops() - c0;
+	sleep_s(sig ? 0.15 : 0.05);
+	long o1 = live_ops() - atomic_load(&slot_ops[0].v);
+	int mid = atomic_load(&stall_in_op);
+	stalls++;
+	stalls_mid_op += mid;
+	if (sig) {
+		if (stall_progress_min < 0 || o1 - o0 < stall_progress_min)
+			stall_progress_min = o1 - o0;
+		CHECK(o1 > o0, "no call completed in 150 ms while worker 0 was "
+		      "stopped%s", mid ? " mid-call" : "");
+	}
+	atomic_store(&stall_release, 1);
+	double tr = now();
+	while (atomic_load(&stall_in))
+		sleep_s(0.0002);
+	while (atomic_load(&slot_ops[0].v) == c0 &&
+	       !atomic_load(&W[0]->finished)) {
+		if (now() - tr > STALL_RETURN_SECS)
+			fail_now("worker 0, stopped %s %s of key %u, completed no "
+				 "call within %.0f s of its release: a call that "
+				 "does not return",
+				 mid ? "in its" : "after its",
+				 op_names[atomic_load(&slot_ops[0].op)],
+				 atomic_load(&slot_ops[0].key), STALL_RETURN_SECS);
+		sleep_s(0.0002);
+	}
+	if (now() - tr > stall_return_max)
+		stall_return_max = now() - tr;
 }
 
 static void *reader_stall_main(void *arg)
@@ -1494,34 +1755,10 @@ static void *monitor_main(void *arg)
 			      st.count, st.backlog, BACKLOG_BOUND(st.count));
 			last_throttled = st.throttled;
 		}
-		if (O.mode == M_STALL && t >= next_stall && nW > 1) {
-			/* stop worker 0 where it is; the others must go on */
-			atomic_store(&stall_release, 0);
-			atomic_store(&stall_skipped, 0);
-			pthread_kill(W[0]->tid, SIGUSR1);
-			double ts = now();
-			while (!atomic_load(&stall_in) &&
-			       !atomic_load(&stall_skipped) && now() - ts < 1)
-				sleep_s(0.001);
-			if (atomic_load(&stall_in)) {
-				long o0 = live_ops() -
-					  atomic_load(&slot_ops[0].v);
-				sleep_s(0.15);
-				long o1 = live_ops() -
-					  atomic_load(&slot_ops[0].v);
-				stalls++;
-				stalls_mid_op += atomic_load(&stall_in_op);
-				if (stall_progress_min < 0 ||
-				    o1 - o0 < stall_progress_min)
-					stall_progress_min = o1 - o0;
-				CHECK(o1 > o0, "no call completed in 150 ms while "
-				      "worker 0 was stopped%s",
-				      atomic_load(&stall_in_op) ? " mid-call" : "");
-			}
-			atomic_store(&stall_release, 1);
-			while (atomic_load(&stall_in))
-				sleep_s(0.001);
-			next_stall = now() + 0.1;
+		if ((O.mode == M_STALL || O.mode == M_SSTALL) &&
+		    t >= next_stall && nW > 1) {
+			stall_worker0();
+			next_stall = now() + (O.mode == M_STALL ? 0.1 : 0.05);
 		}
 		if (O.mode == M_RSTALL) {
 			double el = t - t0;
@@ -1718,10 +1955,64 @@ static void fatal_handler(int sig)
 {
 	char buf[160];
 	int n = snprintf(buf, sizeof buf, "\nFAILURE: fatal signal %d (%s) "
-			 "(seed %" PRIu64 ")\n", sig, strsignal(sig), O.seed);
+			 "(seed %" PRIu64 ", t=%.2f s)\n", sig, strsignal(sig),
+			 O.seed, now() - t_start);
 	if (n > 0 && write(1, buf, (size_t)n) < 0)
 		_exit(3);
 	_exit(3);
+}
+
+/*
+ * The hang check, every watchdog round (also while the workers are joined
+ * at the end): a worker that has used O.hang seconds of CPU inside one call
+ * (in_call, no call completed) ends the run with FAILURE.  Lock-free calls
+ * return after microseconds of CPU; one that spins (a CAS retried forever:
+ * livelock) would otherwise hold the run up until the watchdog's
+ * 2 x duration + 60 s.  CPU time, not wall time: a thread preempted or
+ * waiting for the torture's own locks uses none, however long it waits (256
+ * threads on 2 shared cores: calls of 7.8 s wall were seen), so the limit
+ * can be short without false alarms.  A call blocked for good uses none
+ * either: that is the watchdog's.  since[i]: the thread's CPU time when
+ * slot i was first seen in its current call, read after the loads; the use
+ * is measured with a time read before them -- never more than the real use.
+ */
+static _Atomic double most_cpu_call;
+static atomic_int hang_armed; /* slot_ops and nW are set */
+
+/* The CPU seconds used by slot s's thread, or -1. */
+static double slot_cpu(struct slot_ops *s)
+{
+	struct timespec ts;
+
+	if (!atomic_load_explicit(&s->clk_set, memory_order_acquire) ||
+	    clock_gettime(atomic_load_explicit(&s->clk, RLX), &ts) != 0)
+		return -1;
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void hang_check(long *last_v, double *since)
+{
+	for (unsigned i = 0; i <= nW; i++) { /* slot nW: the setup, in main */
+		struct slot_ops *s = &slot_ops[i];
+		double before = slot_cpu(s);
+		bool in = atomic_load_explicit(&s->in_call,
+					       memory_order_acquire);
+		long v = atomic_load_explicit(&s->v, RLX);
+
+		if (!in || v != last_v[i] || since[i] < 0 || before < 0) {
+			last_v[i] = v;
+			since[i] = in ? slot_cpu(s) : -1;
+			continue;
+		}
+		double used = before - since[i];
+		if (used > atomic_load(&most_cpu_call))
+			atomic_store(&most_cpu_call, used);
+		if (used > O.hang)
+			fail_now("worker %u: its %s of key %u has used %.1f s of "
+				 "CPU without returning (livelock)", i,
+				 op_names[atomic_load(&s->op)],
+				 atomic_load(&s->key), used);
+	}
 }
 
 /* A hung or livelocked run must still end with FAILURE. */
@@ -1731,18 +2022,27 @@ static double watchdog_secs;
 static void *watchdog_main(void *arg)
 {
 	double t0 = now();
+	long *last_v = NULL;
+	double *since = NULL;
 	(void)arg;
 	while (!atomic_load(&all_done)) {
 		sleep_s(0.2);
-		if (now() - t0 > watchdog_secs && !atomic_load(&all_done)) {
-			printf("FAILURE: mode=%s seed=%" PRIu64 " watchdog: the run "
-			       "did not end within %.0f s (hang or livelock); "
-			       "violations=%ld\n", mode_names[O.mode], O.seed,
-			       watchdog_secs, atomic_load(&n_viol));
-			fflush(stdout);
-			_exit(1);
+		if (!last_v && atomic_load(&hang_armed)) {
+			last_v = calloc(nW + 1, sizeof *last_v);
+			since = calloc(nW + 1, sizeof *since);
+			if (!last_v || !since)
+				abort();
+			for (unsigned i = 0; i <= nW; i++)
+				since[i] = -1;
 		}
+		if (last_v)
+			hang_check(last_v, since);
+		if (now() - t0 > watchdog_secs && !atomic_load(&all_done))
+			fail_now("watchdog: the run did not end within %.0f s "
+				 "(hang or livelock)", watchdog_secs);
 	}
+	free(last_v);
+	free(since);
 	return NULL;
 }
 
@@ -1812,6 +2112,11 @@ static void mode_defaults(enum mode m)
 	case M_ENOMEM:
 		O.enomem_rate = 16;
 		break;
+	case M_SSTALL:
+		O.keys = 65536;
+		O.pinned = 16;
+		O.hkeys = 8;
+		break;
 	default:
 		break;
 	}
@@ -1823,7 +2128,7 @@ static void usage(void)
 {
 	printf("usage: lfd-torture [options]\n"
 	       "  --mode=M          mixed|storm|chain|hot|oversub|churn|stall|"
-	       "enomem|reader-stall\n"
+	       "enomem|reader-stall|shrink-stall\n"
 	       "  --duration=S      seconds (default 10)\n"
 	       "  --threads=N       worker threads\n"
 	       "  --keys=N          key-space size\n"
@@ -1836,6 +2141,9 @@ static void usage(void)
 	       "(tests/rcu_pthread.c; default in TSan builds)\n"
 	       "  --capacity=N --max-capacity=N --fixed   sizing, resize mode\n"
 	       "  --enomem=N        fail 1 in N allocations (enomem mode: 16)\n"
+	       "  --hang=S          a call that uses S seconds of CPU without "
+	       "returning is a\n"
+	       "                    failure (default 1; 3 with sanitizers)\n"
 	       "  --seed=N          replay a run\n"
 	       "  -v, --verbose     periodic counter lines; --interval=S\n"
 	       "  --build-info      print the build's sanitizer and default "
@@ -1854,6 +2162,7 @@ int main(int argc, char **argv)
 		{ "seed", 1, 0, 's' },     { "verbose", 0, 0, 'v' },
 		{ "interval", 1, 0, 'i' }, { "enomem", 1, 0, 'e' },
 		{ "build-info", 0, 0, 'B' }, { "help", 0, 0, 'h' },
+		{ "hang", 1, 0, 'g' },
 		{ 0, 0, 0, 0 }
 	};
 	int o;
@@ -1861,6 +2170,7 @@ int main(int argc, char **argv)
 	bool seed_set = false;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	t_start = now();
 	for (int i = 1; i < argc; i++)
 		if (!strncmp(argv[i], "--mode=", 7))
 			for (int k = 0; k < M_N; k++)
@@ -1903,6 +2213,7 @@ int main(int argc, char **argv)
 		case 'v': O.verbose = 1; break;
 		case 'i': O.interval = atof(optarg); break;
 		case 'e': O.enomem_rate = (unsigned)atoi(optarg); break;
+		case 'g': O.hang = atof(optarg); break;
 		case 'B':
 			printf("sanitizer=%s default-flavor=%s\n",
 			       T_TSAN ? "thread" : T_ASAN ? "address" : "none",
@@ -1914,13 +2225,15 @@ int main(int argc, char **argv)
 	}
 	if (O.threads < 1)
 		O.threads = 1;
+	if (O.hang <= 0)
+		O.hang = (T_ASAN || T_TSAN) ? 3 : 1;
 	if (O.keys < 4)
 		O.keys = 4;
 	if (O.pinned > O.keys / 2)
 		O.pinned = O.keys / 2;
 	if (O.hkeys > O.keys - O.pinned)
 		O.hkeys = O.keys - O.pinned;
-	if (O.mode == M_STORM && O.threads < 2)
+	if ((O.mode == M_STORM || O.mode == M_SSTALL) && O.threads < 2)
 		O.threads = 2;
 	if (!seed_set) {
 		struct timespec ts;
@@ -1931,7 +2244,8 @@ int main(int argc, char **argv)
 	FL = O.flavor == F_MEMB ? &urcu_memb_flavor
 	     : O.flavor == F_PTHREAD ? &lfd_test_rcu_pthread_flavor
 				     : &urcu_bp_flavor;
-	if ((O.mode == M_STALL || O.mode == M_RSTALL) && O.flavor == F_PTHREAD) {
+	if ((O.mode == M_STALL || O.mode == M_RSTALL || O.mode == M_SSTALL) &&
+	    O.flavor == F_PTHREAD) {
 		printf("lfd-torture: mode %s needs a non-blocking RCU flavour; "
 		       "the pthread flavour blocks readers behind a waiting "
 		       "grace period\nSKIP\n", mode_names[O.mode]);
@@ -1996,6 +2310,8 @@ int main(int argc, char **argv)
 	}
 	nW = O.threads;
 	slot_ops = calloc(nW + 1, sizeof *slot_ops);
+	slot_take(nW); /* the setup's calls, below */
+	atomic_store(&hang_armed, 1);
 	/* pinned keys */
 	struct worker *w0 = worker_new(nW, 999999);
 	for (uint32_t k = 0; k < O.pinned; k++)
@@ -2004,9 +2320,8 @@ int main(int argc, char **argv)
 
 	pthread_t checker, mon;
 	pthread_create(&checker, NULL, checker_main, NULL);
-	nW = O.threads;
-	W = calloc(nW, sizeof *W);
-	if (O.mode == M_STORM)
+	W = calloc(nW, sizeof *W); /* nW was set above, before hang_armed */
+	if (O.mode == M_STORM || O.mode == M_SSTALL)
 		pthread_barrier_init(&storm_bar, NULL, nW);
 	uint64_t stream = 1;
 	for (unsigned i = 0; i < nW; i++) {
@@ -2052,6 +2367,7 @@ int main(int argc, char **argv)
 		if (n)
 			hq_push(hwin_take(O.pinned + k, n));
 	}
+	h_check_own();
 	atomic_store(&checker_stop, 1);
 	pthread_mutex_lock(&hq_lock);
 	pthread_cond_broadcast(&hq_cond);
@@ -2074,17 +2390,26 @@ int main(int argc, char **argv)
 	       atomic_load(&tot_enomem), atomic_load(&a_injected));
 	printf("  threads started %ld; iterations checked %ld; counts checked "
 	       "%ld; storm convergence checks %ld; destructor calls %ld; "
-	       "departures %ld; peak dictionary bytes %ld\n",
+	       "departures %ld; peak dictionary bytes %ld; most CPU seen in "
+	       "one call by the hang check %.3f s\n",
 	       atomic_load(&threads_started), atomic_load(&n_iter_checked),
 	       atomic_load(&n_count_checked), atomic_load(&n_storm_checks),
 	       atomic_load(&n_dtor), atomic_load(&n_depart),
-	       atomic_load(&a_peak_bytes));
-	if (O.mode == M_STALL) {
+	       atomic_load(&a_peak_bytes), atomic_load(&most_cpu_call));
+	if (O.mode == M_STALL)
 		printf("  stalls %ld (mid-call %ld), fewest calls completed by "
-		       "the others during a 150 ms stall: %ld\n", stalls,
-		       stalls_mid_op, stall_progress_min);
-		CHECK(stalls > 0, "stall mode: worker 0 was never stopped");
-	}
+		       "the others during a 150 ms stall: %ld; longest wait for "
+		       "worker 0's next call to return after a release: %.1f "
+		       "ms\n", stalls, stalls_mid_op, stall_progress_min,
+		       stall_return_max * 1e3);
+	if (O.mode == M_SSTALL)
+		printf("  stalls %ld (worker 0 stopped for 50 ms in the "
+		       "dictionary's allocator, mid-call); longest wait for the "
+		       "stopped call to return after a release: %.1f ms\n",
+		       stalls, stall_return_max * 1e3);
+	if (O.mode == M_STALL || O.mode == M_SSTALL)
+		CHECK(stalls > 0, "%s mode: worker 0 was never stopped",
+		      mode_names[O.mode]);
 	if (O.mode == M_RSTALL) {
 		printf("  stalled reader: %ld calls completed during the stall, "
 		       "reclaim backlog peak %ld allocations, %ld after release "
@@ -2098,12 +2423,14 @@ int main(int argc, char **argv)
 	long v = atomic_load(&n_viol);
 	printf("%s: mode=%s seed=%" PRIu64 " %.1fs ops=%ld (%.0f ops/s) "
 	       "histories: windows=%ld ops_checked=%ld inconclusive=%ld "
-	       "dropped=%ld; violations=%ld leaked=%ld max_bucket_lag=%d "
+	       "by_workers=%ld dropped=%ld; violations=%ld leaked=%ld "
+	       "max_bucket_lag=%d "
 	       "max_backlog=%ld paused=%" PRIu64 "\n",
 	       v == 0 && leaked == 0 ? "SUCCESS" : "FAILURE", mode_names[O.mode],
 	       O.seed, elapsed, total, (double)total / elapsed,
 	       atomic_load(&h_windows), atomic_load(&h_ops),
-	       atomic_load(&h_inconclusive), atomic_load(&h_dropped), v, leaked,
+	       atomic_load(&h_inconclusive), atomic_load(&h_own),
+	       atomic_load(&h_made) - atomic_load(&h_windows), v, leaked,
 	       max_lag, max_backlog, last_throttled);
 	return v == 0 && leaked == 0 ? 0 : 1;
 }

@@ -9,7 +9,7 @@ stress_lfd_torture_CFLAGS = $(AM_CFLAGS) $(URCU_MEMB_CFLAGS) \
 stress_lfd_torture_LDADD = lib/liblfdict.la $(URCU_MEMB_LIBS) \
 	$(URCU_BP_LIBS) $(PTHREAD_LIBS)
 
-# make check: a short torture of every mode (about 70 s on 2 cores; scaled
+# make check: a short torture of every mode (about 75 s on 2 cores; scaled
 # down automatically in sanitizer builds, or by LFD_TORTURE_SCALE).
 TESTS += stress/torture-short.sh
 EXTRA_DIST += stress/torture-short.sh stress/torture-long.sh \
