@@ -176,8 +176,7 @@ static bool lfd_op_find(struct lfd_op *op, struct lfd_pos *pos)
 
 static struct lfd_entry *lfd_entry_new(struct lfd_op *op, void *value)
 {
-	struct lfd_entry *e =
-		lfd_mem_alloc(op->d, lfd_entry_size(op->klen));
+	struct lfd_entry *e = lfd_entry_alloc(op->d, op->klen);
 
 	if (e == NULL)
 		return NULL;
@@ -186,16 +185,10 @@ static struct lfd_entry *lfd_entry_new(struct lfd_op *op, void *value)
 	e->ln.klen = op->klen;
 	/* Published by LINK_CAS's release. */
 	lfd_a_init(&e->value, value);
-	e->retired.link = 0;
-	e->retired.value = NULL;
+	e->retire_link = 0;
 	if (op->klen)
 		memcpy(e->key, op->key, op->klen);
 	return e;
-}
-
-static void lfd_entry_drop(struct lfd *d, struct lfd_entry *e)
-{
-	lfd_mem_free(d, e, lfd_entry_size(e->ln.klen));
 }
 
 /*
@@ -381,7 +374,7 @@ LFD_EXPORT int lfd_insert(struct lfd *d, const void *key, size_t len,
 	} while (r == -EAGAIN);
 	lfd_op_end(&op);
 	if (node != NULL)
-		lfd_entry_drop(d, node); /* never published */
+		lfd_entry_free(d, node); /* never published */
 	if (r == 0)
 		lfd_op_inserted(&op, &pos);
 	if (current && (r == 0 || r == -EEXIST))
@@ -417,7 +410,7 @@ LFD_EXPORT int lfd_set(struct lfd *d, const void *key, size_t len,
 	} while (r == -EAGAIN);
 	lfd_op_end(&op);
 	if (node != NULL)
-		lfd_entry_drop(d, node);
+		lfd_entry_free(d, node);
 	if (rec != NULL)
 		lfd_record_free(d, rec);
 	if (r == 0)
@@ -661,7 +654,7 @@ LFD_EXPORT int lfd_destroy(struct lfd *d)
 
 			if (d->value_free && v != LFD_TOMBSTONE)
 				d->value_free(v, d->value_free_arg);
-			lfd_entry_drop(d, e);
+			lfd_entry_free(d, e);
 		}
 		n = next;
 	}

@@ -43,10 +43,11 @@ struct lfd_lnode {
 };
 
 /*
- * Something waiting for a grace period before it is freed: an entry (its
- * popped value in `value`) or a deferred-destructor record for a value that
- * was overwritten.  Linked into the dictionary's retire stack by `link`,
- * whose low bit is LFD_RETIRED_RECORD for records.
+ * Something waiting for a grace period before it is freed: an entry, or a
+ * deferred-destructor record for a value that left its slot, or a marker.
+ * Each is linked into the dictionary's retire stack through one link word;
+ * a stack item is the address of that word, its low bits tag records
+ * (LFD_RETIRED_RECORD) and markers (LFD_RETIRED_MARKER); entries: no tag.
  */
 struct lfd_retired {
 	uintptr_t link;
@@ -62,15 +63,20 @@ struct lfd_marker {
 	LFD_ATOMIC(int) done;
 };
 
-/* An entry: a key and the value slot that carries its state. */
+/*
+ * An entry: a key and the value slot that carries its state.  32 bytes and
+ * the key (40 for an 8-byte key: a 48-byte malloc chunk).  A dictionary
+ * with a value destructor allocates each entry with a word before it, the
+ * popped slot (lfd_entry_popped), where pop leaves the value for the
+ * destructor; without one, nothing needs it and no entry pays for it.
+ */
 struct lfd_entry {
 	struct lfd_lnode ln;
 	/* A user value, or LFD_TOMBSTONE once popped (terminal). */
 	LFD_ATOMIC(void *) value;
-	/* Written only by the thread that popped the entry, read by whoever
-	 * frees it (reclaim callback or helping update) after the grace
-	 * period. */
-	struct lfd_retired retired;
+	/* Retire-stack link: written only by the thread that popped the
+	 * entry, read by whoever frees it after the grace period. */
+	uintptr_t retire_link;
 	unsigned char key[];
 };
 
@@ -176,9 +182,10 @@ LFD_HIDDEN uint64_t lfd_siphash24(const uint64_t key[2], const void *data,
 /* --- reclaim.c: memory and RCU --- */
 LFD_HIDDEN void *lfd_mem_alloc(struct lfd *d, size_t size);
 LFD_HIDDEN void lfd_mem_free(struct lfd *d, void *p, size_t size);
-LFD_HIDDEN size_t lfd_entry_size(uint32_t klen);
 LFD_HIDDEN void lfd_retire_entry(struct lfd *d, struct lfd_entry *e,
 				 void *popped);
+LFD_HIDDEN struct lfd_entry *lfd_entry_alloc(struct lfd *d, uint32_t klen);
+LFD_HIDDEN void lfd_entry_free(struct lfd *d, struct lfd_entry *e);
 LFD_HIDDEN struct lfd_retired *lfd_record_alloc(struct lfd *d);
 LFD_HIDDEN void lfd_record_retire(struct lfd *d, struct lfd_retired *r,
 				  void *value);

@@ -86,14 +86,39 @@ void lfd_mem_free(struct lfd *d, void *p, size_t size)
 	d->free(p, size, d->alloc_arg);
 }
 
-size_t lfd_entry_size(uint32_t klen)
+/* The popped slot of an entry of a dictionary with a value destructor:
+ * the word allocated just before it (see struct lfd_entry). */
+static void **lfd_entry_popped(struct lfd_entry *e)
 {
-	return sizeof(struct lfd_entry) + klen;
+	return (void **)(void *)((char *)e - sizeof(void *));
 }
 
-static struct lfd_retired *lfd_retired_ptr(uintptr_t w)
+static size_t lfd_entry_prefix(const struct lfd *d)
 {
-	return (struct lfd_retired *)(w & ~LFD_RETIRED_TAGS);
+	return d->value_free ? sizeof(void *) : 0;
+}
+
+struct lfd_entry *lfd_entry_alloc(struct lfd *d, uint32_t klen)
+{
+	size_t pre = lfd_entry_prefix(d);
+	char *p = lfd_mem_alloc(d, pre + sizeof(struct lfd_entry) + klen);
+
+	/* The allocator's alignment is at least the pointer's: so is the
+	 * entry's, whose members are pointer-sized or smaller. */
+	return p ? (struct lfd_entry *)(void *)(p + pre) : NULL;
+}
+
+void lfd_entry_free(struct lfd *d, struct lfd_entry *e)
+{
+	size_t pre = lfd_entry_prefix(d);
+
+	lfd_mem_free(d, (char *)e - pre, pre + sizeof(*e) + e->ln.klen);
+}
+
+/* The link word of a retire-stack item. */
+static uintptr_t *lfd_item_link(uintptr_t w)
+{
+	return (uintptr_t *)(w & ~LFD_RETIRED_TAGS);
 }
 
 static struct lfd *lfd_of_retire_head(struct rcu_head *head)
@@ -152,7 +177,7 @@ static void lfd_retire_schedule(struct lfd *d)
 
 static void lfd_retire_push(struct lfd *d, uintptr_t item)
 {
-	struct lfd_retired *r = lfd_retired_ptr(item);
+	uintptr_t *link = lfd_item_link(item);
 	/* relaxed: only seeds the CAS loop. */
 	uintptr_t head = lfd_a_load(&d->retire_pending, memory_order_relaxed);
 
@@ -160,7 +185,7 @@ static void lfd_retire_push(struct lfd *d, uintptr_t item)
 		lfd_backlog_add(d, 1);
 
 	do
-		r->link = head;
+		*link = head;
 	/* seq_cst: release publishes r to the batch taker; seq_cst for the
 	 * store-buffering pair described in lfd_retire_schedule. */
 	while (!lfd_a_cas_weak(&d->retire_pending, &head, item,
@@ -170,8 +195,9 @@ static void lfd_retire_push(struct lfd *d, uintptr_t item)
 
 void lfd_retire_entry(struct lfd *d, struct lfd_entry *e, void *popped)
 {
-	e->retired.value = popped;
-	lfd_retire_push(d, (uintptr_t)&e->retired);
+	if (d->value_free)
+		*lfd_entry_popped(e) = popped;
+	lfd_retire_push(d, (uintptr_t)&e->retire_link);
 }
 
 struct lfd_retired *lfd_record_alloc(struct lfd *d)
@@ -201,10 +227,13 @@ static uintptr_t lfd_free_items(struct lfd *d, uintptr_t w, unsigned *budget,
 	long freed = 0;
 
 	while (w != 0 && (budget == NULL || *budget > 0)) {
-		struct lfd_retired *r = lfd_retired_ptr(w);
-		uintptr_t next = r->link;
+		uintptr_t *link = lfd_item_link(w);
+		uintptr_t next = *link;
 
 		if (w & LFD_RETIRED_MARKER) {
+			struct lfd_retired *r =
+				LFD_CONTAINER_OF(link, struct lfd_retired, link);
+
 			/* The stack is LIFO: items pushed before a marker come
 			 * after it in the batch.  Signal markers last. */
 			r->link = (uintptr_t)*markers;
@@ -212,15 +241,21 @@ static uintptr_t lfd_free_items(struct lfd *d, uintptr_t w, unsigned *budget,
 			w = next;
 			continue;
 		}
-		if (d->value_free)
-			d->value_free(r->value, d->value_free_arg);
 		if (w & LFD_RETIRED_RECORD) {
+			struct lfd_retired *r =
+				LFD_CONTAINER_OF(link, struct lfd_retired, link);
+
+			if (d->value_free)
+				d->value_free(r->value, d->value_free_arg);
 			lfd_record_free(d, r);
 		} else {
-			struct lfd_entry *e =
-				LFD_CONTAINER_OF(r, struct lfd_entry, retired);
+			struct lfd_entry *e = LFD_CONTAINER_OF(
+				link, struct lfd_entry, retire_link);
 
-			lfd_mem_free(d, e, lfd_entry_size(e->ln.klen));
+			if (d->value_free)
+				d->value_free(*lfd_entry_popped(e),
+					      d->value_free_arg);
+			lfd_entry_free(d, e);
 		}
 		if (budget != NULL)
 			(*budget)--;

@@ -254,6 +254,46 @@ static int count_cb(void *arg, const void *key, size_t len, void *value)
 	return 0;
 }
 
+/* Memory per entry (doc/design.md, "Memory per entry"): an entry asks the
+ * allocator for 32 bytes and its key, plus one word for the popped value
+ * only when the dictionary has a value destructor.  Also checks, through
+ * the checking allocator, that every entry is freed with the pointer and
+ * size it was allocated with, popped or destroyed, in both layouts. */
+static void noop_free(void *v, void *arg)
+{
+	(void)v;
+	(void)arg;
+}
+
+START_TEST(test_entry_footprint)
+{
+	for (int dtor = 0; dtor < 2; dtor++) {
+		struct lfd_config c;
+		struct fixture fx;
+		tu_cfg_init(&c);
+		c.capacity = 64; /* no grow below: only entries allocate */
+		c.value_free = dtor ? noop_free : NULL;
+		fx_open(&fx, &c);
+		for (uint64_t k = 0; k < 16; k++) {
+			long bytes = atomic_load(&fx.al.live_bytes);
+			long allocs = atomic_load(&fx.al.allocs);
+			ck_assert_int_eq(lfd_insert(fx.d, &k, sizeof k,
+						    tu_v(k), NULL), 0);
+			ck_assert_int_eq(atomic_load(&fx.al.allocs), allocs + 1);
+			ck_assert_int_eq(atomic_load(&fx.al.live_bytes) - bytes,
+					 32 + 8 + (dtor ? 8 : 0));
+		}
+		for (uint64_t k = 0; k < 8; k++) {
+			void *v;
+			ck_assert_int_eq(lfd_pop(fx.d, &k, sizeof k, &v), 0);
+		}
+		ck_assert_int_eq(lfd_barrier(fx.d), 0);
+		ck_assert_int_eq(atomic_load(&fx.al.bad_free), 0);
+		fx_close(&fx);
+	}
+}
+END_TEST
+
 START_TEST(test_null_dictionary)
 {
 	void *v = TU_UNSET;
@@ -1143,6 +1183,7 @@ static Suite *api_suite(void)
 	tcase_add_test(tc, test_new_invalid_configs);
 	tcase_add_test(tc, test_new_copies_config);
 	tcase_add_test(tc, test_null_dictionary);
+	tcase_add_test(tc, test_entry_footprint);
 	tcase_add_test(tc, test_bad_keys);
 	tcase_add_test(tc, test_get_insert);
 	tcase_add_test(tc, test_set);
