@@ -304,8 +304,15 @@ static bool lfd_ready_put(struct lfd *d, uintptr_t w, unsigned from)
 	unsigned i;
 
 	for (i = 0; i < LFD_READY_SLOTS; i++) {
+		LFD_ATOMIC(uintptr_t) *s =
+			&d->ready[(from + i) % LFD_READY_SLOTS];
 		uintptr_t empty = 0;
 
+		/* relaxed: a hint that skips full slots without two RMWs on
+		 * the count; the CAS below decides (a slot emptied meanwhile
+		 * is at worst missed, as if the CAS had lost). */
+		if (lfd_a_load(s, memory_order_relaxed) != 0)
+			continue;
 		/* seq_cst: the store-buffering pair of lfd_retire_schedule
 		 * (count, then check busy; against clear busy, then check
 		 * the count).  Counted before the slot is filled, so the
@@ -313,8 +320,8 @@ static bool lfd_ready_put(struct lfd *d, uintptr_t w, unsigned from)
 		lfd_a_fetch_add(&d->ready_count, 1, memory_order_seq_cst);
 		/* release: publishes the chain's links to the taker's
 		 * acquire exchange. */
-		if (lfd_a_cas(&d->ready[(from + i) % LFD_READY_SLOTS], &empty,
-			      w, memory_order_release, memory_order_relaxed))
+		if (lfd_a_cas(s, &empty, w, memory_order_release,
+			      memory_order_relaxed))
 			return true;
 		/* ...and uncounted again if the slot was full (relaxed:
 		 * see lfd_ready_take). */
