@@ -25,30 +25,6 @@
 
 #include "internal.h"
 
-/* <0, 0, >0: node n sorts before, equal to, after (so, key, klen). */
-static int lfd_order(const struct lfd_lnode *n, uint32_t so,
-		     const void *key, uint32_t klen)
-{
-	if (n->so_key != so)
-		return n->so_key < so ? -1 : 1;
-	if (!(so & 1u))
-		return 0; /* bucket nodes: the so_key is unique */
-	if (n->klen != klen)
-		return n->klen < klen ? -1 : 1;
-	if (klen == 8) {
-		/* Any total order will do among keys of one length and
-		 * so_key; for 8-byte keys, the native word order. */
-		uint64_t a, b;
-
-		memcpy(&a, ((const struct lfd_entry *)n)->key, 8);
-		memcpy(&b, key, 8);
-		return a == b ? 0 : (a < b ? -1 : 1);
-	}
-	if (klen == 0)
-		return 0;
-	return memcmp(((const struct lfd_entry *)n)->key, key, klen);
-}
-
 void lfd_list_mark(struct lfd_lnode *node)
 {
 	/* relaxed: the mark's first read only seeds the CAS loop. */
@@ -131,33 +107,6 @@ retry:
 	pos->curr = curr;
 	pos->steps = steps;
 	return false;
-}
-
-/*
- * Read-only lookup for get: walk from start to the first node that does not
- * sort before the target, without unlinking anything (a get never writes
- * shared memory).  Returns that node's entry if its key is the target's, else
- * NULL.  The entry may be marked or tombstoned: the caller's load of its
- * value slot decides.  Linearizable by the lazy-list argument: every node
- * reached was linked at some instant inside the caller's read-side section
- * (doc/design.md).
- */
-struct lfd_entry *lfd_list_lookup(struct lfd_lnode *start, uint32_t so,
-				  const void *key, uint32_t klen)
-{
-	/* LINK_LOAD: as in lfd_list_find. */
-	struct lfd_lnode *n = lfd_ptr(lfd_a_load(&start->next, LFD_MO_LINK_LOAD));
-
-	while (n != NULL) {
-		int c = lfd_order(n, so, key, klen);
-
-		if (c > 0)
-			return NULL;
-		if (c == 0)
-			return (so & 1u) ? lfd_entry_of(n) : NULL;
-		n = lfd_ptr(lfd_a_load(&n->next, LFD_MO_LINK_LOAD));
-	}
-	return NULL;
 }
 
 /*
