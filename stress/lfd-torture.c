@@ -284,7 +284,8 @@ static void *t_alloc(size_t size, void *arg)
 		}
 		if (rng_below(&tl_arng, rate) == 0) {
 			/* A power of two >= 32 bytes is a bucket segment (our
-			 * entries are 44-48 bytes): a grow that an update may
+			 * entries are 36-48 bytes: 32 + a 4-8 byte key, + 8
+			 * with a destructor): a grow that an update may
 			 * do itself (lib/buckets.c), optional -- its failure
 			 * only postpones the grow, and the update still
 			 * succeeds.  16 bytes is a destructor record (its
