@@ -13,7 +13,7 @@ bench_lfd_bench_CFLAGS = $(AM_CFLAGS) $(PTHREAD_LIBS) \
 bench_lfd_bench_LDADD = lib/liblfdict.la \
 	-lurcu-cds -lurcu-memb -lurcu-common -lck -lglib-2.0 \
 	$(PTHREAD_LIBS)
-EXTRA_DIST += bench/run.sh bench/report.py bench/profile.sh
+EXTRA_DIST += bench/run.sh bench/report.py bench/profile.sh bench/ab.sh
 
 BENCH_OUT ?= bench-results
 bench: bench/lfd-bench
