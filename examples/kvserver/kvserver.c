@@ -739,53 +739,38 @@ static bool check_key_arg_line(struct conn *c, const struct tokens *tk)
 	return true;
 }
 
-/* incr/decr <key> <delta> [noreply]: an lfd_cas loop; the new item holds the
- * new decimal value, with the old item's flags and expiry. */
-static void cmd_arith(struct conn *c, struct tokens *tk, bool incr)
-{
-	uint64_t delta, val;
-	void *cur, *v;
-	char buf[32];
-	int r;
+/*
+ * Replace the live item under key by make(old)'s copy of it, with an
+ * lfd_cas loop (a racing update makes make run again on the newer item).
+ * make returns NULL and sets *nw, or returns the error reply.  Returns
+ * NULL once the copy is stored, "NOT_FOUND\r\n" when there is no live item
+ * (a dead one is popped), or an error reply ("SERVER_ERROR ...", or make's).
+ */
+typedef const char *(*item_copy_fn)(const struct item *old, uint32_t klen,
+				    void *arg, struct item **nw);
 
-	if (!check_key_arg_line(c, tk))
-		return;
-	if (!parse_u64(tk->t[2], tk->len[2], &delta)) {
-		reply_err(c, "CLIENT_ERROR invalid numeric delta argument\r\n");
-		return;
-	}
-	const char *key = tk->t[1];
-	size_t klen = tk->len[1];
-	int64_t now = time(NULL);
+static const char *item_cas_update(const char *key, size_t klen, int64_t now,
+				   item_copy_fn make, void *arg)
+{
 	const char *res = NULL;
+	void *cur, *v;
+	int r;
 
 	lfd_read_lock(dict);
 	r = lfd_get(dict, key, klen, &cur);
 	for (;;) {
 		const struct item *old = cur;
+		struct item *nw;
+
 		if (r == -ENOENT || item_dead(old, now)) {
 			if (r == 0)
 				lfd_pop_if(dict, key, klen, cur);
 			res = "NOT_FOUND\r\n";
 			break;
 		}
-		if (!parse_u64(old->data, old->nbytes, &val)) {
-			res = "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n";
+		res = make(old, (uint32_t)klen, arg, &nw);
+		if (res != NULL)
 			break;
-		}
-		if (incr)
-			val += delta; /* wraps at 2^64, as memcached */
-		else
-			val = delta > val ? 0 : val - delta;
-		int n = snprintf(buf, sizeof(buf), "%" PRIu64, val);
-		struct item *nw = item_new((uint32_t)n, (uint32_t)klen);
-		if (nw == NULL) {
-			res = "SERVER_ERROR out of memory\r\n";
-			break;
-		}
-		memcpy(nw->data, buf, (size_t)n);
-		nw->flags = old->flags;
-		nw->exptime = old->exptime;
 		r = lfd_cas(dict, key, klen, cur, nw, &v);
 		if (r == 0)
 			break;
@@ -799,10 +784,56 @@ static void cmd_arith(struct conn *c, struct tokens *tk, bool incr)
 		}
 	}
 	lfd_read_unlock(dict);
+	return res;
+}
+
+struct arith_arg {
+	uint64_t delta;
+	bool incr;
+	char buf[32]; /* the new value, in decimal */
+};
+
+/* incr/decr's copy: the new decimal value, the old flags and expiry. */
+static const char *arith_copy(const struct item *old, uint32_t klen,
+			      void *arg, struct item **out)
+{
+	struct arith_arg *a = arg;
+	uint64_t val;
+
+	if (!parse_u64(old->data, old->nbytes, &val))
+		return "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n";
+	if (a->incr)
+		val += a->delta; /* wraps at 2^64, as memcached */
+	else
+		val = a->delta > val ? 0 : val - a->delta;
+	int n = snprintf(a->buf, sizeof(a->buf), "%" PRIu64, val);
+	struct item *nw = item_new((uint32_t)n, klen);
+	if (nw == NULL)
+		return "SERVER_ERROR out of memory\r\n";
+	memcpy(nw->data, a->buf, (size_t)n);
+	nw->flags = old->flags;
+	nw->exptime = old->exptime;
+	*out = nw;
+	return NULL;
+}
+
+/* incr/decr <key> <delta> [noreply]. */
+static void cmd_arith(struct conn *c, struct tokens *tk, bool incr)
+{
+	struct arith_arg a = { .incr = incr };
+
+	if (!check_key_arg_line(c, tk))
+		return;
+	if (!parse_u64(tk->t[2], tk->len[2], &a.delta)) {
+		reply_err(c, "CLIENT_ERROR invalid numeric delta argument\r\n");
+		return;
+	}
+	const char *res = item_cas_update(tk->t[1], tk->len[1], time(NULL),
+					  arith_copy, &a);
 	if (res == NULL) {
 		stat_inc(incr ? &c->w->st.v[ST_incr_hits] : &c->w->st.v[ST_decr_hits], 1);
 		if (!c->noreply) {
-			out_str(c, buf);
+			out_str(c, a.buf);
 			out_mem(c, "\r\n", 2);
 		}
 	} else if (res[0] == 'N') {
@@ -813,13 +844,27 @@ static void cmd_arith(struct conn *c, struct tokens *tk, bool incr)
 	}
 }
 
-/* touch <key> <exptime> [noreply]: an lfd_cas loop to a copy with the new
- * expiry (same cas unique, as memcached keeps it). */
+/* touch's copy: the same data, flags and cas unique (as memcached keeps
+ * it), the new expiry. */
+static const char *touch_copy(const struct item *old, uint32_t klen,
+			      void *arg, struct item **out)
+{
+	struct item *nw = item_new(old->nbytes, klen);
+
+	if (nw == NULL)
+		return "SERVER_ERROR out of memory\r\n";
+	memcpy(nw->data, old->data, old->nbytes);
+	nw->flags = old->flags;
+	nw->cas = old->cas;
+	nw->exptime = *(const int64_t *)arg;
+	*out = nw;
+	return NULL;
+}
+
+/* touch <key> <exptime> [noreply]. */
 static void cmd_touch(struct conn *c, struct tokens *tk)
 {
-	int64_t exptime;
-	void *cur, *v;
-	int r;
+	int64_t exptime, now = time(NULL);
 
 	if (!check_key_arg_line(c, tk))
 		return;
@@ -827,46 +872,12 @@ static void cmd_touch(struct conn *c, struct tokens *tk)
 		reply_err(c, "CLIENT_ERROR invalid exptime argument\r\n");
 		return;
 	}
-	const char *key = tk->t[1];
-	size_t klen = tk->len[1];
-	int64_t now = time(NULL);
-	const char *res;
-
+	exptime = abs_exptime(exptime, now);
 	stat_inc(&c->w->st.v[ST_cmd_touch], 1);
-	lfd_read_lock(dict);
-	r = lfd_get(dict, key, klen, &cur);
-	for (;;) {
-		const struct item *old = cur;
-		if (r == -ENOENT || item_dead(old, now)) {
-			if (r == 0)
-				lfd_pop_if(dict, key, klen, cur);
-			res = "NOT_FOUND\r\n";
-			break;
-		}
-		struct item *nw = item_new(old->nbytes, (uint32_t)klen);
-		if (nw == NULL) {
-			res = "SERVER_ERROR out of memory\r\n";
-			break;
-		}
-		memcpy(nw->data, old->data, old->nbytes);
-		nw->flags = old->flags;
-		nw->cas = old->cas;
-		nw->exptime = abs_exptime(exptime, now);
-		r = lfd_cas(dict, key, klen, cur, nw, &v);
-		if (r == 0) {
-			res = "TOUCHED\r\n";
-			break;
-		}
-		item_release(nw);
-		if (r == -EAGAIN) {
-			cur = v;
-			r = 0;
-		} else if (r != -ENOENT) {
-			res = "SERVER_ERROR out of memory\r\n";
-			break;
-		}
-	}
-	lfd_read_unlock(dict);
+	const char *res = item_cas_update(tk->t[1], tk->len[1], now,
+					  touch_copy, &exptime);
+	if (res == NULL)
+		res = "TOUCHED\r\n";
 	stat_inc(&c->w->st.v[res[0] == 'T' ? ST_touch_hits : ST_touch_misses], 1);
 	if (res[0] == 'S')
 		reply_err(c, res);
