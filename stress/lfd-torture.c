@@ -1212,7 +1212,7 @@ static void key_op(struct worker *w, int op, uint32_t key)
 	size_t klen = mkkey(key, kb);
 	bool pinned = key < O.pinned;
 	bool skip;
-	void *out = NULL, *cur = NULL;
+	void *out = NULL;
 	struct tval *nv = NULL;
 	long inj;
 	int rc;
@@ -1232,44 +1232,44 @@ static void key_op(struct worker *w, int op, uint32_t key)
 		      rc == 0 ? val_check(out, key, "get") : 0);
 		break;
 	case OP_INS:
-		nv = val_new(&w->cache, key);
-		upd_begin();
-		inj = inj_snap();
-		rc = lfd_insert(D, kb, klen, nv, &cur);
-		check_rc(op, key, rc, inj);
-		upd_end(rc == 0);
-		if (rc == 0)
-			CHECK(cur == nv, "insert of key %u: *current %p, not the "
-			      "value inserted %p", key, cur, (void *)nv);
-		h_end(key, hr, op, rc, uid_of(nv), 0,
-		      rc == -EEXIST ? val_check(cur, key, "insert -EEXIST") : 0);
-		if (rc != 0)
-			val_unused(&w->cache, nv);
-		break;
 	case OP_SET:
+	case OP_REP: {
+		/* The three calls that store a new value: the same signature,
+		 * different returns (lfdict.h).  stored: nv is in the
+		 * dictionary; grew: the count went up by one; has_old: *out
+		 * (insert: *current) is the value found there. */
+		static int (*const call[])(struct lfd *, const void *, size_t,
+					    void *, void **) = {
+			[OP_INS] = lfd_insert, [OP_SET] = lfd_set,
+			[OP_REP] = lfd_replace,
+		};
+		static const char *const old_what[] = {
+			[OP_INS] = "insert -EEXIST", [OP_SET] = "set's old",
+			[OP_REP] = "replace's old",
+		};
 		nv = val_new(&w->cache, key);
-		upd_begin();
+		if (op != OP_REP)
+			upd_begin();
 		inj = inj_snap();
-		rc = lfd_set(D, kb, klen, nv, &out);
+		rc = call[op](D, kb, klen, nv, &out);
 		check_rc(op, key, rc, inj);
-		upd_end(rc == 0);
+		bool stored = op == OP_SET ? rc >= 0 : rc == 0;
+		bool grew = op != OP_REP && rc == 0;
+		bool has_old = op == OP_INS ? rc == -EEXIST
+			       : op == OP_SET ? rc == 1 : rc == 0;
+		if (op != OP_REP)
+			upd_end(grew);
+		if (op == OP_INS && rc == 0)
+			CHECK(out == nv, "insert of key %u: *current %p, not the "
+			      "value inserted %p", key, out, (void *)nv);
 		h_end(key, hr, op, rc, uid_of(nv), 0,
-		      rc == 1 ? val_check(out, key, "set's old") : 0);
-		if (rc < 0)
+		      has_old ? val_check(out, key, old_what[op]) : 0);
+		if (!stored)
 			val_unused(&w->cache, nv);
-		break;
-	case OP_REP:
-		nv = val_new(&w->cache, key);
-		inj = inj_snap();
-		rc = lfd_replace(D, kb, klen, nv, &out);
-		check_rc(op, key, rc, inj);
-		h_end(key, hr, op, rc, uid_of(nv), 0,
-		      rc == 0 ? val_check(out, key, "replace's old") : 0);
-		if (rc != 0)
-			val_unused(&w->cache, nv);
-		if (pinned && rc == -ENOENT)
+		if (op == OP_REP && pinned && rc == -ENOENT)
 			viol("replace: pinned key %u absent", key);
 		break;
+	}
 	case OP_POP:
 		upd_begin();
 		inj = inj_snap();
