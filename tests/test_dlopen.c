@@ -22,14 +22,30 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-struct lfd;
+#include <lfdict.h> /* types only: the calls go through dlsym */
+
+/* The calls' types; each is checked against the header at compile time
+ * (_Generic does not evaluate &fn: no link-time reference to the library). */
+typedef struct lfd *lfd_new_fn(const struct lfd_config *cfg);
+typedef int lfd_destroy_fn(struct lfd *d);
+typedef int lfd_insert_fn(struct lfd *d, const void *key, size_t len,
+			  void *value, void **current);
+typedef int lfd_take_fn(struct lfd *d, const void *key, size_t len,
+			void **value);
+#define LFD_HAS_TYPE(fn, type) \
+	_Static_assert(_Generic(&fn, type *: 1, default: 0), \
+		       #fn " is not of type " #type)
+LFD_HAS_TYPE(lfd_new, lfd_new_fn);
+LFD_HAS_TYPE(lfd_destroy, lfd_destroy_fn);
+LFD_HAS_TYPE(lfd_insert, lfd_insert_fn);
+LFD_HAS_TYPE(lfd_get, lfd_take_fn);
+LFD_HAS_TYPE(lfd_pop, lfd_take_fn);
+
 struct lfd_api {
-	struct lfd *(*new_)(const void *cfg);
-	int (*destroy)(struct lfd *d);
-	int (*insert)(struct lfd *d, const void *key, size_t len, void *value,
-		      void **current);
-	int (*get)(struct lfd *d, const void *key, size_t len, void **value);
-	int (*pop)(struct lfd *d, const void *key, size_t len, void **value);
+	lfd_new_fn *new_;
+	lfd_destroy_fn *destroy;
+	lfd_insert_fn *insert;
+	lfd_take_fn *get, *pop;
 };
 
 static struct lfd_api api;
