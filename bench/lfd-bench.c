@@ -141,7 +141,10 @@ static uint64_t lfd_cb_hash(const void *key, size_t len, void *arg)
 	return bench_hash(load_u64(key));
 }
 
-static void *lfdx_create(int variant)
+/* variant 0: defaults; 1: the peers' hash; 2: and urcu-memb; 3: the
+ * peers' hash and an index presized for n entries at a quarter of the
+ * default load (capacity 4n: at most 0.5 entries per bucket). */
+static void *lfdx_create(int variant, size_t n)
 {
 	struct lfd_config cfg;
 	struct lfd *d;
@@ -151,6 +154,8 @@ static void *lfdx_create(int variant)
 		cfg.hash = lfd_cb_hash;
 	if (variant == 2)
 		cfg.flavor = &urcu_memb_flavor;
+	if (variant == 3)
+		cfg.capacity = 4 * n;
 	d = lfd_new(&cfg);
 	if (d == NULL) {
 		perror("lfd_new");
@@ -161,20 +166,22 @@ static void *lfdx_create(int variant)
 
 static void *lfd_create_default(size_t n)
 {
-	(void)n;
-	return lfdx_create(0);
+	return lfdx_create(0, n);
 }
 
 static void *lfd_create_h(size_t n)
 {
-	(void)n;
-	return lfdx_create(1);
+	return lfdx_create(1, n);
 }
 
 static void *lfd_create_memb(size_t n)
 {
-	(void)n;
-	return lfdx_create(2);
+	return lfdx_create(2, n);
+}
+
+static void *lfd_create_sparse(size_t n)
+{
+	return lfdx_create(3, n);
 }
 
 static void lfdx_destroy(void *t)
@@ -910,6 +917,9 @@ static const struct impl impls[] = {
 	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0 },
 	{ "lfdict-memb", "diagnostic: lfdict-h with the urcu-memb flavour",
 	  lfd_create_memb, lfdx_destroy, memb_enter, memb_exit, lfdx_get,
+	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0 },
+	{ "lfdict-sparse", "diagnostic: lfdict-h presized to capacity 4N (<= 0.5 entries per bucket)",
+	  lfd_create_sparse, lfdx_destroy, nop_thread, nop_thread, lfdx_get,
 	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0 },
 	{ "rcu-auto", "rculfhash urcu-memb, AUTO_RESIZE|ACCOUNTING, from 1 bucket",
 	  rcu_create_auto, rcu_destroy, memb_enter, memb_exit, rcu_get,

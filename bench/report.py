@@ -56,7 +56,7 @@ def fmt(x, nd=2):
 
 
 # --- summary ---------------------------------------------------------------
-impl_order = ["lfdict-h", "lfdict", "lfdict-memb", "rcu-auto", "rcu-pre",
+impl_order = ["lfdict-h", "lfdict", "lfdict-memb", "lfdict-sparse", "rcu-auto", "rcu-pre",
               "ck_ht", "ghash-mutex", "ghash-rwlock", "seq"]
 impls = [i for i in impl_order if any(c[3] == i for c in mops)]
 configs = sorted({c[:3] for c in mops}, key=lambda c: ("RMUCB".index(c[0]), c[1], c[2]))
