@@ -57,6 +57,17 @@
  *    for a grace period, and the pause is bounded, so updates go on (more
  *    slowly) even while a reader stalls.  lfd_stats reports the backlog
  *    and the pauses.
+ *  - Memory of entries: an entry whose key is at most 32 bytes (24 with a
+ *    value destructor) lives in a slot of a block of 32 to 2048 slots that
+ *    the dictionary asks its allocator for; a reclaimed entry's slot goes
+ *    back to the dictionary for its next inserts, not to the allocator,
+ *    and the blocks are freed by lfd_destroy.  So a dictionary keeps the
+ *    entry memory of the most entries it held at once (plus the reclaim
+ *    backlog, plus up to one partly used block per thread stripe and size
+ *    class) until it is destroyed; the bucket index does shrink.  An
+ *    insert returns -ENOMEM only if no free slot is left and a new block
+ *    cannot be allocated.  A bigger entry is one allocation of its own,
+ *    freed when reclaimed.
  *  - Threads: with the default RCU flavour (urcu-bp) any thread may call any
  *    call, including threads that never heard of liburcu, and threads may
  *    come and go freely.  With a caller-supplied flavour, calling threads

@@ -55,6 +55,8 @@ int lfd_count_init(struct lfd *d)
 	for (i = 0; i < n; i++) {
 		lfd_a_init(&d->stripes[i].n, 0L);
 		lfd_a_init(&d->stripes[i].backlog, 0L);
+		for (int c = 0; c < LFD_SLAB_CLASSES; c++)
+			lfd_a_init(&d->stripes[i].slab[c], (uintptr_t)0);
 	}
 	return 0;
 }

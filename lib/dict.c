@@ -180,11 +180,13 @@ static struct lfd_entry *lfd_entry_new(struct lfd_op *op, void *value)
 
 	if (e == NULL)
 		return NULL;
-	lfd_a_init(&e->ln.next, (uintptr_t)0);
+	/* relaxed stores, not initialization: a slab slot's next and value
+	 * words may still be read by a popper that lost the slot (slab.c);
+	 * published by LINK_CAS's release. */
+	lfd_a_store(&e->ln.next, (uintptr_t)0, memory_order_relaxed);
 	e->ln.so_key = op->so;
 	e->ln.klen = op->klen;
-	/* Published by LINK_CAS's release. */
-	lfd_a_init(&e->value, value);
+	lfd_a_store(&e->value, value, memory_order_relaxed);
 	e->retire_link = 0;
 	if (op->klen)
 		memcpy(e->key, op->key, op->klen);
@@ -374,7 +376,7 @@ LFD_EXPORT int lfd_insert(struct lfd *d, const void *key, size_t len,
 	} while (r == -EAGAIN);
 	lfd_op_end(&op);
 	if (node != NULL)
-		lfd_entry_free(d, node); /* never published */
+		lfd_entry_discard(d, node); /* never published */
 	if (r == 0)
 		lfd_op_inserted(&op, &pos);
 	if (current && (r == 0 || r == -EEXIST))
@@ -410,7 +412,7 @@ LFD_EXPORT int lfd_set(struct lfd *d, const void *key, size_t len,
 	} while (r == -EAGAIN);
 	lfd_op_end(&op);
 	if (node != NULL)
-		lfd_entry_free(d, node);
+		lfd_entry_discard(d, node); /* never published */
 	if (rec != NULL)
 		lfd_record_free(d, rec);
 	if (r == 0)
@@ -606,6 +608,7 @@ LFD_EXPORT struct lfd *lfd_new(const struct lfd_config *cfg)
 	d->help_taken_seen = 0;
 	lfd_a_init(&d->throttle, 0);
 	lfd_a_init(&d->throttled, (uint64_t)0);
+	lfd_slab_init(d);
 	err = lfd_count_init(d);
 	if (err == 0) {
 		err = lfd_buckets_init(d, d->min_log);
@@ -654,10 +657,11 @@ LFD_EXPORT int lfd_destroy(struct lfd *d)
 
 			if (d->value_free && v != LFD_TOMBSTONE)
 				d->value_free(v, d->value_free_arg);
-			lfd_entry_free(d, e);
+			lfd_entry_drop(d, e);
 		}
 		n = next;
 	}
+	lfd_slab_fini(d);
 	lfd_buckets_fini(d);
 	lfd_count_fini(d);
 	d->free(d, sizeof(*d), d->alloc_arg);

@@ -66,7 +66,7 @@ struct lfd_marker {
 
 /*
  * An entry: a key and the value slot that carries its state.  32 bytes and
- * the key (40 for an 8-byte key: a 48-byte malloc chunk).  A dictionary
+ * the key (40 for an 8-byte key: a 40-byte slab slot, slab.c).  A dictionary
  * with a value destructor allocates each entry with a word before it, the
  * popped slot (lfd_entry_popped), where pop leaves the value for the
  * destructor; without one, nothing needs it and no entry pays for it.
@@ -85,13 +85,24 @@ struct lfd_entry {
 LFD_HIDDEN extern const unsigned char lfd_tombstone_byte;
 #define LFD_TOMBSTONE ((void *)&lfd_tombstone_byte)
 
-/* One stripe of the split entry counter, alone on its cache line. */
+/* Entries of up to LFD_SLAB_MAX bytes (popped word included) come from
+ * slab slots of one of LFD_SLAB_CLASSES sizes, 32 to 64 bytes (slab.c). */
+#define LFD_SLAB_MAX 64u
+#define LFD_SLAB_CLASSES 5
+
+/* One stripe of the split entry counter and of the slab's free slots, alone
+ * on its cache line. */
 struct lfd_stripe {
 	LFD_ATOMIC(long) n;
 	/* retired items pushed minus items freed, by the stripe's threads */
 	LFD_ATOMIC(long) backlog;
-	char pad[LFD_CACHELINE - 2 * sizeof(long)];
+	/* free slab slots per class, for this stripe's threads (slab.c) */
+	LFD_ATOMIC(uintptr_t) slab[LFD_SLAB_CLASSES];
+	char pad[LFD_CACHELINE - 2 * sizeof(long) -
+		 LFD_SLAB_CLASSES * sizeof(uintptr_t)];
 };
+
+struct lfd_slab_block;
 
 /* Ready slots per dictionary (reclaim.c). */
 #define LFD_READY_SLOTS 16u
@@ -141,6 +152,13 @@ struct lfd {
 	unsigned long help_taken_seen; /* owned by the callback chain */
 	LFD_ATOMIC(int) throttle; /* pause in ms; 0: backlog under its bound */
 	LFD_ATOMIC(uint64_t) throttled; /* updates that slept for it */
+
+	/* --- slab (see slab.c); off the throttle's cache line, which every
+	 * retiring update reads --- */
+	char slab_pad[LFD_CACHELINE];
+	LFD_ATOMIC(uintptr_t) slab_chains[LFD_SLAB_CLASSES]; /* freed chains */
+	LFD_ATOMIC(struct lfd_slab_block *) slab_blocks; /* freed at destroy */
+	LFD_ATOMIC(unsigned long) slab_nblocks;
 };
 
 static inline struct lfd_entry *lfd_entry_of(struct lfd_lnode *n)
@@ -180,13 +198,35 @@ LFD_HIDDEN uint64_t lfd_siphash13(const uint64_t key[2], const void *data,
 LFD_HIDDEN uint64_t lfd_siphash24(const uint64_t key[2], const void *data,
 				  size_t len);
 
+/* Bytes allocated before an entry: the popped word (see lfd_entry). */
+static inline size_t lfd_entry_prefix(const struct lfd *d)
+{
+	return d->value_free ? sizeof(void *) : 0;
+}
+
+/* --- slab.c --- */
+/* Entries freed by one thread in one go, per class: pushed as chains. */
+struct lfd_slab_batch {
+	struct lfd_entry *first[LFD_SLAB_CLASSES], *last[LFD_SLAB_CLASSES];
+	unsigned int n[LFD_SLAB_CLASSES];
+};
+LFD_HIDDEN size_t lfd_entry_size(const struct lfd *d, uint32_t klen);
+LFD_HIDDEN int lfd_slab_class(const struct lfd *d, uint32_t klen);
+LFD_HIDDEN struct lfd_entry *lfd_slab_alloc(struct lfd *d, int c);
+LFD_HIDDEN void lfd_slab_free(struct lfd *d, struct lfd_slab_batch *b,
+			      struct lfd_entry *e, int c);
+LFD_HIDDEN void lfd_slab_flush(struct lfd *d, struct lfd_slab_batch *b);
+LFD_HIDDEN void lfd_slab_init(struct lfd *d);
+LFD_HIDDEN void lfd_slab_fini(struct lfd *d);
+
 /* --- reclaim.c: memory and RCU --- */
 LFD_HIDDEN void *lfd_mem_alloc(struct lfd *d, size_t size);
 LFD_HIDDEN void lfd_mem_free(struct lfd *d, void *p, size_t size);
 LFD_HIDDEN void lfd_retire_entry(struct lfd *d, struct lfd_entry *e,
 				 void *popped);
 LFD_HIDDEN struct lfd_entry *lfd_entry_alloc(struct lfd *d, uint32_t klen);
-LFD_HIDDEN void lfd_entry_free(struct lfd *d, struct lfd_entry *e);
+LFD_HIDDEN void lfd_entry_discard(struct lfd *d, struct lfd_entry *e);
+LFD_HIDDEN void lfd_entry_drop(struct lfd *d, struct lfd_entry *e);
 LFD_HIDDEN struct lfd_retired *lfd_record_alloc(struct lfd *d);
 LFD_HIDDEN void lfd_record_retire(struct lfd *d, struct lfd_retired *r,
 				  void *value);

@@ -93,26 +93,61 @@ static void **lfd_entry_popped(struct lfd_entry *e)
 	return (void **)(void *)((char *)e - sizeof(void *));
 }
 
-static size_t lfd_entry_prefix(const struct lfd *d)
-{
-	return d->value_free ? sizeof(void *) : 0;
-}
-
+/* Caller holds a read-side section of d's flavour (slab.c's ABA argument). */
 struct lfd_entry *lfd_entry_alloc(struct lfd *d, uint32_t klen)
 {
 	size_t pre = lfd_entry_prefix(d);
-	char *p = lfd_mem_alloc(d, pre + sizeof(struct lfd_entry) + klen);
+	int c = lfd_slab_class(d, klen);
+	char *p;
 
+	if (c >= 0)
+		return lfd_slab_alloc(d, c);
+	p = lfd_mem_alloc(d, lfd_entry_size(d, klen));
 	/* The allocator's alignment is at least the pointer's: so is the
 	 * entry's, whose members are pointer-sized or smaller. */
 	return p ? (struct lfd_entry *)(void *)(p + pre) : NULL;
 }
 
-void lfd_entry_free(struct lfd *d, struct lfd_entry *e)
+/* An entry too big for the slab: back to the allocator. */
+static void lfd_entry_free_big(struct lfd *d, struct lfd_entry *e)
 {
-	size_t pre = lfd_entry_prefix(d);
+	lfd_mem_free(d, (char *)e - lfd_entry_prefix(d),
+		     lfd_entry_size(d, e->ln.klen));
+}
 
-	lfd_mem_free(d, (char *)e - pre, pre + sizeof(*e) + e->ln.klen);
+/* Free e now: a slab slot joins batch b, anything else goes back to the
+ * allocator. */
+static void lfd_entry_free(struct lfd *d, struct lfd_entry *e,
+			   struct lfd_slab_batch *b)
+{
+	int c = lfd_slab_class(d, e->ln.klen);
+
+	if (c >= 0)
+		lfd_slab_free(d, b, e, c);
+	else
+		lfd_entry_free_big(d, e);
+}
+
+/*
+ * An entry that was allocated but never linked.  A slab slot may be
+ * reused only after a grace period since it was taken (slab.c), so it is
+ * retired like a popped entry, with no value for the destructor; anything
+ * else is freed now.
+ */
+void lfd_entry_discard(struct lfd *d, struct lfd_entry *e)
+{
+	if (lfd_slab_class(d, e->ln.klen) < 0)
+		lfd_entry_free_big(d, e);
+	else
+		lfd_retire_entry(d, e, LFD_TOMBSTONE);
+}
+
+/* lfd_destroy, alone: an entry still in the list.  Slab slots go with
+ * their blocks (lfd_slab_fini). */
+void lfd_entry_drop(struct lfd *d, struct lfd_entry *e)
+{
+	if (lfd_slab_class(d, e->ln.klen) < 0)
+		lfd_entry_free_big(d, e);
 }
 
 /* The link word of a retire-stack item. */
@@ -225,6 +260,9 @@ static uintptr_t lfd_free_items(struct lfd *d, uintptr_t w, unsigned *budget,
 				struct lfd_retired **markers)
 {
 	long freed = 0;
+	struct lfd_slab_batch batch;
+
+	memset(&batch, 0, sizeof(batch));
 
 	while (w != 0 && (budget == NULL || *budget > 0)) {
 		uintptr_t *link = lfd_item_link(w);
@@ -252,16 +290,19 @@ static uintptr_t lfd_free_items(struct lfd *d, uintptr_t w, unsigned *budget,
 			struct lfd_entry *e = LFD_CONTAINER_OF(
 				link, struct lfd_entry, retire_link);
 
-			if (d->value_free)
+			/* No value: an entry never linked (discarded). */
+			if (d->value_free &&
+			    *lfd_entry_popped(e) != LFD_TOMBSTONE)
 				d->value_free(*lfd_entry_popped(e),
 					      d->value_free_arg);
-			lfd_entry_free(d, e);
+			lfd_entry_free(d, e, &batch);
 		}
 		if (budget != NULL)
 			(*budget)--;
 		freed++;
 		w = next;
 	}
+	lfd_slab_flush(d, &batch);
 	lfd_backlog_add(d, -freed);
 	return w;
 }

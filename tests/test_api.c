@@ -254,11 +254,14 @@ static int count_cb(void *arg, const void *key, size_t len, void *value)
 	return 0;
 }
 
-/* Memory per entry (doc/design.md, "Memory per entry"): an entry asks the
- * allocator for 32 bytes and its key, plus one word for the popped value
- * only when the dictionary has a value destructor.  Also checks, through
- * the checking allocator, that every entry is freed with the pointer and
- * size it was allocated with, popped or destroyed, in both layouts. */
+/* Memory per entry (doc/design.md, "Memory per entry").  An entry of up to
+ * 64 bytes is a slab slot: 32 bytes and its key, plus one word for the
+ * popped value only when the dictionary has a value destructor, rounded
+ * up to 8; a block of slots adds a 16-byte header.  A bigger entry is one
+ * allocation of exactly that size.  Checked through the checking
+ * allocator, which also sees every block and big entry freed with the
+ * pointer and size it was allocated with, in both layouts; and popped
+ * entries' slots must be reused, not allocated again. */
 static void noop_free(void *v, void *arg)
 {
 	(void)v;
@@ -267,27 +270,52 @@ static void noop_free(void *v, void *arg)
 
 START_TEST(test_entry_footprint)
 {
+	enum { N = 100000, BIG = 200 };
+	static unsigned char big[BIG];
+
 	for (int dtor = 0; dtor < 2; dtor++) {
 		struct lfd_config c;
 		struct fixture fx;
+		long slot = 32 + 8 + (dtor ? 8 : 0);
 		tu_cfg_init(&c);
-		c.capacity = 64; /* no grow below: only entries allocate */
+		c.capacity = 2 * N; /* no grow: only entries allocate */
 		c.value_free = dtor ? noop_free : NULL;
 		fx_open(&fx, &c);
-		for (uint64_t k = 0; k < 16; k++) {
-			long bytes = atomic_load(&fx.al.live_bytes);
-			long allocs = atomic_load(&fx.al.allocs);
+		long bytes0 = atomic_load(&fx.al.live_bytes);
+		for (uint64_t k = 0; k < N; k++)
 			ck_assert_int_eq(lfd_insert(fx.d, &k, sizeof k,
 						    tu_v(k), NULL), 0);
-			ck_assert_int_eq(atomic_load(&fx.al.allocs), allocs + 1);
-			ck_assert_int_eq(atomic_load(&fx.al.live_bytes) - bytes,
-					 32 + 8 + (dtor ? 8 : 0));
-		}
-		for (uint64_t k = 0; k < 8; k++) {
+		long bytes1 = atomic_load(&fx.al.live_bytes);
+		double per = (double)(bytes1 - bytes0) / N;
+		TU_LOG("  entry_footprint: %s destructor: %.2f bytes per "
+		       "8-byte-key entry (slot %ld)\n", dtor ? "with" : "no",
+		       per, slot);
+		/* at most the last block's unused slots and the headers */
+		ck_assert_msg(per >= (double)slot && per <= (double)slot + 1.0,
+			      "%.2f bytes per entry, slot %ld", per, slot);
+
+		/* pop half; once reclaimed, as many new keys reuse them */
+		for (uint64_t k = 0; k < N; k += 2) {
 			void *v;
 			ck_assert_int_eq(lfd_pop(fx.d, &k, sizeof k, &v), 0);
 		}
 		ck_assert_int_eq(lfd_barrier(fx.d), 0);
+		for (uint64_t k = N; k < N + N / 2; k++)
+			ck_assert_int_eq(lfd_insert(fx.d, &k, sizeof k,
+						    tu_v(k), NULL), 0);
+		ck_assert_msg(atomic_load(&fx.al.live_bytes) == bytes1,
+			      "popped slots not reused: %ld bytes -> %ld",
+			      bytes1, atomic_load(&fx.al.live_bytes));
+
+		/* a big key: one allocation of 32 + key (+ 8) bytes */
+		long allocs = atomic_load(&fx.al.allocs);
+		ck_assert_int_eq(lfd_insert(fx.d, big, BIG, tu_v(1), NULL), 0);
+		ck_assert_int_eq(atomic_load(&fx.al.allocs), allocs + 1);
+		ck_assert_int_eq(atomic_load(&fx.al.live_bytes) - bytes1,
+				 32 + BIG + (dtor ? 8 : 0));
+		ck_assert_int_eq(lfd_pop(fx.d, big, BIG, NULL), 0);
+		ck_assert_int_eq(lfd_barrier(fx.d), 0);
+		ck_assert_int_eq(atomic_load(&fx.al.live_bytes), bytes1);
 		ck_assert_int_eq(atomic_load(&fx.al.bad_free), 0);
 		fx_close(&fx);
 	}
@@ -1157,9 +1185,9 @@ START_TEST(test_stats_and_no_leak)
 	ck_assert_uint_eq(st.count, N);
 	ck_assert_msg(st.grows > 0, "no grow with %d entries", (int)N);
 	tu_assert_converged(fx.d, "after inserts");
-	ck_assert_msg(atomic_load(&fx.al.live) >= N,
-		      "%ld live allocations for %d entries",
-		      atomic_load(&fx.al.live), (int)N);
+	ck_assert_msg(atomic_load(&fx.al.live_bytes) >= 32L * N,
+		      "%ld live bytes for %d entries",
+		      atomic_load(&fx.al.live_bytes), (int)N);
 	for (size_t id = 0; id < N; id += 2) {
 		size_t len = tu_model_key(&m, id, k);
 		ck_assert_int_eq(lfd_pop(fx.d, k, len, NULL), 0);

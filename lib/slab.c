@@ -1,0 +1,369 @@
+/*
+ * slab.c - entries of up to LFD_SLAB_MAX bytes live in slots of blocks
+ * that the dictionary keeps until lfd_destroy.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Why.  A 40-byte entry (8-byte key) from malloc is a 48-byte chunk: a
+ * sixth of the memory of a dictionary of small keys is allocator headers
+ * (doc/performance.md).  A slot costs its size rounded up to 8 bytes, plus
+ * one 16-byte block header per block of 32 to 2048 slots.
+ *
+ * Shape.  One size class per 8 bytes from 32 to 64.  Free slots of a class
+ * sit on
+ *   - a per-stripe stack (lfd_stripe.slab[c]), from which a thread of that
+ *     stripe allocates: uncontended while threads <= stripes;
+ *   - a per-dictionary stack of chains (lfd.slab_chains[c]): a thread that
+ *     frees entries after their grace period (reclaim.c) links up to
+ *     LFD_SLAB_CHAIN of them into a chain and pushes the chain, one CAS;
+ *     a thread whose stripe stack is empty pops one chain and moves it to
+ *     its stripe stack, one CAS each (the chain's head records its tail);
+ *   - failing both, a new block from the dictionary's allocator, carved
+ *     into slots: one for the caller, the rest onto the stripe stack;
+ *   - and if that fails, a slot from another stripe's stack: -ENOMEM only
+ *     when the dictionary has no free slot of the class at all.
+ * A slot never returns to the allocator before lfd_destroy, which frees
+ * the blocks: the memory of entries a dictionary once held stays with it
+ * (the bucket index does shrink).
+ *
+ * Links.  A free slot is an entry-shaped thing: its `value` word links the
+ * stripe stacks and the chains, its `ln.next` word links the chain stack,
+ * and a chain's head keeps the chain's tail in `retire_link`.
+ *
+ * ABA.  Both stacks are popped with a plain load/CAS (Treiber), which is
+ * safe here because every pop runs inside a read-side section of the
+ * dictionary's RCU flavour (lfd_entry_alloc's caller holds one) and a slot
+ * taken from a stack comes back to any stack only after it has been an
+ * entry, retired, and waited for a grace period -- which cannot end while
+ * a popper that read it as the top is still in its section.  So a popper
+ * whose CAS finds its top unchanged knows the top was never taken meanwhile
+ * and the successor it read is still right.  (Moving a chain from the chain
+ * stack to a stripe stack happens without a grace period; that is fine:
+ * the chain was popped by its mover and is pushed once, never taken back
+ * out of a stack except by a pop.)  An entry that was allocated but never
+ * linked is therefore not freed at once but retired like a popped one
+ * (lfd_entry_discard).  A stale popper reads only the link word of a slot
+ * that may meanwhile be an entry again; those words are atomics, and entry
+ * initialization stores them atomically (lfd_entry_new).
+ */
+#include <errno.h>
+
+#include "internal.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LFD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LFD_ASAN 1
+#endif
+#endif
+#ifdef LFD_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+/* Slots per chain a freeing thread pushes at once. */
+#define LFD_SLAB_CHAIN 64u
+/* Slots per block: 32 for the first blocks of a dictionary, doubling every
+ * 4 blocks up to 2048 (80 KiB for 40-byte slots), and at most
+ * LFD_SLAB_BLOCK_MAX bytes: below glibc's mmap threshold (128 KiB), so a
+ * block costs one 16-byte chunk header. */
+#define LFD_SLAB_MIN_SLOTS 32u
+#define LFD_SLAB_MAX_SHIFT 6u
+#define LFD_SLAB_BLOCK_MAX ((size_t)120 * 1024)
+
+/* The classes start at 32 bytes: an entry's fixed part. */
+_Static_assert(sizeof(struct lfd_entry) == 32, "slab classes assume a "
+	       "32-byte entry head");
+
+struct lfd_slab_block {
+	struct lfd_slab_block *next; /* the dictionary's block list */
+	size_t size;		     /* bytes asked of the allocator */
+};
+
+size_t lfd_entry_size(const struct lfd *d, uint32_t klen)
+{
+	return lfd_entry_prefix(d) + sizeof(struct lfd_entry) + klen;
+}
+
+int lfd_slab_class(const struct lfd *d, uint32_t klen)
+{
+	size_t sz;
+
+	if (klen > LFD_SLAB_MAX)
+		return -1;
+	sz = (lfd_entry_size(d, klen) + 7u) & ~(size_t)7u;
+	return sz > LFD_SLAB_MAX ? -1 : (int)((sz - 32u) / 8u);
+}
+
+static size_t lfd_slot_size(int c)
+{
+	return 32u + 8u * (size_t)c;
+}
+
+/* Mark the words of a free slot that nothing may read as unaddressable
+ * (ASan builds), leaving the link words (ln.next, value, retire_link). */
+static void lfd_slot_poison(const struct lfd *d, struct lfd_entry *e, int c)
+{
+#ifdef LFD_ASAN
+	size_t pre = lfd_entry_prefix(d);
+	char *slot = (char *)e - pre;
+
+	ASAN_POISON_MEMORY_REGION(slot, pre);
+	ASAN_POISON_MEMORY_REGION(&e->ln.so_key, 8);
+	ASAN_POISON_MEMORY_REGION(e->key, lfd_slot_size(c) - pre -
+						  sizeof(struct lfd_entry));
+#else
+	(void)d;
+	(void)e;
+	(void)c;
+#endif
+}
+
+static void lfd_slot_unpoison(const struct lfd *d, struct lfd_entry *e,
+			      int c)
+{
+#ifdef LFD_ASAN
+	ASAN_UNPOISON_MEMORY_REGION((char *)e - lfd_entry_prefix(d), lfd_slot_size(c));
+#else
+	(void)d;
+	(void)e;
+	(void)c;
+#endif
+}
+
+static struct lfd_entry *lfd_slot_entry(uintptr_t w)
+{
+	return (struct lfd_entry *)w;
+}
+
+/* The next slot in a stripe stack or chain. */
+static uintptr_t lfd_slot_next(struct lfd_entry *e)
+{
+	/* relaxed: the pop that made e reachable to us (an acquire load or
+	 * CAS of a stack top, or the chain's acquire pop) ordered the store
+	 * of this link before us; a stale popper's read may be of a slot
+	 * that is an entry again, and its CAS then fails (see ABA above). */
+	return (uintptr_t)lfd_a_load(&e->value, memory_order_relaxed);
+}
+
+static void lfd_slot_set_next(struct lfd_entry *e, uintptr_t next)
+{
+	/* relaxed: published by the release of the CAS that pushes e. */
+	lfd_a_store(&e->value, (void *)next, memory_order_relaxed);
+}
+
+/* Push the chain first..last (linked by value) on stripe stack *top. */
+static void lfd_stack_push(LFD_ATOMIC(uintptr_t) *top,
+			   struct lfd_entry *first, struct lfd_entry *last)
+{
+	/* relaxed: only seeds the CAS loop. */
+	uintptr_t t = lfd_a_load(top, memory_order_relaxed);
+
+	do
+		lfd_slot_set_next(last, t);
+	/* release: the links (and, for a carved block, nothing else) are
+	 * visible to the popper's acquire. */
+	while (!lfd_a_cas_weak(top, &t, (uintptr_t)first,
+			     memory_order_release, memory_order_relaxed));
+}
+
+/* Pop one slot of stripe stack *top, or NULL.  Inside a read-side section. */
+static struct lfd_entry *lfd_stack_pop(LFD_ATOMIC(uintptr_t) *top)
+{
+	/* acquire: pairs with lfd_stack_push's release (the slot's link). */
+	uintptr_t t = lfd_a_load(top, memory_order_acquire);
+
+	while (t != 0) {
+		uintptr_t next = lfd_slot_next(lfd_slot_entry(t));
+
+		/* acquire on both: the slot we take (or the new top we retry
+		 * with) was published by a push's release. */
+		if (lfd_a_cas_weak(top, &t, next, memory_order_acquire,
+				 memory_order_acquire))
+			return lfd_slot_entry(t);
+	}
+	return NULL;
+}
+
+/* Pop one chain of the chain stack of class c, or NULL.  Inside a
+ * read-side section. */
+static struct lfd_entry *lfd_chains_pop(struct lfd *d, int c)
+{
+	/* acquire: pairs with lfd_chain_flush's release (the chain's links and
+	 * its tail). */
+	uintptr_t t = lfd_a_load(&d->slab_chains[c], memory_order_acquire);
+
+	while (t != 0) {
+		/* relaxed: as lfd_slot_next, for the chain stack's link. */
+		uintptr_t next =
+			lfd_a_load(&lfd_slot_entry(t)->ln.next, memory_order_relaxed);
+
+		/* acquire: as in lfd_stack_pop. */
+		if (lfd_a_cas_weak(&d->slab_chains[c], &t, next,
+				 memory_order_acquire, memory_order_acquire))
+			return lfd_slot_entry(t);
+	}
+	return NULL;
+}
+
+/* A new block of class c: one slot for the caller, the rest on *top. */
+static struct lfd_entry *lfd_block_new(struct lfd *d, int c,
+				       LFD_ATOMIC(uintptr_t) *top)
+{
+	/* relaxed: a sizing heuristic, no ordering needed. */
+	unsigned long nb = lfd_a_load(&d->slab_nblocks, memory_order_relaxed);
+	unsigned int shift = nb / 4 < LFD_SLAB_MAX_SHIFT ? (unsigned)(nb / 4)
+							   : LFD_SLAB_MAX_SHIFT;
+	size_t slots = (size_t)LFD_SLAB_MIN_SLOTS << shift;
+	size_t ssz = lfd_slot_size(c), pre = lfd_entry_prefix(d), i;
+	size_t size;
+	struct lfd_slab_block *b;
+	struct lfd_slab_block *head;
+	char *base;
+
+	if (sizeof(struct lfd_slab_block) + slots * ssz > LFD_SLAB_BLOCK_MAX)
+		slots = (LFD_SLAB_BLOCK_MAX - sizeof(struct lfd_slab_block)) /
+			ssz;
+	size = sizeof(struct lfd_slab_block) + slots * ssz;
+	b = lfd_mem_alloc(d, size);
+	if (b == NULL)
+		return NULL;
+	/* relaxed: as above.  Counted only once allocated, so that failed
+	 * attempts under memory pressure do not make later blocks bigger. */
+	lfd_a_fetch_add(&d->slab_nblocks, 1ul, memory_order_relaxed);
+	b->size = size;
+	/* relaxed: only seeds the CAS loop. */
+	head = lfd_a_load(&d->slab_blocks, memory_order_relaxed);
+	do
+		b->next = head;
+	/* relaxed: the list is read only by lfd_slab_fini, after every
+	 * other call on the dictionary has returned (lfd_destroy's
+	 * contract), which orders it after these pushes. */
+	while (!lfd_a_cas_weak(&d->slab_blocks, &head, b, memory_order_relaxed,
+			     memory_order_relaxed));
+	base = (char *)(b + 1) + pre;
+	for (i = 1; i < slots; i++) {
+		struct lfd_entry *e = (struct lfd_entry *)(void *)(base + i * ssz);
+
+		lfd_a_init(&e->ln.next, (uintptr_t)0);
+		lfd_a_init(&e->value,
+			   i + 1 < slots ? (void *)(base + (i + 1) * ssz) : NULL);
+		lfd_slot_poison(d, e, c);
+	}
+	if (slots > 1)
+		lfd_stack_push(top, (struct lfd_entry *)(void *)(base + ssz),
+			       (struct lfd_entry *)(void *)(base +
+							    (slots - 1) * ssz));
+	return (struct lfd_entry *)(void *)base;
+}
+
+/* Out of memory: a free slot of class c on any stripe's stack, or NULL,
+ * so that an insert fails only when the dictionary has no slot left. */
+static struct lfd_entry *lfd_steal(struct lfd *d, int c)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nstripes; i++) {
+		struct lfd_entry *e = lfd_stack_pop(&d->stripes[i].slab[c]);
+
+		if (e != NULL)
+			return e;
+	}
+	return NULL;
+}
+
+struct lfd_entry *lfd_slab_alloc(struct lfd *d, int c)
+{
+	struct lfd_stripe *s =
+		&d->stripes[lfd_my_thread_no() & (d->nstripes - 1)];
+	struct lfd_entry *e = lfd_stack_pop(&s->slab[c]);
+
+	if (e == NULL) {
+		e = lfd_chains_pop(d, c);
+		if (e != NULL) {
+			uintptr_t rest = lfd_slot_next(e);
+
+			if (rest != 0)
+				lfd_stack_push(&s->slab[c], lfd_slot_entry(rest),
+					       lfd_slot_entry(e->retire_link));
+		} else {
+			e = lfd_block_new(d, c, &s->slab[c]);
+			if (e == NULL)
+				e = lfd_steal(d, c);
+			if (e == NULL)
+				return NULL;
+		}
+	}
+	lfd_slot_unpoison(d, e, c);
+	return e;
+}
+
+void lfd_slab_free(struct lfd *d, struct lfd_slab_batch *b,
+		   struct lfd_entry *e, int c)
+{
+	struct lfd_entry *first = b->first[c];
+
+	lfd_slot_set_next(e, (uintptr_t)first);
+	if (first == NULL)
+		b->last[c] = e;
+	b->first[c] = e;
+	lfd_slot_poison(d, e, c);
+	if (++b->n[c] == LFD_SLAB_CHAIN)
+		lfd_slab_flush(d, b);
+}
+
+void lfd_slab_flush(struct lfd *d, struct lfd_slab_batch *b)
+{
+	int c;
+
+	for (c = 0; c < LFD_SLAB_CLASSES; c++) {
+		struct lfd_entry *first = b->first[c];
+		uintptr_t t;
+
+		if (first == NULL)
+			continue;
+		first->retire_link = (uintptr_t)b->last[c];
+		/* relaxed: only seeds the CAS loop. */
+		t = lfd_a_load(&d->slab_chains[c], memory_order_relaxed);
+		do
+			/* relaxed: published by the CAS's release. */
+			lfd_a_store(&first->ln.next, t, memory_order_relaxed);
+		/* release: the chain's links and tail, to lfd_chains_pop's
+		 * acquire. */
+		while (!lfd_a_cas_weak(&d->slab_chains[c], &t, (uintptr_t)first,
+				     memory_order_release,
+				     memory_order_relaxed));
+		b->first[c] = b->last[c] = NULL;
+		b->n[c] = 0;
+	}
+}
+
+void lfd_slab_init(struct lfd *d)
+{
+	int c;
+
+	for (c = 0; c < LFD_SLAB_CLASSES; c++)
+		lfd_a_init(&d->slab_chains[c], (uintptr_t)0);
+	lfd_a_init(&d->slab_blocks, (struct lfd_slab_block *)NULL);
+	lfd_a_init(&d->slab_nblocks, 0ul);
+}
+
+void lfd_slab_fini(struct lfd *d)
+{
+	/* relaxed: see lfd_block_new. */
+	struct lfd_slab_block *b =
+		lfd_a_load(&d->slab_blocks, memory_order_relaxed);
+
+	while (b != NULL) {
+		struct lfd_slab_block *next = b->next;
+
+#ifdef LFD_ASAN
+		ASAN_UNPOISON_MEMORY_REGION(b, b->size);
+#endif
+		lfd_mem_free(d, b, b->size);
+		b = next;
+	}
+	/* relaxed: alone (lfd_destroy). */
+	lfd_a_store(&d->slab_blocks, (struct lfd_slab_block *)NULL,
+		    memory_order_relaxed);
+}
