@@ -85,9 +85,10 @@ struct lfd_entry {
 LFD_HIDDEN extern const unsigned char lfd_tombstone_byte;
 #define LFD_TOMBSTONE ((void *)&lfd_tombstone_byte)
 
-/* Entries of up to LFD_SLAB_MAX bytes (popped word included) come from
- * slab slots of one of LFD_SLAB_CLASSES sizes, 32 to 64 bytes (slab.c). */
-#define LFD_SLAB_MAX 64u
+/* Entries whose key and popped word take at most LFD_SLAB_EXTRA bytes come
+ * from slab slots of one of LFD_SLAB_CLASSES sizes: the 32-byte entry head
+ * plus 0, 8, .. 32 bytes (slab.c). */
+#define LFD_SLAB_EXTRA 32u
 #define LFD_SLAB_CLASSES 5
 
 /* One stripe of the split entry counter and of the slab's free slots, alone

@@ -1,6 +1,7 @@
 /*
- * slab.c - entries of up to LFD_SLAB_MAX bytes live in slots of blocks
- * that the dictionary keeps until lfd_destroy.
+ * slab.c - entries of up to 64 bytes (32-byte head, key and popped word
+ * up to LFD_SLAB_EXTRA) live in slots of blocks that the dictionary keeps
+ * until lfd_destroy.
  *
  * SPDX-License-Identifier: MIT
  *
@@ -71,9 +72,6 @@
 #define LFD_SLAB_MAX_SHIFT 6u
 #define LFD_SLAB_BLOCK_MAX ((size_t)120 * 1024)
 
-/* The classes start at 32 bytes: an entry's fixed part. */
-_Static_assert(sizeof(struct lfd_entry) == 32, "slab classes assume a "
-	       "32-byte entry head");
 
 struct lfd_slab_block {
 	struct lfd_slab_block *next; /* the dictionary's block list */
@@ -85,19 +83,22 @@ size_t lfd_entry_size(const struct lfd *d, uint32_t klen)
 	return lfd_entry_prefix(d) + sizeof(struct lfd_entry) + klen;
 }
 
+/* Class c's slots: the entry head and 8c bytes of popped word and key.
+ * (Relative to the head's size, which is 32 bytes in the library and
+ * bigger in the model checker's build, tests/litmus/mc_relacy.cpp.) */
 int lfd_slab_class(const struct lfd *d, uint32_t klen)
 {
-	size_t sz;
+	size_t extra;
 
-	if (klen > LFD_SLAB_MAX)
+	if (klen > LFD_SLAB_EXTRA)
 		return -1;
-	sz = (lfd_entry_size(d, klen) + 7u) & ~(size_t)7u;
-	return sz > LFD_SLAB_MAX ? -1 : (int)((sz - 32u) / 8u);
+	extra = (lfd_entry_prefix(d) + klen + 7u) & ~(size_t)7u;
+	return extra > LFD_SLAB_EXTRA ? -1 : (int)(extra / 8u);
 }
 
 static size_t lfd_slot_size(int c)
 {
-	return 32u + 8u * (size_t)c;
+	return sizeof(struct lfd_entry) + 8u * (size_t)c;
 }
 
 /* Mark the words of a free slot that nothing may read as unaddressable
@@ -242,13 +243,17 @@ static struct lfd_entry *lfd_block_new(struct lfd *d, int c,
 	while (!lfd_a_cas_weak(&d->slab_blocks, &head, b, memory_order_relaxed,
 			     memory_order_relaxed));
 	base = (char *)(b + 1) + pre;
-	for (i = 1; i < slots; i++) {
+	/* i = 0 is the caller's: its link words are initialized too (the
+	 * entry's stores to them are stores, not initializations). */
+	for (i = 0; i < slots; i++) {
 		struct lfd_entry *e = (struct lfd_entry *)(void *)(base + i * ssz);
 
 		lfd_a_init(&e->ln.next, (uintptr_t)0);
 		lfd_a_init(&e->value,
-			   i + 1 < slots ? (void *)(base + (i + 1) * ssz) : NULL);
-		lfd_slot_poison(d, e, c);
+			   i > 0 && i + 1 < slots ? (void *)(base + (i + 1) * ssz)
+						  : NULL);
+		if (i > 0)
+			lfd_slot_poison(d, e, c);
 	}
 	if (slots > 1)
 		lfd_stack_push(top, (struct lfd_entry *)(void *)(base + ssz),

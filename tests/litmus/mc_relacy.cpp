@@ -114,6 +114,7 @@ template <class T, class V> static void mc_init(rl::atomic<T> *p, V v)
 #include "../../lib/solist.c"
 #include "../../lib/buckets.c"
 #include "../../lib/reclaim.c"
+#include "../../lib/slab.c"
 /* count.c's only global atomic, the thread-number allocator, is a static
  * object, constructed before Relacy runs: a plain counter stands in for
  * it (it only spreads threads over counter stripes).  The stripes
