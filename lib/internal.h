@@ -211,8 +211,27 @@ struct lfd_slab_batch {
 	struct lfd_entry *first[LFD_SLAB_CLASSES], *last[LFD_SLAB_CLASSES];
 	unsigned int n[LFD_SLAB_CLASSES];
 };
-LFD_HIDDEN size_t lfd_entry_size(const struct lfd *d, uint32_t klen);
-LFD_HIDDEN int lfd_slab_class(const struct lfd *d, uint32_t klen);
+
+/* An entry's bytes with its popped word. */
+static inline size_t lfd_entry_size(const struct lfd *d, uint32_t klen)
+{
+	return lfd_entry_prefix(d) + sizeof(struct lfd_entry) + klen;
+}
+
+/* The slab class of an entry with a key of klen bytes, or -1: too big for
+ * the slab.  Class c's slots are the entry head and 8c bytes of popped word
+ * and key.  (Relative to the head's size, which is 32 bytes in the library
+ * and bigger in the model checker's build, tests/litmus/mc_relacy.cpp.)
+ * Inline: on every entry allocation and free. */
+static inline int lfd_slab_class(const struct lfd *d, uint32_t klen)
+{
+	size_t extra;
+
+	if (klen > LFD_SLAB_EXTRA)
+		return -1;
+	extra = (lfd_entry_prefix(d) + klen + 7u) & ~(size_t)7u;
+	return extra > LFD_SLAB_EXTRA ? -1 : (int)(extra / 8u);
+}
 LFD_HIDDEN struct lfd_entry *lfd_slab_alloc(struct lfd *d, int c);
 LFD_HIDDEN void lfd_slab_free(struct lfd *d, struct lfd_slab_batch *b,
 			      struct lfd_entry *e, int c);

@@ -72,29 +72,10 @@
 #define LFD_SLAB_MAX_SHIFT 6u
 #define LFD_SLAB_BLOCK_MAX ((size_t)120 * 1024)
 
-
 struct lfd_slab_block {
 	struct lfd_slab_block *next; /* the dictionary's block list */
 	size_t size;		     /* bytes asked of the allocator */
 };
-
-size_t lfd_entry_size(const struct lfd *d, uint32_t klen)
-{
-	return lfd_entry_prefix(d) + sizeof(struct lfd_entry) + klen;
-}
-
-/* Class c's slots: the entry head and 8c bytes of popped word and key.
- * (Relative to the head's size, which is 32 bytes in the library and
- * bigger in the model checker's build, tests/litmus/mc_relacy.cpp.) */
-int lfd_slab_class(const struct lfd *d, uint32_t klen)
-{
-	size_t extra;
-
-	if (klen > LFD_SLAB_EXTRA)
-		return -1;
-	extra = (lfd_entry_prefix(d) + klen + 7u) & ~(size_t)7u;
-	return extra > LFD_SLAB_EXTRA ? -1 : (int)(extra / 8u);
-}
 
 static size_t lfd_slot_size(int c)
 {
@@ -368,7 +349,4 @@ void lfd_slab_fini(struct lfd *d)
 		lfd_mem_free(d, b, b->size);
 		b = next;
 	}
-	/* relaxed: alone (lfd_destroy). */
-	lfd_a_store(&d->slab_blocks, (struct lfd_slab_block *)NULL,
-		    memory_order_relaxed);
 }
