@@ -51,10 +51,11 @@
  *            not found: the read-only walk [HHLMSS05] either stops past the
  *            key (a LINK_LOAD while the predecessor was linked, or, if the
  *            predecessor had been removed, the instant it was marked or the
- *            call's start, whichever is later) or finds the key's entry
- *            tombstoned (the later of the tombstone CAS and the call's
+ *            walk's start, whichever is later) or finds the key's entry
+ *            tombstoned (the later of the tombstone CAS and the walk's
  *            start: no live entry of the key can be linked before the
- *            tombstoned one is unlinked).
+ *            tombstoned one is unlinked).  A walk that meets a retired
+ *            node starts again; the last walk's start is inside the call.
  *   insert   inserted: LINK_CAS.  -EEXIST: VALUE_LOAD seeing a value.
  *   set      inserted: LINK_CAS.  replaced: VALUE_CAS.
  *   replace, cas, pop, pop_if
@@ -64,7 +65,8 @@
  *
  * Progress guarantees
  *   - get: lock-free, and it never writes shared memory.  (Not wait-free: an
- *     unbounded stream of inserts ahead of it can lengthen its walk.)
+ *     unbounded stream of inserts ahead of it can lengthen its walk, and
+ *     pops of the entries it stands on can restart it.)
  *   - insert, set, replace, cas, pop, pop_if, foreach: lock-free.  A retry
  *     happens only because another thread's CAS on the same word succeeded.
  *     They never wait for a resize, a grace period or another update.
@@ -187,7 +189,6 @@ static struct lfd_entry *lfd_entry_new(struct lfd_op *op, void *value)
 	e->ln.so_key = op->so;
 	e->ln.klen = op->klen;
 	lfd_a_store(&e->value, value, memory_order_relaxed);
-	e->retire_link = 0;
 	if (op->klen)
 		memcpy(e->key, op->key, op->klen);
 	return e;
@@ -461,6 +462,34 @@ LFD_EXPORT int lfd_count(struct lfd *d, size_t *count)
 	return 0;
 }
 
+/* The node foreach visits after n.  If n was popped and retired meanwhile
+ * (fn itself may pop it), its next word no longer leads along the list
+ * (LFD_RETIRED): walk again from n's bucket node (which sorts before n and
+ * stays linked, solist.c I4) to the first node that sorts after n.  n's
+ * so_key, klen and key stay readable until the read-side section ends. */
+static struct lfd_lnode *lfd_foreach_next(struct lfd *d, struct lfd_lnode *n)
+{
+	/* LINK_LOAD: acquire the fields of the node we step to. */
+	uintptr_t w = lfd_a_load(&n->next, LFD_MO_LINK_LOAD);
+	const struct lfd_entry *e = lfd_entry_of(n); /* retired: an entry */
+	struct lfd_lnode *start, *m;
+
+	if (!(w & LFD_RETIRED))
+		return lfd_ptr(w);
+	/* so_key = rev32(hash) | 1: rev32 gives back the hash's low bits
+	 * (and bit 31, which no bucket mask keeps). */
+	start = lfd_bucket_for(d, lfd_rev32(n->so_key));
+again:
+	m = lfd_ptr(lfd_a_load(&start->next, LFD_MO_LINK_LOAD));
+	while (m != NULL && lfd_order(m, n->so_key, e->key, n->klen) <= 0) {
+		w = lfd_a_load(&m->next, LFD_MO_LINK_LOAD);
+		if (w & LFD_RETIRED)
+			goto again;
+		m = lfd_ptr(w);
+	}
+	return m;
+}
+
 LFD_EXPORT int lfd_foreach(struct lfd *d,
 			   int (*fn)(void *arg, const void *key, size_t len,
 				     void *value),
@@ -490,7 +519,7 @@ LFD_EXPORT int lfd_foreach(struct lfd *d,
 					break;
 			}
 		}
-		n = lfd_ptr(lfd_a_load(&n->next, LFD_MO_LINK_LOAD));
+		n = lfd_foreach_next(d, n);
 	}
 	lfd_rcu_unlock(d);
 	return r;

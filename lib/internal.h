@@ -27,6 +27,11 @@
 
 /* The low bit of a `next` word marks its node as removed from the list. */
 #define LFD_MARK ((uintptr_t)1)
+/* Bit 1 of a marked `next` word: the node was unlinked and retired, and the
+ * word now links the retire stack (reclaim.c), not the list.  A walker that
+ * loads such a word starts its walk again (solist.c). */
+#define LFD_RETIRED ((uintptr_t)2)
+#define LFD_LINK_TAGS (LFD_MARK | LFD_RETIRED)
 
 /* A bucket index of 2^31 buckets needs segments 0..31. */
 #define LFD_NSEG 32
@@ -35,49 +40,52 @@
 /*
  * A list node.  Entries and bucket nodes share this head; the low bit of
  * so_key tells them apart (1: entry, 0: bucket node).  so_key and klen are
- * written before the node is linked and never change.
+ * written before the node is linked and never change while it is one.
  */
 struct lfd_lnode {
-	LFD_ATOMIC(uintptr_t) next; /* successor | LFD_MARK */
-	uint32_t so_key;	    /* split-order key: bit-reversed hash */
-	uint32_t klen;		    /* entry: key length; bucket node: 0 */
+	/* successor | LFD_MARK; once unlinked and retired, an entry's next
+	 * word is its retire-stack link | LFD_MARK | LFD_RETIRED */
+	LFD_ATOMIC(uintptr_t) next;
+	uint32_t so_key; /* split-order key: bit-reversed hash */
+	uint32_t klen;	 /* entry: key length; bucket node: 0 */
 };
 
 /*
  * Something waiting for a grace period before it is freed: an entry, or a
  * deferred-destructor record for a value that left its slot, or a marker.
- * Each is linked into the dictionary's retire stack through one link word;
- * a stack item is the address of that word, its low bits tag records
- * (LFD_RETIRED_RECORD) and markers (LFD_RETIRED_MARKER); entries: no tag.
+ * The retire stack links them through their first word (an entry's `next`)
+ * and a stack item is that word's address, untagged.  A link word holds the
+ * next item's address | LFD_MARK | LFD_RETIRED.  What an item is, the word
+ * after the link tells: an entry's so_key is odd, a record's or a marker's
+ * `kind` is even (the layouts are checked in reclaim.c).
  */
 struct lfd_retired {
-	uintptr_t link;
+	LFD_ATOMIC(uintptr_t) link;
+	uint32_t kind; /* LFD_KIND_RECORD or LFD_KIND_MARKER */
 	void *value;
 };
-#define LFD_RETIRED_RECORD ((uintptr_t)1)
+#define LFD_KIND_RECORD 0u
 /* A marker pushed by lfd_reclaim_wait: the batch that takes it has taken
  * everything pushed before it; its callback sets `done`. */
-#define LFD_RETIRED_MARKER ((uintptr_t)2)
-#define LFD_RETIRED_TAGS (LFD_RETIRED_RECORD | LFD_RETIRED_MARKER)
+#define LFD_KIND_MARKER 2u
 struct lfd_marker {
 	struct lfd_retired r;
 	LFD_ATOMIC(int) done;
 };
 
 /*
- * An entry: a key and the value slot that carries its state.  32 bytes and
- * the key (40 for an 8-byte key: a 40-byte slab slot, slab.c).  A dictionary
- * with a value destructor allocates each entry with a word before it, the
- * popped slot (lfd_entry_popped), where pop leaves the value for the
- * destructor; without one, nothing needs it and no entry pays for it.
+ * An entry: a key and the value slot that carries its state.  24 bytes and
+ * the key (32 for an 8-byte key: a 32-byte slab slot, slab.c).  No word of
+ * its own links it into the retire stack: its `next` word does, once it is
+ * unlinked (struct lfd_lnode).  A dictionary with a value destructor
+ * allocates each entry with a word before it, the popped slot
+ * (lfd_entry_popped), where pop leaves the value for the destructor;
+ * without one, nothing needs it and no entry pays for it.
  */
 struct lfd_entry {
 	struct lfd_lnode ln;
 	/* A user value, or LFD_TOMBSTONE once popped (terminal). */
 	LFD_ATOMIC(void *) value;
-	/* Retire-stack link: written only by the thread that popped the
-	 * entry, read by whoever frees it after the grace period. */
-	uintptr_t retire_link;
 	unsigned char key[];
 };
 
@@ -86,7 +94,7 @@ LFD_HIDDEN extern const unsigned char lfd_tombstone_byte;
 #define LFD_TOMBSTONE ((void *)&lfd_tombstone_byte)
 
 /* Entries whose key and popped word take at most LFD_SLAB_EXTRA bytes come
- * from slab slots of one of LFD_SLAB_CLASSES sizes: the 32-byte entry head
+ * from slab slots of one of LFD_SLAB_CLASSES sizes: the 24-byte entry head
  * plus 0, 8, .. 32 bytes (slab.c). */
 #define LFD_SLAB_EXTRA 32u
 #define LFD_SLAB_CLASSES 5
@@ -169,7 +177,7 @@ static inline struct lfd_entry *lfd_entry_of(struct lfd_lnode *n)
 
 static inline struct lfd_lnode *lfd_ptr(uintptr_t w)
 {
-	return (struct lfd_lnode *)(w & ~LFD_MARK);
+	return (struct lfd_lnode *)(w & ~LFD_LINK_TAGS);
 }
 
 static inline uint32_t lfd_rev32(uint32_t x)
@@ -220,7 +228,7 @@ static inline size_t lfd_entry_size(const struct lfd *d, uint32_t klen)
 
 /* The slab class of an entry with a key of klen bytes, or -1: too big for
  * the slab.  Class c's slots are the entry head and 8c bytes of popped word
- * and key.  (Relative to the head's size, which is 32 bytes in the library
+ * and key.  (Relative to the head's size, which is 24 bytes in the library
  * and bigger in the model checker's build, tests/litmus/mc_relacy.cpp.)
  * Inline: on every entry allocation and free. */
 static inline int lfd_slab_class(const struct lfd *d, uint32_t klen)
@@ -345,26 +353,39 @@ static inline int lfd_order(const struct lfd_lnode *n, uint32_t so,
  * shared memory).  Returns that node's entry if its key is the target's, else
  * NULL.  The entry may be marked or tombstoned: the caller's load of its
  * value slot decides.  Linearizable by the lazy-list argument: every node
- * reached was linked at some instant inside the caller's read-side section
- * (doc/design.md).
+ * reached was linked at some instant inside the walk (doc/design.md).  A
+ * retired node's next word no longer leads along the list (LFD_RETIRED):
+ * the walk starts again from `start`.  A restart means that some pop
+ * completed, so the walk is lock-free (reclaim.c, lfd_retire_push).
  */
 static inline struct lfd_entry *lfd_list_lookup(struct lfd_lnode *start,
 						uint32_t so, const void *key,
 						uint32_t klen)
 {
-	/* LINK_LOAD: as in lfd_list_find. */
-	struct lfd_lnode *n = lfd_ptr(lfd_a_load(&start->next, LFD_MO_LINK_LOAD));
+	uintptr_t w;
 
-	while (n != NULL) {
-		int c = lfd_order(n, so, key, klen);
+again:
+	/* LINK_LOAD: as in lfd_list_find.  start is a bucket node in use:
+	 * never marked, never retired (I4). */
+	w = lfd_a_load(&start->next, LFD_MO_LINK_LOAD);
+	for (;;) {
+		struct lfd_lnode *n = lfd_ptr(w);
+		int c;
 
+		if (n == NULL)
+			return NULL;
+		c = lfd_order(n, so, key, klen);
 		if (c > 0)
 			return NULL;
 		if (c == 0)
 			return (so & 1u) ? lfd_entry_of(n) : NULL;
-		n = lfd_ptr(lfd_a_load(&n->next, LFD_MO_LINK_LOAD));
+		w = lfd_a_load(&n->next, LFD_MO_LINK_LOAD);
+#ifdef LFD_BREAK_WALK_RETIRED /* deliberately broken build for stress/, see doc/torture.md */
+		w &= ~LFD_RETIRED; /* follows a retire link as if a successor */
+#endif
+		if (w & LFD_RETIRED)
+			goto again;
 	}
-	return NULL;
 }
 
 #endif /* LFD_INTERNAL_H */

@@ -150,10 +150,46 @@ void lfd_entry_drop(struct lfd *d, struct lfd_entry *e)
 		lfd_entry_free_big(d, e);
 }
 
-/* The link word of a retire-stack item. */
-static uintptr_t *lfd_item_link(uintptr_t w)
+/* An entry, a record and a marker all begin with their link word, and the
+ * word after it tells them apart (struct lfd_retired). */
+#ifndef __cplusplus /* the model checker's build checks nothing here */
+_Static_assert(offsetof(struct lfd_entry, ln.next) == 0 &&
+		       offsetof(struct lfd_retired, link) == 0 &&
+		       offsetof(struct lfd_marker, r) == 0,
+	       "a retire-stack item's address is its link word's");
+_Static_assert(offsetof(struct lfd_entry, ln.so_key) ==
+		       offsetof(struct lfd_retired, kind),
+	       "an item's kind is read where an entry keeps its so_key");
+#endif
+
+/* The link word of retire-stack item w: the atomic word at its address
+ * (an entry's ln.next, a record's or marker's link). */
+static LFD_ATOMIC(uintptr_t) *lfd_item_link(uintptr_t w)
 {
-	return (uintptr_t *)(w & ~LFD_RETIRED_TAGS);
+	return (LFD_ATOMIC(uintptr_t) *)(void *)w;
+}
+
+/* Item w's kind: LFD_KIND_RECORD, LFD_KIND_MARKER, or odd for an entry
+ * (its so_key, written before it was linked or discarded).  Read as bytes:
+ * an entry is not a struct lfd_retired, and C's common-initial-sequence
+ * rule covers unions only. */
+static uint32_t lfd_item_kind(uintptr_t w)
+{
+	uint32_t k;
+
+	memcpy(&k, (const char *)w + offsetof(struct lfd_retired, kind),
+	       sizeof(k));
+	return k;
+}
+
+/* The next item after w, from w's link word. */
+static uintptr_t lfd_item_next(uintptr_t w)
+{
+	/* relaxed: the chain's links were published to whoever holds it by
+	 * the exchange or CAS it took it with (retire_pending, ready slots),
+	 * or written by this thread. */
+	return lfd_a_load(lfd_item_link(w), memory_order_relaxed) &
+	       ~LFD_LINK_TAGS;
 }
 
 static struct lfd *lfd_of_retire_head(struct rcu_head *head)
@@ -212,15 +248,23 @@ static void lfd_retire_schedule(struct lfd *d)
 
 static void lfd_retire_push(struct lfd *d, uintptr_t item)
 {
-	uintptr_t *link = lfd_item_link(item);
+	LFD_ATOMIC(uintptr_t) *link = lfd_item_link(item);
 	/* relaxed: only seeds the CAS loop. */
 	uintptr_t head = lfd_a_load(&d->retire_pending, memory_order_relaxed);
 
-	if (!(item & LFD_RETIRED_MARKER))
+	if (lfd_item_kind(item) != LFD_KIND_MARKER)
 		lfd_backlog_add(d, 1);
 
 	do
-		*link = head;
+		/* release: an entry's link is its next word, which walkers
+		 * still inside a read-side section may load; they see
+		 * LFD_RETIRED and start again (solist.c, I2).  This thread
+		 * unlinked the entry or saw it unlinked (lfd_list_remove), so
+		 * a walker that reads this store also sees the unlink and its
+		 * new walk does not meet the entry again (each restart means
+		 * a pop completed: lock-free).  For the batch taker, the
+		 * CAS's release publishes the link. */
+		lfd_a_store(link, head | LFD_LINK_TAGS, memory_order_release);
 	/* seq_cst: release publishes r to the batch taker; seq_cst for the
 	 * store-buffering pair described in lfd_retire_schedule. */
 	while (!lfd_a_cas_weak(&d->retire_pending, &head, item,
@@ -232,12 +276,16 @@ void lfd_retire_entry(struct lfd *d, struct lfd_entry *e, void *popped)
 {
 	if (d->value_free)
 		*lfd_entry_popped(e) = popped;
-	lfd_retire_push(d, (uintptr_t)&e->retire_link);
+	lfd_retire_push(d, (uintptr_t)e);
 }
 
 struct lfd_retired *lfd_record_alloc(struct lfd *d)
 {
-	return lfd_mem_alloc(d, sizeof(struct lfd_retired));
+	struct lfd_retired *r = lfd_mem_alloc(d, sizeof(struct lfd_retired));
+
+	if (r != NULL)
+		lfd_a_init(&r->link, (uintptr_t)0);
+	return r;
 }
 
 void lfd_record_free(struct lfd *d, struct lfd_retired *r)
@@ -247,8 +295,9 @@ void lfd_record_free(struct lfd *d, struct lfd_retired *r)
 
 void lfd_record_retire(struct lfd *d, struct lfd_retired *r, void *value)
 {
+	r->kind = LFD_KIND_RECORD;
 	r->value = value;
-	lfd_retire_push(d, (uintptr_t)r | LFD_RETIRED_RECORD);
+	lfd_retire_push(d, (uintptr_t)r);
 }
 
 /*
@@ -265,30 +314,29 @@ static uintptr_t lfd_free_items(struct lfd *d, uintptr_t w, unsigned *budget,
 	memset(&batch, 0, sizeof(batch));
 
 	while (w != 0 && (budget == NULL || *budget > 0)) {
-		uintptr_t *link = lfd_item_link(w);
-		uintptr_t next = *link;
+		uintptr_t next = lfd_item_next(w);
+		uint32_t kind = lfd_item_kind(w);
 
-		if (w & LFD_RETIRED_MARKER) {
-			struct lfd_retired *r =
-				LFD_CONTAINER_OF(link, struct lfd_retired, link);
+		if (kind == LFD_KIND_MARKER) {
+			struct lfd_retired *r = (struct lfd_retired *)w;
 
 			/* The stack is LIFO: items pushed before a marker come
-			 * after it in the batch.  Signal markers last. */
-			r->link = (uintptr_t)*markers;
+			 * after it in the batch.  Signal markers last.
+			 * (relaxed: the marker list is this thread's.) */
+			lfd_a_store(&r->link, (uintptr_t)*markers,
+				    memory_order_relaxed);
 			*markers = r;
 			w = next;
 			continue;
 		}
-		if (w & LFD_RETIRED_RECORD) {
-			struct lfd_retired *r =
-				LFD_CONTAINER_OF(link, struct lfd_retired, link);
+		if (kind == LFD_KIND_RECORD) {
+			struct lfd_retired *r = (struct lfd_retired *)w;
 
 			if (d->value_free)
 				d->value_free(r->value, d->value_free_arg);
 			lfd_record_free(d, r);
 		} else {
-			struct lfd_entry *e = LFD_CONTAINER_OF(
-				link, struct lfd_entry, retire_link);
+			struct lfd_entry *e = (struct lfd_entry *)w;
 
 			/* No value: an entry never linked (discarded). */
 			if (d->value_free &&
@@ -374,7 +422,9 @@ static bool lfd_ready_put(struct lfd *d, uintptr_t w, unsigned from)
 static void lfd_signal_markers(struct lfd_retired *markers)
 {
 	while (markers != NULL) {
-		struct lfd_retired *next = (struct lfd_retired *)markers->link;
+		/* relaxed: this thread's list (lfd_free_items). */
+		struct lfd_retired *next = (struct lfd_retired *)lfd_a_load(
+			&markers->link, memory_order_relaxed);
 
 		/* release: every destructor and free before this happens-
 		 * before the waiter's return; the waiter's frame may vanish
@@ -593,9 +643,11 @@ void lfd_reclaim_wait(struct lfd *d)
 	lfd_a_fetch_add(&d->reclaim_waiters, 1, memory_order_seq_cst);
 	while (lfd_a_load(&d->reclaim_helpers, memory_order_seq_cst) != 0)
 		sched_yield();
+	lfd_a_init(&m.r.link, (uintptr_t)0);
+	m.r.kind = LFD_KIND_MARKER;
 	m.r.value = NULL;
 	lfd_a_init(&m.done, 0);
-	lfd_retire_push(d, (uintptr_t)&m.r | LFD_RETIRED_MARKER);
+	lfd_retire_push(d, (uintptr_t)&m.r);
 	/* acquire: pairs with the callback's release of done. */
 	while (!lfd_a_load(&m.done, memory_order_acquire))
 		d->flavor->barrier();

@@ -1,16 +1,16 @@
 /*
- * slab.c - entries of up to 64 bytes (32-byte head, key and popped word
+ * slab.c - entries of up to 56 bytes (24-byte head, key and popped word
  * up to LFD_SLAB_EXTRA) live in slots of blocks that the dictionary keeps
  * until lfd_destroy.
  *
  * SPDX-License-Identifier: MIT
  *
- * Why.  A 40-byte entry (8-byte key) from malloc is a 48-byte chunk: a
- * sixth of the memory of a dictionary of small keys is allocator headers
- * (doc/performance.md).  A slot costs its size rounded up to 8 bytes, plus
+ * Why.  A 32-byte entry (8-byte key) from malloc is a 48-byte chunk (glibc:
+ * 8 bytes of header, rounded to 16): a third of the memory of a dictionary
+ * of small keys would be allocator overhead (doc/performance.md).  A slot costs its size rounded up to 8 bytes, plus
  * one 16-byte block header per block of 32 to 2048 slots.
  *
- * Shape.  One size class per 8 bytes from 32 to 64.  Free slots of a class
+ * Shape.  One size class per 8 bytes from 24 to 56.  Free slots of a class
  * sit on
  *   - a per-stripe stack (lfd_stripe.slab[c]), from which a thread of that
  *     stripe allocates: uncontended while threads <= stripes;
@@ -29,7 +29,8 @@
  *
  * Links.  A free slot is an entry-shaped thing: its `value` word links the
  * stripe stacks and the chains, its `ln.next` word links the chain stack,
- * and a chain's head keeps the chain's tail in `retire_link`.
+ * and a chain's head keeps the chain's tail where an entry has its so_key
+ * and klen (lfd_chain_tail).
  *
  * ABA.  Both stacks are popped with a plain load/CAS (Treiber), which is
  * safe here because every pop runs inside a read-side section of the
@@ -65,7 +66,7 @@
 /* Slots per chain a freeing thread pushes at once. */
 #define LFD_SLAB_CHAIN 64u
 /* Slots per block: 32 for the first blocks of a dictionary, doubling every
- * 4 blocks up to 2048 (80 KiB for 40-byte slots), and at most
+ * 4 blocks up to 2048 (64 KiB for 32-byte slots), and at most
  * LFD_SLAB_BLOCK_MAX bytes: below glibc's mmap threshold (128 KiB), so a
  * block costs one 16-byte chunk header. */
 #define LFD_SLAB_MIN_SLOTS 32u
@@ -83,7 +84,7 @@ static size_t lfd_slot_size(int c)
 }
 
 /* Mark the words of a free slot that nothing may read as unaddressable
- * (ASan builds), leaving the link words (ln.next, value, retire_link). */
+ * (ASan builds), leaving the link words (ln.next, value). */
 static void lfd_slot_poison(const struct lfd *d, struct lfd_entry *e, int c)
 {
 #ifdef LFD_ASAN
@@ -116,6 +117,34 @@ static void lfd_slot_unpoison(const struct lfd *d, struct lfd_entry *e,
 static struct lfd_entry *lfd_slot_entry(uintptr_t w)
 {
 	return (struct lfd_entry *)w;
+}
+
+/* A chain's tail, kept by its head in the bytes of so_key and klen: plain
+ * accesses, published and acquired with the chain's links (a stale popper
+ * reads only link words).  Unpoisoned for the store: lfd_slot_poison
+ * covered those bytes. */
+#ifndef __cplusplus
+_Static_assert(offsetof(struct lfd_lnode, klen) ==
+			       offsetof(struct lfd_lnode, so_key) + 4 &&
+		       sizeof(uintptr_t) <= 8,
+	       "so_key and klen hold a pointer");
+#endif
+static void lfd_chain_set_tail(struct lfd_entry *head, struct lfd_entry *tail)
+{
+	uintptr_t t = (uintptr_t)tail;
+
+#ifdef LFD_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(&head->ln.so_key, 8);
+#endif
+	memcpy(&head->ln.so_key, &t, sizeof(t));
+}
+
+static struct lfd_entry *lfd_chain_tail(const struct lfd_entry *head)
+{
+	uintptr_t t;
+
+	memcpy(&t, &head->ln.so_key, sizeof(t));
+	return lfd_slot_entry(t);
 }
 
 /* The next slot in a stripe stack or chain. */
@@ -271,7 +300,7 @@ struct lfd_entry *lfd_slab_alloc(struct lfd *d, int c)
 
 			if (rest != 0)
 				lfd_stack_push(&s->slab[c], lfd_slot_entry(rest),
-					       lfd_slot_entry(e->retire_link));
+					       lfd_chain_tail(e));
 		} else {
 			e = lfd_block_new(d, c, &s->slab[c]);
 			if (e == NULL)
@@ -308,7 +337,7 @@ void lfd_slab_flush(struct lfd *d, struct lfd_slab_batch *b)
 
 		if (first == NULL)
 			continue;
-		first->retire_link = (uintptr_t)b->last[c];
+		lfd_chain_set_tail(first, b->last[c]);
 		/* relaxed: only seeds the CAS loop. */
 		t = lfd_a_load(&d->slab_chains[c], memory_order_relaxed);
 		do

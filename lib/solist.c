@@ -6,16 +6,20 @@
  *
  * One singly linked list holds every entry and every bucket node, sorted by
  * (so_key, klen, key bytes).  A node is removed in two steps: its `next`
- * word is marked (after which it never changes), then a CAS on its
- * predecessor's `next` skips it.  Every caller holds an RCU read-side
+ * word is marked (its successor then stays put), then a CAS on its
+ * predecessor's `next` skips it (I2).  Every caller holds an RCU read-side
  * section, so a node seen here is not freed before the caller leaves it;
  * that also rules out ABA on `next` words (a node is never reused while a
  * traversal may still hold it).
  *
  * Invariants used below:
  *  I1. `next` pointers go strictly forward in the sort order.
- *  I2. A node is unlinked only after it is marked; a marked `next` never
- *      changes again.
+ *  I2. A node is unlinked only after it is marked; a marked `next` keeps
+ *      its successor until the node is unlinked, and changes once more
+ *      only after that: when its popper retires it, the word becomes a
+ *      retire-stack link with LFD_RETIRED set (reclaim.c).  A walk that
+ *      loads such a word starts again: it never follows it.  No CAS here
+ *      expects a marked word, so none can succeed on a retired one.
  *  I3. Two nodes of equal order are never both linked: an entry is linked
  *      only after any earlier entry of the same key was unlinked.
  *  I4. The start node handed to these functions (a bucket node in use) is
@@ -71,9 +75,14 @@ retry:
 		if (nw & LFD_MARK) {
 			uintptr_t expect = (uintptr_t)curr;
 
+			/* Retired: curr is unlinked already (I2), so the CAS
+			 * below would fail; its word is no successor. */
+			if (nw & LFD_RETIRED)
+				goto retry;
+
 			/* UNLINK_CAS: release passes on the acquire of nw's
 			 * target; fails if prev was marked or changed. */
-			if (!lfd_a_cas(&prev->next, &expect, nw & ~LFD_MARK,
+			if (!lfd_a_cas(&prev->next, &expect, nw & ~LFD_LINK_TAGS,
 				     LFD_MO_UNLINK_CAS, memory_order_relaxed))
 				goto retry;
 			curr = lfd_ptr(nw);
