@@ -398,7 +398,9 @@ static int64_t parsekey(const void *k, size_t len)
 #define V_DEP 1u
 #define V_DTOR 0x10000u
 #define V_QUAR 8192
-#define POOL_BYTES ((size_t)1 << 34)
+/* The value pool's address space (reserved, touched as used); --pool-mib
+ * sets it.  Memcheck spends some 45 s setting up the shadow of 16 GiB. */
+static size_t pool_bytes = (size_t)1 << 34;
 
 struct tval {
 	_Alignas(64) _Atomic uint64_t magic;
@@ -472,7 +474,7 @@ static struct tval *val_new(struct tcache *c, uint32_t key)
 		tl_in_lock--;
 		if (c->n == 0) {
 			size_t i = atomic_fetch_add(&pool_used, TCACHE / 2);
-			if ((i + TCACHE / 2) * sizeof(struct tval) > POOL_BYTES) {
+			if ((i + TCACHE / 2) * sizeof(struct tval) > pool_bytes) {
 				fprintf(stderr, "value pool exhausted\n");
 				abort();
 			}
@@ -2193,6 +2195,7 @@ static void usage(void)
 	       "returning is a\n"
 	       "                    failure (default 1; 3 with sanitizers)\n"
 	       "  --seed=N          replay a run\n"
+	       "  --pool-mib=N      value pool's address space (default 16384)\n"
 	       "  -v, --verbose     periodic counter lines; --interval=S\n"
 	       "  --build-info      print the build's sanitizer and default "
 	       "flavour\n");
@@ -2210,7 +2213,7 @@ int main(int argc, char **argv)
 		{ "seed", 1, 0, 's' },     { "verbose", 0, 0, 'v' },
 		{ "interval", 1, 0, 'i' }, { "enomem", 1, 0, 'e' },
 		{ "build-info", 0, 0, 'B' }, { "help", 0, 0, 'h' },
-		{ "hang", 1, 0, 'g' },
+		{ "hang", 1, 0, 'g' },     { "pool-mib", 1, 0, 'P' },
 		{ 0, 0, 0, 0 }
 	};
 	int o;
@@ -2257,6 +2260,13 @@ int main(int argc, char **argv)
 		case 'c': O.capacity = strtoull(optarg, NULL, 0); break;
 		case 'C': O.max_capacity = strtoull(optarg, NULL, 0); break;
 		case 'F': O.fixed = true; break;
+		case 'P':
+			pool_bytes = (size_t)strtoull(optarg, NULL, 0) << 20;
+			if (pool_bytes < ((size_t)1 << 20)) {
+				fprintf(stderr, "--pool-mib: at least 1\n");
+				return 2;
+			}
+			break;
 		case 's': O.seed = strtoull(optarg, NULL, 0); seed_set = true; break;
 		case 'v': O.verbose = 1; break;
 		case 'i': O.interval = atof(optarg); break;
@@ -2329,7 +2339,7 @@ int main(int argc, char **argv)
 					   : 2 * O.duration + 60;
 	pthread_t wd;
 	pthread_create(&wd, NULL, watchdog_main, NULL);
-	pool = mmap(NULL, POOL_BYTES, PROT_READ | PROT_WRITE,
+	pool = mmap(NULL, pool_bytes, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (pool == MAP_FAILED) {
 		perror("mmap");
