@@ -471,23 +471,14 @@ static struct lfd_lnode *lfd_foreach_next(struct lfd *d, struct lfd_lnode *n)
 {
 	/* LINK_LOAD: acquire the fields of the node we step to. */
 	uintptr_t w = lfd_a_load(&n->next, LFD_MO_LINK_LOAD);
-	const struct lfd_entry *e = lfd_entry_of(n); /* retired: an entry */
-	struct lfd_lnode *start, *m;
+	int c;
 
 	if (!(w & LFD_RETIRED))
 		return lfd_ptr(w);
-	/* so_key = rev32(hash) | 1: rev32 gives back the hash's low bits
-	 * (and bit 31, which no bucket mask keeps). */
-	start = lfd_bucket_for(d, lfd_rev32(n->so_key));
-again:
-	m = lfd_ptr(lfd_a_load(&start->next, LFD_MO_LINK_LOAD));
-	while (m != NULL && lfd_order(m, n->so_key, e->key, n->klen) <= 0) {
-		w = lfd_a_load(&m->next, LFD_MO_LINK_LOAD);
-		if (w & LFD_RETIRED)
-			goto again;
-		m = lfd_ptr(w);
-	}
-	return m;
+	/* Retired: an entry.  so_key = rev32(hash) | 1: rev32 gives back the
+	 * hash's low bits (and bit 31, which no bucket mask keeps). */
+	return lfd_list_seek(lfd_bucket_for(d, lfd_rev32(n->so_key)),
+			     n->so_key, lfd_entry_of(n)->key, n->klen, 1, &c);
 }
 
 LFD_EXPORT int lfd_foreach(struct lfd *d,

@@ -348,37 +348,33 @@ static inline int lfd_order(const struct lfd_lnode *n, uint32_t so,
 }
 
 /*
- * Read-only lookup for get: walk from start to the first node that does not
- * sort before the target, without unlinking anything (a get never writes
- * shared memory).  Returns that node's entry if its key is the target's, else
- * NULL.  The entry may be marked or tombstoned: the caller's load of its
- * value slot decides.  Linearizable by the lazy-list argument: every node
- * reached was linked at some instant inside the walk (doc/design.md).  A
- * retired node's next word no longer leads along the list (LFD_RETIRED):
- * the walk starts again from `start`.  A restart means that some pop
+ * Read-only walk from start to the first node n with lfd_order(n) >= min
+ * (min 0: the first node that does not sort before the target; 1: the first
+ * that sorts after it), or NULL at the end of the list; *cmp is that node's
+ * lfd_order.  Writes no shared memory.  Linearizable by the lazy-list
+ * argument: every node reached was linked at some instant inside the walk
+ * (doc/design.md).  A retired node's next word no longer leads along the
+ * list (LFD_RETIRED): the walk starts again from `start`, a bucket node in
+ * use (never marked or retired, I4).  A restart means that some pop
  * completed, so the walk is lock-free (reclaim.c, lfd_retire_push).
  */
-static inline struct lfd_entry *lfd_list_lookup(struct lfd_lnode *start,
-						uint32_t so, const void *key,
-						uint32_t klen)
+static inline struct lfd_lnode *lfd_list_seek(struct lfd_lnode *start,
+					      uint32_t so, const void *key,
+					      uint32_t klen, int min, int *cmp)
 {
 	uintptr_t w;
 
 again:
-	/* LINK_LOAD: as in lfd_list_find.  start is a bucket node in use:
-	 * never marked, never retired (I4). */
+	/* LINK_LOAD: as in lfd_list_find. */
 	w = lfd_a_load(&start->next, LFD_MO_LINK_LOAD);
 	for (;;) {
 		struct lfd_lnode *n = lfd_ptr(w);
-		int c;
 
 		if (n == NULL)
 			return NULL;
-		c = lfd_order(n, so, key, klen);
-		if (c > 0)
-			return NULL;
-		if (c == 0)
-			return (so & 1u) ? lfd_entry_of(n) : NULL;
+		*cmp = lfd_order(n, so, key, klen);
+		if (*cmp >= min)
+			return n;
 		w = lfd_a_load(&n->next, LFD_MO_LINK_LOAD);
 #ifdef LFD_BREAK_WALK_RETIRED /* deliberately broken build for stress/, see doc/torture.md */
 		w &= ~LFD_RETIRED; /* follows a retire link as if a successor */
@@ -386,6 +382,18 @@ again:
 		if (w & LFD_RETIRED)
 			goto again;
 	}
+}
+
+/* get's lookup: the entry of the target key, or NULL.  The entry may be
+ * marked or tombstoned: the caller's load of its value slot decides. */
+static inline struct lfd_entry *lfd_list_lookup(struct lfd_lnode *start,
+						uint32_t so, const void *key,
+						uint32_t klen)
+{
+	int c;
+	struct lfd_lnode *n = lfd_list_seek(start, so, key, klen, 0, &c);
+
+	return n != NULL && c == 0 && (so & 1u) ? lfd_entry_of(n) : NULL;
 }
 
 #endif /* LFD_INTERNAL_H */
