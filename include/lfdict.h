@@ -337,7 +337,7 @@ int lfd_read_unlock(struct lfd *d);
  * inside a value destructor run by lfdict.  Also waits for destructors that
  * other threads' updates are running on the dictionary's behalf.
  * At quiescence, after it returns the bucket count fits the entry count
- * (count <= 2 * buckets unless capped; buckets <= max(min_buckets, 8 *
+ * (count <= buckets unless capped; buckets <= max(min_buckets, 8 *
  * count)).  While other threads keep changing the count, it also waits for
  * the resizes they cause.  Blocking: yes (RCU grace periods).  Useful
  * before checking stats, and to bound memory after a burst of removals.

@@ -3,8 +3,9 @@
  *
  * SPDX-License-Identifier: MIT
  *
- * Bucket b's node (a list node with so_key = rev32(b)) lives in segment
- * seg[i], an array allocated once when the index first reached 2^i buckets:
+ * Bucket b's node (a list node with so_key = rev32(b); only its 8-byte next
+ * word, internal.h) lives in segment seg[i], an array allocated once when
+ * the index first reached 2^i buckets:
  *
  *     seg[0]  [b0]
  *     seg[1]  [b1]
@@ -25,8 +26,11 @@
  * updater ever waits for a run: until the new size is published they
  * simply use the old one (longer chains).  A run loops until the bucket count matches the entry count at
  * that time, and before it ends re-checks the count, so the size converges
- * after any workload: with n entries and B buckets it ends with n <= 2B
- * (unless capped by max_capacity) and, when it shrank, 4n >= B.
+ * after any workload: with n entries and B buckets it ends with n <= B
+ * (unless capped by max_capacity) and, when it shrank, 8n >= B.  At most one
+ * entry per bucket: a get passes n/2B other entries on average before its
+ * own, each a cache miss once the table outgrows the cache; the bucket
+ * nodes cost 8 to 16 bytes per entry (doc/performance.md).
  */
 #include <errno.h>
 
@@ -55,7 +59,7 @@ unsigned int lfd_log_for(size_t entries)
 {
 	unsigned int log = 0;
 
-	while (log < LFD_MAX_LOG && ((size_t)2 << log) < entries)
+	while (log < LFD_MAX_LOG && ((size_t)1 << log) < entries)
 		log++;
 	return log;
 }
@@ -71,17 +75,14 @@ static int lfd_grow_one(struct lfd *d, bool live)
 	unsigned int log = lfd_a_load(&d->size_log, memory_order_relaxed);
 	unsigned int i = log + 1;
 	size_t n = lfd_seg_len(i), j;
-	struct lfd_lnode *seg;
+	struct lfd_bnode *seg;
 
 	seg = lfd_mem_alloc(d, n * sizeof(*seg));
 	if (seg == NULL)
 		return -ENOMEM;
-	for (j = 0; j < n; j++) {
+	for (j = 0; j < n; j++)
 		lfd_a_init(&seg[j].next, (uintptr_t)0);
-		seg[j].so_key = lfd_so_bucket((uint32_t)(n + j));
-		seg[j].klen = 0;
-	}
-	/* SEG_STORE: release, pairs with SEG_LOAD (the nodes' fields). */
+	/* SEG_STORE: release, pairs with SEG_LOAD (the nodes' next words). */
 	lfd_a_store(&d->seg[i], seg, LFD_MO_SEG_STORE);
 #ifdef LFD_BREAK_GROW_EARLY /* deliberately broken build for stress/, see doc/torture.md */
 	if (live) /* publish the size before the new buckets are linked */
@@ -93,7 +94,7 @@ static int lfd_grow_one(struct lfd *d, bool live)
 				d->flavor->read_unlock();
 			d->flavor->read_lock();
 		}
-		lfd_list_insert_bucket(lfd_bucket_at(d, (uint32_t)j), &seg[j]);
+		lfd_list_insert_bucket(d, (uint32_t)j, (uint32_t)(n + j));
 	}
 	if (live)
 		d->flavor->read_unlock();
@@ -107,16 +108,14 @@ static int lfd_grow_one(struct lfd *d, bool live)
 
 int lfd_buckets_init(struct lfd *d, unsigned int log)
 {
-	struct lfd_lnode *b0 = lfd_mem_alloc(d, sizeof(*b0));
+	struct lfd_bnode *b0 = lfd_mem_alloc(d, sizeof(*b0));
 	unsigned int i;
 
 	if (b0 == NULL)
 		return -ENOMEM;
 	lfd_a_init(&b0->next, (uintptr_t)0);
-	b0->so_key = 0;
-	b0->klen = 0;
 	for (i = 0; i < LFD_NSEG; i++)
-		lfd_a_init(&d->seg[i], (struct lfd_lnode *)NULL);
+		lfd_a_init(&d->seg[i], (struct lfd_bnode *)NULL);
 	lfd_a_init(&d->seg[0], b0);
 	lfd_a_init(&d->size_log, 0u);
 	while (lfd_a_load(&d->size_log, memory_order_relaxed) < log)
@@ -135,11 +134,11 @@ void lfd_buckets_fini(struct lfd *d)
 
 	for (i = 0; i < LFD_NSEG; i++) {
 		/* relaxed: no concurrency here. */
-		struct lfd_lnode *seg = lfd_a_load(&d->seg[i], memory_order_relaxed);
+		struct lfd_bnode *seg = lfd_a_load(&d->seg[i], memory_order_relaxed);
 
 		if (seg != NULL)
 			lfd_mem_free(d, seg, lfd_seg_len(i) * sizeof(*seg));
-		lfd_a_store(&d->seg[i], (struct lfd_lnode *)NULL,
+		lfd_a_store(&d->seg[i], (struct lfd_bnode *)NULL,
 			  memory_order_relaxed);
 	}
 }
@@ -156,12 +155,12 @@ static unsigned int lfd_target_log(struct lfd *d, size_t n)
 	return t;
 }
 
-/* Grow when the load exceeds 2 per bucket; shrink when it falls below 1/4. */
+/* Grow when the load exceeds 1 per bucket; shrink when it falls below 1/8. */
 static bool lfd_resize_wanted(struct lfd *d, size_t n, unsigned int log)
 {
 	unsigned int t = lfd_target_log(d, n);
 
-	return t > log || (t < log && n * 4 < ((size_t)1 << log));
+	return t > log || (t < log && n * 8 < ((size_t)1 << log));
 }
 
 static void lfd_resize_cb(struct rcu_head *head);
@@ -276,8 +275,6 @@ static void lfd_shrink_unlink_cb(struct rcu_head *head)
 {
 	struct lfd *d = lfd_of_resize_head(head);
 	unsigned int log = d->shrink_log;
-	/* relaxed: the resizer itself stored it. */
-	struct lfd_lnode *seg = lfd_a_load(&d->seg[log], memory_order_relaxed);
 	size_t n = lfd_seg_len(log), j;
 
 	for (j = 0; j < n; j++) {
@@ -286,7 +283,8 @@ static void lfd_shrink_unlink_cb(struct rcu_head *head)
 				d->flavor->read_unlock();
 			d->flavor->read_lock();
 		}
-		lfd_list_remove(lfd_bucket_at(d, (uint32_t)j), &seg[j]);
+		lfd_list_remove(d, &lfd_bucket_at(d, (uint32_t)j)->next,
+				lfd_blink((uint32_t)(n + j)));
 	}
 	d->flavor->read_unlock();
 	d->flavor->update_call_rcu(&d->resize_head, lfd_shrink_free_cb);
@@ -297,10 +295,11 @@ static void lfd_shrink_free_cb(struct rcu_head *head)
 {
 	struct lfd *d = lfd_of_resize_head(head);
 	unsigned int log = d->shrink_log;
-	struct lfd_lnode *seg = lfd_a_load(&d->seg[log], memory_order_relaxed);
+	/* relaxed: the resizer itself stored it. */
+	struct lfd_bnode *seg = lfd_a_load(&d->seg[log], memory_order_relaxed);
 
 	/* relaxed: nobody reads a segment above the size any more. */
-	lfd_a_store(&d->seg[log], (struct lfd_lnode *)NULL, memory_order_relaxed);
+	lfd_a_store(&d->seg[log], (struct lfd_bnode *)NULL, memory_order_relaxed);
 	lfd_mem_free(d, seg, lfd_seg_len(log) * sizeof(*seg));
 	lfd_a_fetch_add(&d->shrinks, 1, memory_order_relaxed);
 	lfd_resize_run(d, false);

@@ -27,8 +27,11 @@
  *     existing ones: nothing moves [SS06].  (solist.c)
  *   - Bucket nodes live in segments, one per power of two (buckets.c has the
  *     picture): grow allocates a segment and links its nodes; shrink unlinks
- *     them and frees the segment after grace periods.  Resizing runs in RCU
- *     callbacks, one run at a time; no call waits for it.  (buckets.c)
+ *     them and frees the segment after grace periods.  A bucket node is
+ *     only a next word: links to it carry its bucket number, from which a
+ *     walker knows its order (internal.h, LFD_TO_BUCKET).  Resizing runs
+ *     in RCU callbacks, one run at a time; no call waits for it.
+ *     (buckets.c)
  *   - Each entry's state is one word, its value slot: a user value (NULL
  *     included) or the tombstone, which is terminal [C07].  Every call that
  *     changes a present key's state -- set (present), replace, cas, pop,
@@ -140,7 +143,7 @@ struct lfd_op {
 	const void *key;
 	uint32_t klen;
 	uint32_t so;
-	struct lfd_lnode *start;
+	LFD_ATOMIC(uintptr_t) *start; /* the bucket node's next word */
 };
 
 /* Check the arguments, hash, enter the read-side section.  On error nothing
@@ -173,7 +176,7 @@ static void lfd_op_end(struct lfd_op *op)
 
 static bool lfd_op_find(struct lfd_op *op, struct lfd_pos *pos)
 {
-	return lfd_list_find(op->start, op->so, op->key, op->klen, pos);
+	return lfd_list_find(op->d, op->start, op->so, op->key, op->klen, pos);
 }
 
 static struct lfd_entry *lfd_entry_new(struct lfd_op *op, void *value)
@@ -207,7 +210,7 @@ static int lfd_op_link(struct lfd_op *op, struct lfd_pos *pos, void *value,
 		if (*node == NULL)
 			return -ENOMEM;
 	}
-	if (!lfd_list_link(pos, &(*node)->ln))
+	if (!lfd_list_link(pos, &(*node)->ln.next, lfd_elink(*node)))
 		return -EAGAIN;
 	*node = NULL;
 	return 0;
@@ -297,11 +300,11 @@ static int lfd_update_present(struct lfd *d, const void *key, size_t len,
 	if (!lfd_op_find(&op, &pos)) {
 		r = -ENOENT;
 	} else {
-		struct lfd_entry *e = lfd_entry_of(pos.curr);
+		struct lfd_entry *e = lfd_link_entry(pos.curr);
 
 		r = lfd_slot_swap(d, e, match, expected, desired, &seen, &rec);
 		if (r == 0 && desired == LFD_TOMBSTONE) {
-			lfd_list_remove(op.start, &e->ln);
+			lfd_list_remove(d, op.start, lfd_elink(e));
 			lfd_retire_entry(d, e, seen);
 		} else if (r == 0) {
 			lfd_value_departed(d, seen, desired, &rec);
@@ -335,7 +338,7 @@ LFD_EXPORT int lfd_get(struct lfd *d, const void *key, size_t len,
 	if (r != 0)
 		return r;
 	r = -ENOENT;
-	e = lfd_list_lookup(op.start, op.so, key, op.klen);
+	e = lfd_list_lookup(d, op.start, op.so, key, op.klen);
 	if (e != NULL) {
 		/* VALUE_LOAD: seq_cst, get's linearization point; acquire
 		 * pairs with the release of the call that stored v. */
@@ -366,7 +369,7 @@ LFD_EXPORT int lfd_insert(struct lfd *d, const void *key, size_t len,
 		if (lfd_op_find(&op, &pos)) {
 			/* VALUE_LOAD: seq_cst, -EEXIST's linearization point;
 			 * acquire for the value returned. */
-			cur = lfd_a_load(&lfd_entry_of(pos.curr)->value,
+			cur = lfd_a_load(&lfd_link_entry(pos.curr)->value,
 				       LFD_MO_VALUE_LOAD);
 			/* A tombstone: the next search unlinks it. */
 			r = cur == LFD_TOMBSTONE ? -EAGAIN : -EEXIST;
@@ -399,7 +402,7 @@ LFD_EXPORT int lfd_set(struct lfd *d, const void *key, size_t len,
 		return r;
 	do {
 		if (lfd_op_find(&op, &pos)) {
-			r = lfd_slot_swap(d, lfd_entry_of(pos.curr), false,
+			r = lfd_slot_swap(d, lfd_link_entry(pos.curr), false,
 					  NULL, value, &seen, &rec);
 			if (r == 0) {
 				lfd_value_departed(d, seen, value, &rec);
@@ -462,23 +465,26 @@ LFD_EXPORT int lfd_count(struct lfd *d, size_t *count)
 	return 0;
 }
 
-/* The node foreach visits after n.  If n was popped and retired meanwhile
- * (fn itself may pop it), its next word no longer leads along the list
- * (LFD_RETIRED): walk again from n's bucket node (which sorts before n and
- * stays linked, solist.c I4) to the first node that sorts after n.  n's
- * so_key, klen and key stay readable until the read-side section ends. */
-static struct lfd_lnode *lfd_foreach_next(struct lfd *d, struct lfd_lnode *n)
+/* The link foreach follows after link l.  If l's entry was popped and
+ * retired meanwhile (fn itself may pop it), its next word no longer leads
+ * along the list (LFD_RETIRED): walk again from its bucket node (which
+ * sorts before it and stays linked, solist.c I4) to the first node that
+ * sorts after it.  Its so_key, klen and key stay readable until the
+ * read-side section ends. */
+static uintptr_t lfd_foreach_next(struct lfd *d, uintptr_t l)
 {
 	/* LINK_LOAD: acquire the fields of the node we step to. */
-	uintptr_t w = lfd_a_load(&n->next, LFD_MO_LINK_LOAD);
+	uintptr_t w = lfd_a_load(lfd_link_next(d, l), LFD_MO_LINK_LOAD);
+	const struct lfd_entry *e;
 	int c;
 
 	if (!(w & LFD_RETIRED))
-		return lfd_ptr(w);
+		return lfd_succ(w);
 	/* Retired: an entry.  so_key = rev32(hash) | 1: rev32 gives back the
 	 * hash's low bits (and bit 31, which no bucket mask keeps). */
-	return lfd_list_seek(lfd_bucket_for(d, lfd_rev32(n->so_key)),
-			     n->so_key, lfd_entry_of(n)->key, n->klen, 1, &c);
+	e = lfd_link_entry(l);
+	return lfd_list_seek(d, lfd_bucket_for(d, lfd_rev32(e->ln.so_key)),
+			     e->ln.so_key, e->key, e->ln.klen, 1, &c);
 }
 
 LFD_EXPORT int lfd_foreach(struct lfd *d,
@@ -486,7 +492,7 @@ LFD_EXPORT int lfd_foreach(struct lfd *d,
 				     void *value),
 			   void *arg)
 {
-	struct lfd_lnode *n;
+	uintptr_t l;
 	int r = 0;
 
 	if (d == NULL || fn == NULL)
@@ -497,10 +503,10 @@ LFD_EXPORT int lfd_foreach(struct lfd *d,
 	 * met twice; a key linked for the whole walk is met once: every node
 	 * reached sorts before it or is it (doc/design.md).
 	 * LINK_LOAD: acquire each node's fields. */
-	n = lfd_ptr(lfd_a_load(&lfd_bucket_at(d, 0)->next, LFD_MO_LINK_LOAD));
-	while (n != NULL) {
-		if (n->so_key & 1u) {
-			struct lfd_entry *e = lfd_entry_of(n);
+	l = lfd_succ(lfd_a_load(&lfd_bucket_at(d, 0)->next, LFD_MO_LINK_LOAD));
+	while (l != 0) {
+		if (!lfd_is_blink(l)) {
+			struct lfd_entry *e = lfd_link_entry(l);
 			/* VALUE_LOAD: the value the key holds at the visit. */
 			void *v = lfd_a_load(&e->value, LFD_MO_VALUE_LOAD);
 
@@ -510,7 +516,7 @@ LFD_EXPORT int lfd_foreach(struct lfd *d,
 					break;
 			}
 		}
-		n = lfd_foreach_next(d, n);
+		l = lfd_foreach_next(d, l);
 	}
 	lfd_rcu_unlock(d);
 	return r;
@@ -645,7 +651,7 @@ LFD_EXPORT struct lfd *lfd_new(const struct lfd_config *cfg)
 
 LFD_EXPORT int lfd_destroy(struct lfd *d)
 {
-	struct lfd_lnode *n;
+	uintptr_t l;
 
 	if (d == NULL)
 		return -EINVAL;
@@ -666,20 +672,21 @@ LFD_EXPORT int lfd_destroy(struct lfd *d)
 	d->flavor->barrier();
 	/* Alone now: every popped entry was unlinked and reclaimed by its
 	 * popper's batch; what the list holds is live. */
-	n = lfd_ptr(lfd_a_load(&lfd_bucket_at(d, 0)->next, memory_order_relaxed));
-	while (n != NULL) {
-		struct lfd_lnode *next =
-			lfd_ptr(lfd_a_load(&n->next, memory_order_relaxed));
+	l = lfd_succ(lfd_a_load(&lfd_bucket_at(d, 0)->next,
+				memory_order_relaxed));
+	while (l != 0) {
+		uintptr_t next = lfd_succ(lfd_a_load(lfd_link_next(d, l),
+						     memory_order_relaxed));
 
-		if (n->so_key & 1u) {
-			struct lfd_entry *e = lfd_entry_of(n);
+		if (!lfd_is_blink(l)) {
+			struct lfd_entry *e = lfd_link_entry(l);
 			void *v = lfd_a_load(&e->value, memory_order_relaxed);
 
 			if (d->value_free && v != LFD_TOMBSTONE)
 				d->value_free(v, d->value_free_arg);
 			lfd_entry_drop(d, e);
 		}
-		n = next;
+		l = next;
 	}
 	lfd_slab_fini(d);
 	lfd_buckets_fini(d);

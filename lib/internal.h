@@ -32,22 +32,48 @@
  * loads such a word starts its walk again (solist.c). */
 #define LFD_RETIRED ((uintptr_t)2)
 #define LFD_LINK_TAGS (LFD_MARK | LFD_RETIRED)
+/*
+ * Bit 2 of a `next` word: its successor is a bucket node, and the word
+ * holds that node's bucket number, not its address: (b << 3) | LFD_TO_BUCKET
+ * (lfd_blink).  A walker learns a bucket node's split-order key from b
+ * without touching the node, and the node needs no field but `next`.
+ * Otherwise the successor is an entry, whose address has bits 0-2 clear
+ * (entries are 8-byte aligned, see lfd_entry), or 0: the end of the list.
+ *
+ * A "link" below is a successor without the word's own tags: 0, an entry's
+ * address, or lfd_blink(b).  Every CAS on a next word compares links.
+ */
+#define LFD_TO_BUCKET ((uintptr_t)4)
 
-/* A bucket index of 2^31 buckets needs segments 0..31. */
+/* A bucket index of 2^31 buckets needs segments 0..31.  A link holds b << 3:
+ * with 32-bit words that leaves room for 2^29 buckets (a 4 GiB index). */
 #define LFD_NSEG 32
+#if UINTPTR_MAX > 0xffffffffu
 #define LFD_MAX_LOG 31
+#else
+#define LFD_MAX_LOG 28
+#endif
 
 /*
- * A list node.  Entries and bucket nodes share this head; the low bit of
- * so_key tells them apart (1: entry, 0: bucket node).  so_key and klen are
- * written before the node is linked and never change while it is one.
+ * A bucket node: its next word, nothing else (8 bytes).  Bucket b's node
+ * sorts by so_key = rev32(b), which is even; links to it carry b.  It lives
+ * in its segment of the bucket index (buckets.c) for as long as the
+ * segment does.
+ */
+struct lfd_bnode {
+	LFD_ATOMIC(uintptr_t) next; /* successor link | LFD_MARK (shrink) */
+};
+
+/*
+ * An entry's list head.  so_key (odd: rev32(hash) | 1) and klen are written
+ * before the entry is linked and never change while it is.
  */
 struct lfd_lnode {
 	/* successor | LFD_MARK; once unlinked and retired, an entry's next
 	 * word is its retire-stack link | LFD_MARK | LFD_RETIRED */
 	LFD_ATOMIC(uintptr_t) next;
-	uint32_t so_key; /* split-order key: bit-reversed hash */
-	uint32_t klen;	 /* entry: key length; bucket node: 0 */
+	uint32_t so_key; /* split-order key: bit-reversed hash, | 1 */
+	uint32_t klen;	 /* key length */
 };
 
 /*
@@ -88,6 +114,16 @@ struct lfd_entry {
 	LFD_ATOMIC(void *) value;
 	unsigned char key[];
 };
+
+#ifndef __cplusplus
+/* LFD_TO_BUCKET takes bit 2 of a link: entries start at multiples of 8
+ * bytes (slab slots of 8-byte multiples after an 8-byte multiple of header,
+ * or allocations aligned for any type, plus an 8-byte popped word). */
+_Static_assert(_Alignof(max_align_t) >= 8 &&
+		       sizeof(struct lfd_entry) % 8 == 0 &&
+		       sizeof(struct lfd_bnode) == sizeof(uintptr_t),
+	       "entry addresses keep bit 2 clear; a bucket node is one word");
+#endif
 
 /* The tombstone: an address no caller can hold (internal, not exported). */
 LFD_HIDDEN extern const unsigned char lfd_tombstone_byte;
@@ -136,7 +172,7 @@ struct lfd {
 
 	/* --- the bucket index --- */
 	LFD_ATOMIC(unsigned int) size_log;
-	LFD_ATOMIC(struct lfd_lnode *) seg[LFD_NSEG];
+	LFD_ATOMIC(struct lfd_bnode *) seg[LFD_NSEG];
 
 	/* --- resize pipeline (one run at a time; see buckets.c) --- */
 	LFD_ATOMIC(int) resize_busy;
@@ -170,14 +206,37 @@ struct lfd {
 	LFD_ATOMIC(unsigned long) slab_nblocks;
 };
 
-static inline struct lfd_entry *lfd_entry_of(struct lfd_lnode *n)
+/* The successor link of a next word (its node's own tags dropped). */
+static inline uintptr_t lfd_succ(uintptr_t w)
 {
-	return (struct lfd_entry *)n; /* ln is the first member */
+	return w & ~LFD_LINK_TAGS;
 }
 
-static inline struct lfd_lnode *lfd_ptr(uintptr_t w)
+/* The link to bucket b's node. */
+static inline uintptr_t lfd_blink(uint32_t b)
 {
-	return (struct lfd_lnode *)(w & ~LFD_LINK_TAGS);
+	return ((uintptr_t)b << 3) | LFD_TO_BUCKET;
+}
+
+static inline bool lfd_is_blink(uintptr_t l)
+{
+	return (l & LFD_TO_BUCKET) != 0;
+}
+
+static inline uint32_t lfd_blink_no(uintptr_t l)
+{
+	return (uint32_t)(l >> 3);
+}
+
+/* The link to an entry, and back (ln is the entry's first member). */
+static inline uintptr_t lfd_elink(struct lfd_entry *e)
+{
+	return (uintptr_t)e;
+}
+
+static inline struct lfd_entry *lfd_link_entry(uintptr_t l)
+{
+	return (struct lfd_entry *)l;
 }
 
 static inline uint32_t lfd_rev32(uint32_t x)
@@ -275,20 +334,23 @@ LFD_HIDDEN void lfd_backlog_add(struct lfd *d, long delta);
 LFD_HIDDEN size_t lfd_backlog_sum(struct lfd *d);
 
 /* --- solist.c: the split-ordered list --- */
+/* A search's result: prev is the next word of the node before the position,
+ * curr the link that word held (0: the end of the list). */
 struct lfd_pos {
-	struct lfd_lnode *prev;
-	struct lfd_lnode *curr;
+	LFD_ATOMIC(uintptr_t) *prev;
+	uintptr_t curr;
 	unsigned int steps; /* entries passed from the start node */
 };
-LFD_HIDDEN bool lfd_list_find(struct lfd_lnode *start, uint32_t so,
-			      const void *key, uint32_t klen,
+LFD_HIDDEN bool lfd_list_find(struct lfd *d, LFD_ATOMIC(uintptr_t) *start,
+			      uint32_t so, const void *key, uint32_t klen,
 			      struct lfd_pos *pos);
-LFD_HIDDEN bool lfd_list_link(struct lfd_pos *pos, struct lfd_lnode *node);
-LFD_HIDDEN void lfd_list_mark(struct lfd_lnode *node);
-LFD_HIDDEN void lfd_list_insert_bucket(struct lfd_lnode *parent,
-				       struct lfd_lnode *bucket);
-LFD_HIDDEN void lfd_list_remove(struct lfd_lnode *start,
-				struct lfd_lnode *node);
+LFD_HIDDEN bool lfd_list_link(struct lfd_pos *pos,
+			      LFD_ATOMIC(uintptr_t) *node_next, uintptr_t node);
+LFD_HIDDEN void lfd_list_mark(LFD_ATOMIC(uintptr_t) *next);
+LFD_HIDDEN void lfd_list_insert_bucket(struct lfd *d, uint32_t parent,
+				       uint32_t b);
+LFD_HIDDEN void lfd_list_remove(struct lfd *d, LFD_ATOMIC(uintptr_t) *start,
+				uintptr_t node);
 
 /* --- buckets.c: the segmented bucket index and resizing --- */
 LFD_HIDDEN int lfd_buckets_init(struct lfd *d, unsigned int log);
@@ -299,38 +361,59 @@ LFD_HIDDEN unsigned int lfd_log_for(size_t entries);
 
 /* Bucket b's node: segment i = bit length of b, offset b - 2^(i-1).
  * Inline: on every operation's path. */
-static inline struct lfd_lnode *lfd_bucket_at(struct lfd *d, uint32_t b)
+static inline struct lfd_bnode *lfd_bucket_at(struct lfd *d, uint32_t b)
 {
 	unsigned int i = b ? 32u - (unsigned int)__builtin_clz(b) : 0u;
 	uint32_t off = b ? b - ((uint32_t)1 << (i - 1)) : 0u;
 	/* SEG_LOAD: acquire, pairs with SEG_STORE in lfd_grow_one. */
-	struct lfd_lnode *seg = lfd_a_load(&d->seg[i], LFD_MO_SEG_LOAD);
+	struct lfd_bnode *seg = lfd_a_load(&d->seg[i], LFD_MO_SEG_LOAD);
 
 	return &seg[off];
 }
 
-/* The bucket node an operation on a key of this hash starts from. */
-static inline struct lfd_lnode *lfd_bucket_for(struct lfd *d, uint64_t hash)
+/* The next word of the node a link leads to.  A link to bucket b exists
+ * only while b's segment does: the link's release (LINK_CAS) comes after
+ * the segment's (SEG_STORE), and a segment is freed a grace period after
+ * its last link went (buckets.c). */
+static inline LFD_ATOMIC(uintptr_t) *lfd_link_next(struct lfd *d, uintptr_t l)
+{
+	if (lfd_is_blink(l))
+		return &lfd_bucket_at(d, lfd_blink_no(l))->next;
+	return &lfd_link_entry(l)->ln.next;
+}
+
+/* The next word of the bucket node an operation on a key of this hash
+ * starts from. */
+static inline LFD_ATOMIC(uintptr_t) *lfd_bucket_for(struct lfd *d,
+						      uint64_t hash)
 {
 	/* SIZE_LOAD: acquire, pairs with SIZE_STORE in lfd_grow_one: every
 	 * bucket below the size we read is linked. */
 	unsigned int log = lfd_a_load(&d->size_log, LFD_MO_SIZE_LOAD);
 	uint32_t mask = (uint32_t)(((uint64_t)1 << log) - 1);
 
-	return lfd_bucket_at(d, (uint32_t)hash & mask);
+	return &lfd_bucket_at(d, (uint32_t)hash & mask)->next;
 }
 
 /* --- solist: the walk of lfd_get, inline (as a call it cost each get a
  * prologue of pushes and pops; doc/performance.md) --- */
 
-/* <0, 0, >0: node n sorts before, equal to, after (so, key, klen). */
-static inline int lfd_order(const struct lfd_lnode *n, uint32_t so,
-			    const void *key, uint32_t klen)
+/* <0, 0, >0: the node link l leads to sorts before, equal to, after
+ * (so, key, klen).  A bucket node's order costs no load.  An entry and a
+ * target of equal so are both entries (odd so). */
+static inline int lfd_order(uintptr_t l, uint32_t so, const void *key,
+			    uint32_t klen)
 {
+	const struct lfd_lnode *n;
+
+	if (lfd_is_blink(l)) {
+		uint32_t s = lfd_so_bucket(lfd_blink_no(l));
+
+		return s == so ? 0 : (s < so ? -1 : 1);
+	}
+	n = &lfd_link_entry(l)->ln;
 	if (n->so_key != so)
 		return n->so_key < so ? -1 : 1;
-	if (!(so & 1u))
-		return 0; /* bucket nodes: the so_key is unique */
 	if (n->klen != klen)
 		return n->klen < klen ? -1 : 1;
 	if (klen == 8) {
@@ -338,44 +421,46 @@ static inline int lfd_order(const struct lfd_lnode *n, uint32_t so,
 		 * so_key; for 8-byte keys, the native word order. */
 		uint64_t a, b;
 
-		memcpy(&a, ((const struct lfd_entry *)n)->key, 8);
+		memcpy(&a, lfd_link_entry(l)->key, 8);
 		memcpy(&b, key, 8);
 		return a == b ? 0 : (a < b ? -1 : 1);
 	}
 	if (klen == 0)
 		return 0;
-	return memcmp(((const struct lfd_entry *)n)->key, key, klen);
+	return memcmp(lfd_link_entry(l)->key, key, klen);
 }
 
 /*
- * Read-only walk from start to the first node n with lfd_order(n) >= min
- * (min 0: the first node that does not sort before the target; 1: the first
- * that sorts after it), or NULL at the end of the list; *cmp is that node's
- * lfd_order.  Writes no shared memory.  Linearizable by the lazy-list
- * argument: every node reached was linked at some instant inside the walk
- * (doc/design.md).  A retired node's next word no longer leads along the
- * list (LFD_RETIRED): the walk starts again from `start`, a bucket node in
- * use (never marked or retired, I4).  A restart means that some pop
- * completed, so the walk is lock-free (reclaim.c, lfd_retire_push).
+ * Read-only walk from the node whose next word is `start` to the first node
+ * with lfd_order >= min (min 0: the first node that does not sort before
+ * the target; 1: the first that sorts after it); returns its link, or 0 at
+ * the end of the list; *cmp is that node's lfd_order.  Writes no shared
+ * memory.  Linearizable by the lazy-list argument: every node reached was
+ * linked at some instant inside the walk (doc/design.md).  A retired node's
+ * next word no longer leads along the list (LFD_RETIRED): the walk starts
+ * again from `start`, a bucket node in use (never marked or retired, I4).
+ * A restart means that some pop completed, so the walk is lock-free
+ * (reclaim.c, lfd_retire_push).
  */
-static inline struct lfd_lnode *lfd_list_seek(struct lfd_lnode *start,
-					      uint32_t so, const void *key,
-					      uint32_t klen, int min, int *cmp)
+static inline uintptr_t lfd_list_seek(struct lfd *d,
+				      LFD_ATOMIC(uintptr_t) *start,
+				      uint32_t so, const void *key,
+				      uint32_t klen, int min, int *cmp)
 {
 	uintptr_t w;
 
 again:
 	/* LINK_LOAD: as in lfd_list_find. */
-	w = lfd_a_load(&start->next, LFD_MO_LINK_LOAD);
+	w = lfd_a_load(start, LFD_MO_LINK_LOAD);
 	for (;;) {
-		struct lfd_lnode *n = lfd_ptr(w);
+		uintptr_t l = lfd_succ(w);
 
-		if (n == NULL)
-			return NULL;
-		*cmp = lfd_order(n, so, key, klen);
+		if (l == 0)
+			return 0;
+		*cmp = lfd_order(l, so, key, klen);
 		if (*cmp >= min)
-			return n;
-		w = lfd_a_load(&n->next, LFD_MO_LINK_LOAD);
+			return l;
+		w = lfd_a_load(lfd_link_next(d, l), LFD_MO_LINK_LOAD);
 #ifdef LFD_BREAK_WALK_RETIRED /* deliberately broken build for stress/, see doc/torture.md */
 		w &= ~LFD_RETIRED; /* follows a retire link as if a successor */
 #endif
@@ -384,16 +469,19 @@ again:
 	}
 }
 
-/* get's lookup: the entry of the target key, or NULL.  The entry may be
- * marked or tombstoned: the caller's load of its value slot decides. */
-static inline struct lfd_entry *lfd_list_lookup(struct lfd_lnode *start,
+/* get's lookup: the entry of the target key (so odd), or NULL.  The entry
+ * may be marked or tombstoned: the caller's load of its value slot
+ * decides. */
+static inline struct lfd_entry *lfd_list_lookup(struct lfd *d,
+						LFD_ATOMIC(uintptr_t) *start,
 						uint32_t so, const void *key,
 						uint32_t klen)
 {
 	int c;
-	struct lfd_lnode *n = lfd_list_seek(start, so, key, klen, 0, &c);
+	uintptr_t l = lfd_list_seek(d, start, so, key, klen, 0, &c);
 
-	return n != NULL && c == 0 && (so & 1u) ? lfd_entry_of(n) : NULL;
+	/* c == 0 with an odd so: l leads to an entry */
+	return l != 0 && c == 0 ? lfd_link_entry(l) : NULL;
 }
 
 #endif /* LFD_INTERNAL_H */

@@ -5,7 +5,11 @@
  * SPDX-License-Identifier: MIT
  *
  * One singly linked list holds every entry and every bucket node, sorted by
- * (so_key, klen, key bytes).  A node is removed in two steps: its `next`
+ * (so_key, klen, key bytes).  A `next` word leads to an entry by its address
+ * and to a bucket node by its bucket number (LFD_TO_BUCKET, internal.h):
+ * a bucket node's order is known without loading it, so a search that ends
+ * at the next bucket (every search for an absent key) does not touch it.
+ * A node is removed in two steps: its `next`
  * word is marked (its successor then stays put), then a CAS on its
  * predecessor's `next` skips it (I2).  Every caller holds an RCU read-side
  * section, so a node seen here is not freed before the caller leaves it;
@@ -29,34 +33,38 @@
 
 #include "internal.h"
 
-void lfd_list_mark(struct lfd_lnode *node)
+void lfd_list_mark(LFD_ATOMIC(uintptr_t) *next)
 {
 	/* relaxed: the mark's first read only seeds the CAS loop. */
-	uintptr_t w = lfd_a_load(&node->next, memory_order_relaxed);
+	uintptr_t w = lfd_a_load(next, memory_order_relaxed);
 
 	while (!(w & LFD_MARK) &&
-	       !lfd_a_cas_weak(&node->next, &w, w | LFD_MARK, LFD_MO_MARK_CAS,
+	       !lfd_a_cas_weak(next, &w, w | LFD_MARK, LFD_MO_MARK_CAS,
 			     memory_order_relaxed))
 		; /* w was reloaded by the failed CAS; a failure means the
 		     successor changed (unlinked) or someone else marked it. */
 }
 
 /*
- * Find the position of (so, key): on return pos->prev was, at the last load
- * of its next word, unmarked and linked with pos->curr as successor, and
- * pos->curr (NULL at the end of the list) is the first node that does not
- * sort before the target.  Returns true when pos->curr is an entry of that
+ * Find the position of (so, key) after the node whose next word is `start`:
+ * on return *pos->prev was, at its last load, unmarked and held pos->curr,
+ * the link to the first node that does not sort before the target (0 at the
+ * end of the list).  Returns true when pos->curr leads to an entry of that
  * key whose value was not the tombstone when checked.  Marked nodes met on
  * the way are unlinked (helping); an entry of the searched key whose slot is
  * the tombstone is marked first (so an insert never waits for a stalled
- * pop).  Unlinking never frees: the thread that popped an entry retires it
- * (see lfd_list_remove), and bucket nodes belong to their segment.
- * Lock-free: a restart happens only when another thread changed a link.
+ * pop).  A bucket node that sorts after the target ends the search without
+ * being loaded: whether it is marked concerns only its shrink, which
+ * unlinks it itself (lfd_list_remove).  Unlinking never frees: the thread
+ * that popped an entry retires it (see lfd_list_remove), and bucket nodes
+ * belong to their segment.  Lock-free: a restart happens only when another
+ * thread changed a link.
  */
-bool lfd_list_find(struct lfd_lnode *start, uint32_t so, const void *key,
-		   uint32_t klen, struct lfd_pos *pos)
+bool lfd_list_find(struct lfd *d, LFD_ATOMIC(uintptr_t) *start, uint32_t so,
+		   const void *key, uint32_t klen, struct lfd_pos *pos)
 {
-	struct lfd_lnode *prev, *curr;
+	LFD_ATOMIC(uintptr_t) *prev;
+	uintptr_t curr;
 	unsigned int steps;
 
 retry:
@@ -64,16 +72,20 @@ retry:
 	steps = 0;
 	/* LINK_LOAD: acquire the fields of the node we step to (pairs with
 	 * LINK_CAS / UNLINK_CAS); seq_cst to linearize an absent key. */
-	curr = lfd_ptr(lfd_a_load(&prev->next, LFD_MO_LINK_LOAD));
+	curr = lfd_succ(lfd_a_load(prev, LFD_MO_LINK_LOAD));
 	for (;;) {
+		LFD_ATOMIC(uintptr_t) *cnext;
 		uintptr_t nw;
 		int c;
 
-		if (curr == NULL)
+		if (curr == 0)
 			break;
-		nw = lfd_a_load(&curr->next, LFD_MO_LINK_LOAD);
+		if (lfd_is_blink(curr) && lfd_order(curr, so, key, klen) > 0)
+			break;
+		cnext = lfd_link_next(d, curr);
+		nw = lfd_a_load(cnext, LFD_MO_LINK_LOAD);
 		if (nw & LFD_MARK) {
-			uintptr_t expect = (uintptr_t)curr;
+			uintptr_t expect = curr;
 
 			/* Retired: curr is unlinked already (I2), so the CAS
 			 * below would fail; its word is no successor. */
@@ -82,28 +94,28 @@ retry:
 
 			/* UNLINK_CAS: release passes on the acquire of nw's
 			 * target; fails if prev was marked or changed. */
-			if (!lfd_a_cas(&prev->next, &expect, nw & ~LFD_LINK_TAGS,
-				     LFD_MO_UNLINK_CAS, memory_order_relaxed))
+			if (!lfd_a_cas(prev, &expect, lfd_succ(nw),
+				       LFD_MO_UNLINK_CAS, memory_order_relaxed))
 				goto retry;
-			curr = lfd_ptr(nw);
+			curr = lfd_succ(nw);
 			continue;
 		}
 		c = lfd_order(curr, so, key, klen);
 		if (c < 0) {
-			steps += curr->so_key & 1u;
-			prev = curr;
-			curr = lfd_ptr(nw);
+			steps += !lfd_is_blink(curr);
+			prev = cnext;
+			curr = lfd_succ(nw);
 			continue;
 		}
 		if (c == 0 && (so & 1u)) {
-			struct lfd_entry *e = lfd_entry_of(curr);
+			struct lfd_entry *e = lfd_link_entry(curr);
 
 			/* VALUE_LOAD: a tombstoned entry of our key must go
 			 * before the caller may link a new one (I3). */
 			if (lfd_a_load(&e->value, LFD_MO_VALUE_LOAD) ==
 			    LFD_TOMBSTONE) {
-				lfd_list_mark(curr);
-				continue; /* reload curr->next: now marked */
+				lfd_list_mark(cnext);
+				continue; /* reload curr's next: now marked */
 			}
 			pos->prev = prev;
 			pos->curr = curr;
@@ -119,49 +131,61 @@ retry:
 }
 
 /*
- * Link `node` between pos->prev and pos->curr.  Returns false if the
- * position changed (prev marked, or another node linked after it); the
- * caller searches again.  `node` is not yet visible to anyone, so its next
- * word is set with a relaxed store; LINK_CAS's release publishes it.
+ * Link the node with next word `node_next` and link `node` between
+ * pos->prev and pos->curr.  Returns false if the position changed (prev
+ * marked, or another node linked after it); the caller searches again.
+ * The node is not yet visible to anyone, so its next word is set with a
+ * relaxed store; LINK_CAS's release publishes it.
  */
-bool lfd_list_link(struct lfd_pos *pos, struct lfd_lnode *node)
+bool lfd_list_link(struct lfd_pos *pos, LFD_ATOMIC(uintptr_t) *node_next,
+		   uintptr_t node)
 {
-	uintptr_t expect = (uintptr_t)pos->curr;
+	uintptr_t expect = pos->curr;
 
-	lfd_a_store(&node->next, (uintptr_t)pos->curr, memory_order_relaxed);
-	return lfd_a_cas(&pos->prev->next, &expect, (uintptr_t)node,
-		       LFD_MO_LINK_CAS, memory_order_relaxed);
+	lfd_a_store(node_next, pos->curr, memory_order_relaxed);
+	return lfd_a_cas(pos->prev, &expect, node, LFD_MO_LINK_CAS,
+			 memory_order_relaxed);
 }
 
-/* Link a new bucket node after its parent (used by the resizer only). */
-void lfd_list_insert_bucket(struct lfd_lnode *parent, struct lfd_lnode *bucket)
+/* Link bucket b's node after its parent's (used by the resizer only). */
+void lfd_list_insert_bucket(struct lfd *d, uint32_t parent, uint32_t b)
 {
 	struct lfd_pos pos;
+	LFD_ATOMIC(uintptr_t) *start = &lfd_bucket_at(d, parent)->next;
 
 	do
-		(void)lfd_list_find(parent, bucket->so_key, NULL, 0, &pos);
-	while (!lfd_list_link(&pos, bucket));
+		(void)lfd_list_find(d, start, lfd_so_bucket(b), NULL, 0, &pos);
+	while (!lfd_list_link(&pos, &lfd_bucket_at(d, b)->next, lfd_blink(b)));
 }
 
 /*
- * Make sure a node is unlinked: mark it, then search for its position from
- * `start` (a node that sorts before it and stays linked); the search unlinks
- * it if it is still there.  On return no linked node points to `node`, so a
- * grace period that starts now ends with no reader holding it.  Proof
- * sketch: the search stops at the first node not sorting before `node`; by
- * I1 and I3 `node` can only be linked right there, and the search unlinks
- * marked nodes at the place it stops before it stops.
+ * Make sure the node `node` leads to is unlinked: mark it, then search for
+ * its position from the node whose next word is `start` (a node that sorts
+ * before it and stays linked); the search unlinks it if it is still there.
+ * On return no linked node leads to it, so a grace period that starts now
+ * ends with no reader holding it.  Proof sketch: the search stops at the
+ * first node not sorting before `node`; by I1 and I3 `node` can only be
+ * linked right there, and the search loads that node and unlinks it if
+ * marked before it stops (it stops unloaded only at a bucket node sorting
+ * after the target, never at the target).
  */
-void lfd_list_remove(struct lfd_lnode *start, struct lfd_lnode *node)
+void lfd_list_remove(struct lfd *d, LFD_ATOMIC(uintptr_t) *start,
+		     uintptr_t node)
 {
 	struct lfd_pos pos;
-	const struct lfd_entry *e = lfd_entry_of(node);
 
-	lfd_list_mark(node);
+	lfd_list_mark(lfd_link_next(d, node));
 #ifdef LFD_BREAK_NO_UNLINK /* deliberately broken build for stress/, see doc/torture.md */
 	return; /* retired while perhaps still linked */
 #endif
-	(void)lfd_list_find(start, node->so_key,
-			    (node->so_key & 1u) ? e->key : NULL, node->klen,
-			    &pos);
+	if (lfd_is_blink(node)) {
+		(void)lfd_list_find(d, start,
+				    lfd_so_bucket(lfd_blink_no(node)), NULL, 0,
+				    &pos);
+	} else {
+		const struct lfd_entry *e = lfd_link_entry(node);
+
+		(void)lfd_list_find(d, start, e->ln.so_key, e->key,
+				    e->ln.klen, &pos);
+	}
 }

@@ -1429,7 +1429,7 @@ static void storm_check(struct worker *w, const char *what)
 		long net = atomic_load(&net_count);
 		CHECK((long)cnt == net, "%s: count %zu at quiescence, expected "
 		      "%ld", what, cnt, net);
-		size_t need = (cnt + 1) / 2;
+		size_t need = cnt; /* count <= buckets (lfd_barrier) */
 		if (need > st.max_buckets)
 			need = st.max_buckets;
 		size_t cap = 8 * cnt < st.min_buckets ? st.min_buckets : 8 * cnt;
@@ -1466,7 +1466,7 @@ static void shrink_linger(struct worker *w)
 
 			lfd_stats(D, &st);
 			if ((!st.resizing && (st.buckets <= st.min_buckets ||
-					      4 * st.count >= st.buckets)) ||
+					      8 * st.count >= st.buckets)) ||
 			    now() > deadline)
 				break;
 		}
@@ -1760,8 +1760,8 @@ static void *monitor_main(void *arg)
 		double t = now();
 		struct lfd_stats st;
 		lfd_stats(D, &st);
-		size_t need = st.count / 2 > st.max_buckets ? st.max_buckets
-							     : st.count / 2;
+		size_t need = st.count > st.max_buckets ? st.max_buckets
+							 : st.count;
 		int lag = log2ceil(need) - log2ceil(st.buckets);
 		if (lag > max_lag)
 			max_lag = lag;
@@ -1927,7 +1927,7 @@ static long final_checks(void)
 	long net = atomic_load(&net_count);
 	CHECK((long)cnt == net, "count %zu at quiescence, expected %ld", cnt,
 	      net);
-	size_t need = (cnt + 1) / 2;
+	size_t need = cnt; /* count <= buckets (lfd_barrier) */
 	if (need > st.max_buckets)
 		need = st.max_buckets;
 	size_t cap = 8 * cnt < st.min_buckets ? st.min_buckets : 8 * cnt;

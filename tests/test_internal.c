@@ -1,7 +1,7 @@
 /*
  * test_internal.c - white-box checks of lib/ helpers the public API cannot
- * observe: SipHash against the paper's test vector, and the split-order
- * keys.  It includes lib/internal.h on purpose (and links lib/hash.c
+ * observe: SipHash against the paper's test vector, the split-order
+ * keys, and the encoding of links to bucket nodes.  It includes lib/internal.h on purpose (and links lib/hash.c
  * directly); every other test uses only <lfdict.h>.
  */
 #include <check.h>
@@ -72,6 +72,41 @@ START_TEST(split_order_keys)
 }
 END_TEST
 
+START_TEST(bucket_links)
+{
+	static const uint32_t bs[] = { 0, 1, 2, 3, 4097, UINT32_C(0x40000000),
+				       ((uint32_t)1 << LFD_MAX_LOG) - 1 };
+	_Alignas(8) static struct lfd_entry e;
+	uintptr_t el = lfd_elink(&e);
+	unsigned i;
+
+	/* An entry link is its address, untagged, never read as a bucket. */
+	ck_assert(!lfd_is_blink(el));
+	ck_assert_ptr_eq(lfd_link_entry(el), &e);
+	ck_assert_uint_eq(lfd_succ(el | LFD_MARK | LFD_RETIRED), el);
+	for (i = 0; i < sizeof(bs) / sizeof(bs[0]); i++) {
+		uintptr_t l = lfd_blink(bs[i]);
+
+		/* A bucket link survives its word's tags and gives b back. */
+		ck_assert(lfd_is_blink(l));
+		ck_assert_uint_eq(l & LFD_LINK_TAGS, 0);
+		ck_assert_uint_eq(lfd_succ(l | LFD_MARK), l);
+		ck_assert(lfd_is_blink(lfd_succ(l | LFD_MARK)));
+		ck_assert_uint_eq(lfd_blink_no(lfd_succ(l | LFD_MARK)), bs[i]);
+		ck_assert(l != 0);
+		/* Its order is its bucket's split-order key's, no load. */
+		ck_assert_int_eq(lfd_order(l, lfd_so_bucket(bs[i]), NULL, 0), 0);
+		ck_assert_int_lt(lfd_order(l, lfd_so_bucket(bs[i]) | 1u, NULL,
+					   0),
+				 0);
+		if (lfd_so_bucket(bs[i]) > 0)
+			ck_assert_int_gt(lfd_order(l, lfd_so_bucket(bs[i]) - 1u,
+						   NULL, 0),
+					 0);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("internal");
@@ -83,6 +118,7 @@ int main(void)
 	tcase_add_test(tc, siphash13_keyed);
 	tcase_add_test(tc, seed_differs);
 	tcase_add_test(tc, split_order_keys);
+	tcase_add_test(tc, bucket_links);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -529,13 +529,19 @@ struct mc_grow : rl::test_suite<mc_grow, 2> {
 		RL_ASSERT(lfd_get(d, KB, 1, &g) == 0);
 		RL_ASSERT(lfd_get(d, KC, 1, &g) == -ENOENT);
 		/* sorted, strictly increasing split order */
-		struct lfd_lnode *n = lfd_bucket_at(d, 0);
 		uint32_t last = 0;
 		int nodes = 0;
-		for (n = lfd_ptr(lfd_a_load(&n->next, rl::mo_relaxed)); n;
-		     n = lfd_ptr(lfd_a_load(&n->next, rl::mo_relaxed))) {
-			RL_ASSERT(n->so_key > last);
-			last = n->so_key;
+		for (uintptr_t l = lfd_succ(lfd_a_load(
+			     &lfd_bucket_at(d, 0)->next, rl::mo_relaxed));
+		     l != 0;
+		     l = lfd_succ(lfd_a_load(lfd_link_next(d, l),
+					     rl::mo_relaxed))) {
+			uint32_t so = lfd_is_blink(l)
+					      ? lfd_so_bucket(lfd_blink_no(l))
+					      : lfd_link_entry(l)->ln.so_key;
+
+			RL_ASSERT(so > last);
+			last = so;
 			nodes++;
 		}
 		RL_ASSERT(nodes == 3); /* A, B, bucket 1 */
