@@ -99,7 +99,8 @@ extern "C" {
 /* The longest key, in bytes. */
 #define LFD_KEY_MAX ((size_t)1 << 30)
 
-/* The largest bucket count the index can reach (2^31 buckets). */
+/* The largest bucket count the index can reach (2^31 buckets; 2^28 where
+ * pointers are 32 bits). */
 #define LFD_BUCKETS_MAX ((size_t)1 << 31)
 
 /* The mismatch error of lfd_cas() and lfd_pop_if(): the key is present but
@@ -120,7 +121,8 @@ struct rcu_flavor_struct;	 /* liburcu's flavour vtable, <urcu/flavor.h> */
  */
 struct lfd_config {
 	/* Expected number of entries; the index is sized for it at creation and
-	 * never shrinks below that size.  0: start minimal. */
+	 * never shrinks below that size.  0: start minimal.  At most
+	 * LFD_BUCKETS_MAX (one bucket per entry). */
 	size_t capacity;
 	/* Upper bound on the entries the index is sized for: the bucket count
 	 * never grows past what this many entries need (more entries may still

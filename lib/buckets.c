@@ -284,7 +284,7 @@ static void lfd_shrink_unlink_cb(struct rcu_head *head)
 			d->flavor->read_lock();
 		}
 		lfd_list_remove(d, &lfd_bucket_at(d, (uint32_t)j)->next,
-				lfd_blink((uint32_t)(n + j)));
+				lfd_blink((uint32_t)(n + j)), NULL);
 	}
 	d->flavor->read_unlock();
 	d->flavor->update_call_rcu(&d->resize_head, lfd_shrink_free_cb);

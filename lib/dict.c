@@ -304,7 +304,7 @@ static int lfd_update_present(struct lfd *d, const void *key, size_t len,
 
 		r = lfd_slot_swap(d, e, match, expected, desired, &seen, &rec);
 		if (r == 0 && desired == LFD_TOMBSTONE) {
-			lfd_list_remove(d, op.start, lfd_elink(e));
+			lfd_list_remove(d, op.start, lfd_elink(e), &pos);
 			lfd_retire_entry(d, e, seen);
 		} else if (r == 0) {
 			lfd_value_departed(d, seen, desired, &rec);
@@ -586,7 +586,7 @@ LFD_EXPORT struct lfd *lfd_new(const struct lfd_config *cfg)
 	if ((cfg->flags & ~LFD_FIXED_SIZE) != 0 ||
 	    (cfg->alloc == NULL) != (cfg->free == NULL) ||
 	    (cfg->max_capacity != 0 && cfg->capacity > cfg->max_capacity) ||
-	    cfg->capacity > 2 * LFD_BUCKETS_MAX ||
+	    cfg->capacity > LFD_BUCKETS_MAX ||
 	    (cfg->flavor != NULL && !lfd_flavor_ok(cfg->flavor))) {
 		errno = EINVAL;
 		return NULL;

@@ -46,7 +46,8 @@
 #define LFD_TO_BUCKET ((uintptr_t)4)
 
 /* A bucket index of 2^31 buckets needs segments 0..31.  A link holds b << 3:
- * with 32-bit words that leaves room for 2^29 buckets (a 4 GiB index). */
+ * with 32-bit words, b stays below 2^28 (LFD_BUCKETS_MAX is a bound, the
+ * platform's may be lower). */
 #define LFD_NSEG 32
 #if UINTPTR_MAX > 0xffffffffu
 #define LFD_MAX_LOG 31
@@ -55,7 +56,7 @@
 #endif
 
 /*
- * A bucket node: its next word, nothing else (8 bytes).  Bucket b's node
+ * A bucket node: its next word, nothing else (one word).  Bucket b's node
  * sorts by so_key = rev32(b), which is even; links to it carry b.  It lives
  * in its segment of the bucket index (buckets.c) for as long as the
  * segment does.
@@ -115,12 +116,16 @@ struct lfd_entry {
 	unsigned char key[];
 };
 
+/* Entries start at multiples of LFD_ENTRY_ALIGN bytes, so LFD_TO_BUCKET
+ * (bit 2) is clear in every entry's address: slab slots are multiples of it
+ * after a header that is one (slab.c), big entries come from allocations
+ * aligned for any type, and the popped word before an entry takes a whole
+ * LFD_ENTRY_ALIGN (lfd_entry_prefix). */
+#define LFD_ENTRY_ALIGN 8u
 #ifndef __cplusplus
-/* LFD_TO_BUCKET takes bit 2 of a link: entries start at multiples of 8
- * bytes (slab slots of 8-byte multiples after an 8-byte multiple of header,
- * or allocations aligned for any type, plus an 8-byte popped word). */
-_Static_assert(_Alignof(max_align_t) >= 8 &&
-		       sizeof(struct lfd_entry) % 8 == 0 &&
+_Static_assert(_Alignof(max_align_t) >= LFD_ENTRY_ALIGN &&
+		       sizeof(struct lfd_entry) % LFD_ENTRY_ALIGN == 0 &&
+		       sizeof(void *) <= LFD_ENTRY_ALIGN &&
 		       sizeof(struct lfd_bnode) == sizeof(uintptr_t),
 	       "entry addresses keep bit 2 clear; a bucket node is one word");
 #endif
@@ -266,10 +271,12 @@ LFD_HIDDEN uint64_t lfd_siphash13(const uint64_t key[2], const void *data,
 LFD_HIDDEN uint64_t lfd_siphash24(const uint64_t key[2], const void *data,
 				  size_t len);
 
-/* Bytes allocated before an entry: the popped word (see lfd_entry). */
+/* Bytes allocated before an entry: the popped word (see lfd_entry), in
+ * LFD_ENTRY_ALIGN bytes to keep the entry aligned (4 of them unused where
+ * pointers are 4 bytes). */
 static inline size_t lfd_entry_prefix(const struct lfd *d)
 {
-	return d->value_free ? sizeof(void *) : 0;
+	return d->value_free ? LFD_ENTRY_ALIGN : 0;
 }
 
 /* --- slab.c --- */
@@ -350,7 +357,7 @@ LFD_HIDDEN void lfd_list_mark(LFD_ATOMIC(uintptr_t) *next);
 LFD_HIDDEN void lfd_list_insert_bucket(struct lfd *d, uint32_t parent,
 				       uint32_t b);
 LFD_HIDDEN void lfd_list_remove(struct lfd *d, LFD_ATOMIC(uintptr_t) *start,
-				uintptr_t node);
+				uintptr_t node, const struct lfd_pos *at);
 
 /* --- buckets.c: the segmented bucket index and resizing --- */
 LFD_HIDDEN int lfd_buckets_init(struct lfd *d, unsigned int log);
@@ -371,10 +378,12 @@ static inline struct lfd_bnode *lfd_bucket_at(struct lfd *d, uint32_t b)
 	return &seg[off];
 }
 
-/* The next word of the node a link leads to.  A link to bucket b exists
- * only while b's segment does: the link's release (LINK_CAS) comes after
- * the segment's (SEG_STORE), and a segment is freed a grace period after
- * its last link went (buckets.c). */
+/* The next word of the node a link leads to.  A walker that read a link to
+ * bucket b finds b's segment published (the link's release, LINK_CAS, came
+ * after the segment's, SEG_STORE) and not yet freed: a segment is freed a
+ * grace period after its nodes were unlinked, and by the reachability
+ * lemma (doc/design.md) a walker can read a link to a node, even from a
+ * marked word, only in a section that began while the node was linked. */
 static inline LFD_ATOMIC(uintptr_t) *lfd_link_next(struct lfd *d, uintptr_t l)
 {
 	if (lfd_is_blink(l))

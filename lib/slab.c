@@ -78,6 +78,11 @@ struct lfd_slab_block {
 	size_t size;		     /* bytes asked of the allocator */
 };
 
+#ifndef __cplusplus
+_Static_assert(sizeof(struct lfd_slab_block) % LFD_ENTRY_ALIGN == 0,
+	       "slots start aligned (LFD_TO_BUCKET, internal.h)");
+#endif
+
 static size_t lfd_slot_size(int c)
 {
 	return sizeof(struct lfd_entry) + 8u * (size_t)c;

@@ -159,25 +159,43 @@ void lfd_list_insert_bucket(struct lfd *d, uint32_t parent, uint32_t b)
 }
 
 /*
- * Make sure the node `node` leads to is unlinked: mark it, then search for
- * its position from the node whose next word is `start` (a node that sorts
- * before it and stays linked); the search unlinks it if it is still there.
- * On return no linked node leads to it, so a grace period that starts now
- * ends with no reader holding it.  Proof sketch: the search stops at the
- * first node not sorting before `node`; by I1 and I3 `node` can only be
- * linked right there, and the search loads that node and unlinks it if
- * marked before it stops (it stops unloaded only at a bucket node sorting
- * after the target, never at the target).
+ * Make sure the node `node` leads to is unlinked: mark it, then, if the
+ * caller's own search found it at `at` (or NULL), try to swing at->prev past
+ * it; if that word changed since (a node linked or unlinked next to it, or
+ * its node marked) or there is no `at`, search for its position from the
+ * node whose next word is `start` (a node that sorts before it and stays
+ * linked), which unlinks it if it is still there.  On return no linked node
+ * leads to it, so a grace period that starts now ends with no reader
+ * holding it.  Proof sketch: a node is linked at one place at most (I1,
+ * I3), so the successful CAS, which found at->prev unmarked and leading to
+ * it, took it out.  Otherwise the search stops at the first node not
+ * sorting before `node`; by I1 and I3 `node` can only be linked right
+ * there, and the search loads that node and unlinks it if marked before it
+ * stops (it stops unloaded only at a bucket node sorting after the target,
+ * never at the target).
  */
 void lfd_list_remove(struct lfd *d, LFD_ATOMIC(uintptr_t) *start,
-		     uintptr_t node)
+		     uintptr_t node, const struct lfd_pos *at)
 {
 	struct lfd_pos pos;
+	LFD_ATOMIC(uintptr_t) *next = lfd_link_next(d, node);
 
-	lfd_list_mark(lfd_link_next(d, node));
+	lfd_list_mark(next);
 #ifdef LFD_BREAK_NO_UNLINK /* deliberately broken build for stress/, see doc/torture.md */
 	return; /* retired while perhaps still linked */
 #endif
+	if (at != NULL && at->curr == node) {
+		uintptr_t expect = node;
+		/* LINK_LOAD: acquire the successor we are about to link to
+		 * (it reads the mark, an RMW in the release sequence of the
+		 * CAS that linked the successor there). */
+		uintptr_t nw = lfd_a_load(next, LFD_MO_LINK_LOAD);
+
+		/* UNLINK_CAS: as in lfd_list_find. */
+		if (lfd_a_cas(at->prev, &expect, lfd_succ(nw),
+			      LFD_MO_UNLINK_CAS, memory_order_relaxed))
+			return;
+	}
 	if (lfd_is_blink(node)) {
 		(void)lfd_list_find(d, start,
 				    lfd_so_bucket(lfd_blink_no(node)), NULL, 0,

@@ -158,6 +158,16 @@ START_TEST(test_new_invalid_configs)
 	c.max_capacity = 1;
 	expect_einval_config(&c, "capacity 2 > max_capacity 1");
 
+	tu_cfg_init(&c);
+	tu_alloc_install(&al, &c);
+	c.capacity = LFD_BUCKETS_MAX + 1;
+	expect_einval_config(&c, "capacity LFD_BUCKETS_MAX + 1");
+
+	tu_cfg_init(&c);
+	tu_alloc_install(&al, &c);
+	c.capacity = SIZE_MAX;
+	expect_einval_config(&c, "capacity SIZE_MAX");
+
 	/* Rejected configurations leave nothing allocated. */
 	ck_assert_msg(atomic_load(&al.live) == 0,
 		      "%ld allocations live after rejected configs",

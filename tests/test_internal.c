@@ -74,7 +74,8 @@ END_TEST
 
 START_TEST(bucket_links)
 {
-	static const uint32_t bs[] = { 0, 1, 2, 3, 4097, UINT32_C(0x40000000),
+	static const uint32_t bs[] = { 0, 1, 2, 3, 4097,
+				       (uint32_t)1 << (LFD_MAX_LOG - 1),
 				       ((uint32_t)1 << LFD_MAX_LOG) - 1 };
 	_Alignas(8) static struct lfd_entry e;
 	uintptr_t el = lfd_elink(&e);
