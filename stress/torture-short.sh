@@ -1,7 +1,8 @@
 #!/bin/sh
 # make check: a short torture of every mode of stress/lfd-torture.
 # LFD_TORTURE_SCALE=<factor> scales every duration (default 1; 0.3 in
-# sanitizer builds).  LFD_TORTURE=<path> picks the binary.  Exit 0 only if
+# sanitizer builds).  LFD_TORTURE=<path> picks the binary.
+# LFD_TORTURE_STOP_ON_FAIL=1 stops at the first failing mode.  Exit 0 only if
 # every mode ends with SUCCESS (a mode that cannot run in this build, e.g.
 # the stall modes with the blocking pthread RCU flavour, is skipped).
 bin=${LFD_TORTURE:-./stress/lfd-torture}
