@@ -223,7 +223,8 @@ static int lfd_op_link(struct lfd_op *op, struct lfd_pos *pos, void *value,
  * means the index lags the entries: the caller then yields its CPU once,
  * so that the thread doing the grow (an updater or the call_rcu worker)
  * is not starved by the updates that make the chains longer.  (B at 1M,
- * 64 threads on 2 cores: 0.4-1.6 s without, doc/performance.md.)  A yield
+ * 64 threads on 2 cores: 0.35-1.93 s without, 0.35-0.49 s with,
+ * doc/performance.md.)  A yield
  * waits for nothing, so the call stays lock-free.
  */
 static void lfd_op_inserted(struct lfd_op *op, const struct lfd_pos *pos)
