@@ -13,19 +13,25 @@
  *     seg[3]  [b4 b5 b6 b7]
  *     seg[i]  [b(2^(i-1)) ... b(2^i - 1)]
  *
- * so growing from 2^k to 2^(k+1) buckets allocates seg[k+1] and links its
- * nodes into the one list, each right after its parent bucket b - 2^k;
- * nothing is copied or moved.  Shrinking from 2^k to 2^(k-1) publishes the
+ * so growing from 2^k to 2^(k+1) buckets allocates seg[k+1], publishes
+ * the doubled size, and links the new nodes into the one list, each right
+ * after its parent bucket b - 2^k; nothing is copied or moved.  Until a
+ * node is linked it is pending (LFD_PENDING, internal.h) and operations
+ * on its bucket start from its parent.  The links are made in chunks of
+ * LFD_RESIZE_CHUNK nodes, claimed by the run's thread and by updates that
+ * meet long chains meanwhile (lfd_grow_work).  Shrinking from 2^k to 2^(k-1) publishes the
  * smaller size, waits a grace period (no operation still uses an upper
  * bucket as its start), unlinks seg[k]'s nodes, waits another grace period
  * (no traversal still stands on one) and frees seg[k].
  *
  * One resize run at a time per dictionary (resize_busy).  The thread whose
  * update asked for it does mid-sized grows itself (lfd_grow_inline); the
- * rest runs as a chain of RCU callbacks (update_call_rcu).  No reader or
- * updater ever waits for a run: until the new size is published they
- * simply use the old one (longer chains).  A run loops until the bucket count matches the entry count at
- * that time, and before it ends re-checks the count, so the size converges
+ * rest runs as a chain of RCU callbacks (update_call_rcu); the thread
+ * that links a grow's last chunk goes on with the run.  No reader or
+ * updater ever waits for a run: they use the published size, starting
+ * from a linked ancestor of a pending bucket (longer chains).  A run loops
+ * until the bucket count matches the entry count at that time, and before
+ * it ends re-checks the count, so the size converges
  * after any workload: with n entries and B buckets it ends with n <= B
  * (unless capped by max_capacity) and, when it shrank, 8n >= B.  At most one
  * entry per bucket: a get passes n/2B other entries on average before its
@@ -38,7 +44,9 @@
 
 /* Bucket nodes linked per read-side section when a resize walks a segment:
  * bounds how long the resizer delays grace periods. */
+#ifndef LFD_RESIZE_CHUNK /* the model checker links 1 node per chunk */
 #define LFD_RESIZE_CHUNK 1024u
+#endif
 
 /* Grows to segments of up to LFD_INLINE_SEG_MAX bucket nodes are done by
  * the thread whose update asked for them, at once: a grow needs no grace
@@ -64,10 +72,119 @@ unsigned int lfd_log_for(size_t entries)
 	return log;
 }
 
+/* Bucket nodes a grow links ahead of the one it links: it loads the first
+ * entry of that node's parent chain early, so the walk that places the node
+ * finds the entry in cache.  Parents are consecutive in their segment
+ * (sequential loads); their chains' entries are scattered, one cache miss
+ * each.  Halved the call_rcu thread's time in lfd_list_find while building
+ * 1M keys (perf, doc/performance.md). */
+#define LFD_GROW_PREFETCH 8u
+
+static void lfd_grow_prefetch(struct lfd *d, uint32_t parent)
+{
+	/* relaxed: a hint; the walk that follows loads the word again. */
+	uintptr_t l = lfd_succ(lfd_a_load(&lfd_bucket_at(d, parent)->next,
+					  memory_order_relaxed));
+
+	/* a prefetch never faults, so a stale address costs nothing */
+	if (l != 0 && !lfd_is_blink(l))
+		__builtin_prefetch(lfd_link_entry(l));
+}
+
+/* Chunks of LFD_RESIZE_CHUNK nodes in segment i. */
+static uint32_t lfd_grow_chunks(unsigned int i)
+{
+	return (uint32_t)((lfd_seg_len(i) + LFD_RESIZE_CHUNK - 1) /
+			  LFD_RESIZE_CHUNK);
+}
+
+/* Link chunk k of segment i's nodes, each after its parent, in one
+ * read-side section (`live`: other threads may be using d). */
+static void lfd_grow_link_chunk(struct lfd *d, unsigned int i, uint32_t k,
+				bool live)
+{
+	size_t n = lfd_seg_len(i), j = (size_t)k * LFD_RESIZE_CHUNK;
+	size_t end = j + LFD_RESIZE_CHUNK < n ? j + LFD_RESIZE_CHUNK : n;
+
+	if (live)
+		d->flavor->read_lock();
+	for (; j < end; j++) {
+		if (j + LFD_GROW_PREFETCH < end)
+			lfd_grow_prefetch(d, (uint32_t)(j + LFD_GROW_PREFETCH));
+		lfd_list_insert_bucket(d, (uint32_t)j, (uint32_t)(n + j));
+	}
+	if (live)
+		d->flavor->read_unlock();
+}
+
+/* grow_claim packs a segment number (<= LFD_MAX_LOG, 5 bits) over a chunk
+ * number (< 2^20: a segment has at most 2^30 nodes). */
+#define LFD_CLAIM_SHIFT 27u
+#ifndef __cplusplus
+_Static_assert(LFD_MAX_LOG < 32 && ((uint64_t)1 << (LFD_MAX_LOG - 1)) /
+				   LFD_RESIZE_CHUNK <
+			   ((uint64_t)1 << LFD_CLAIM_SHIFT),
+	       "a chunk number fits under the segment number");
+#endif
+
+/*
+ * Claim open chunks of the grow in progress and link them, until none is
+ * left to claim.  Any thread may: the run's owner that opened them
+ * (lfd_grow_one), and updates that found a long chain while a resize ran
+ * (lfd_grow_help), so that a grow does not stall when the thread that
+ * began it is preempted (64 threads on 2 cores).  Returns true to the one
+ * thread that linked the grow's last chunk: the grow is complete and
+ * that thread now owns the resize run.  Lock-free: a failed claim means another
+ * thread claimed.
+ */
+static bool lfd_grow_work(struct lfd *d)
+{
+	/* relaxed: only a guess for the CAS, whose acquire is what counts. */
+	uint32_t c = lfd_a_load(&d->grow_claim, memory_order_relaxed);
+
+	for (;;) {
+		unsigned int i = c >> LFD_CLAIM_SHIFT;
+		uint32_t k = c & (((uint32_t)1 << LFD_CLAIM_SHIFT) - 1);
+		uint32_t nch;
+
+		if (i == 0 || k >= (nch = lfd_grow_chunks(i)))
+			return false; /* no grow open, or every chunk taken */
+		/* acquire: pairs with the release that opened the chunks
+		 * (lfd_grow_one; the claims in between continue its release
+		 * sequence): grow_done's reset happens-before our increment.
+		 * The segment itself we read through SEG_LOAD.  A claim that
+		 * succeeds on a value equal to one seen in an earlier grow of
+		 * the same segment claims that chunk of the current grow: we
+		 * carry nothing from the load over the CAS but i and k.
+		 * Failure relaxed: c is reloaded and claimed again. */
+		if (!lfd_a_cas_weak(&d->grow_claim, &c, c + 1,
+				    memory_order_acquire, memory_order_relaxed))
+			continue;
+		lfd_grow_link_chunk(d, i, k, true);
+		/* acq_rel: release our chunk's links; the increment that
+		 * completes the count acquires every other chunk's (all in one
+		 * release sequence), so whatever the run does next (a grow
+		 * whose parents are these nodes, a shrink that unlinks them)
+		 * happens-after every link of the grow. */
+		if (lfd_a_fetch_add(&d->grow_done, 1u, memory_order_acq_rel) +
+			    1u ==
+		    nch) {
+			/* relaxed: a statistic. */
+			lfd_a_fetch_add(&d->grows, 1, memory_order_relaxed);
+			return true;
+		}
+		/* relaxed: as above */
+		c = lfd_a_load(&d->grow_claim, memory_order_relaxed);
+	}
+}
+
 /*
  * Double the index.  `live`: other threads may be using the dictionary
- * (hold read-side sections while walking the list).  Returns 0 or -ENOMEM
- * (nothing changed).
+ * (hold read-side sections while walking the list); the new segment's
+ * chunks are then open to them (lfd_grow_work).  Returns -ENOMEM (nothing
+ * changed), 1 when this thread finished the grow (every new node linked),
+ * or 0 when another thread will: that thread continues the run (live
+ * only).  The doubled size is published before the nodes are linked.
  */
 static int lfd_grow_one(struct lfd *d, bool live)
 {
@@ -81,29 +198,29 @@ static int lfd_grow_one(struct lfd *d, bool live)
 	if (seg == NULL)
 		return -ENOMEM;
 	for (j = 0; j < n; j++)
-		lfd_a_init(&seg[j].next, (uintptr_t)0);
+		lfd_a_init(&seg[j].next, LFD_PENDING);
 	/* SEG_STORE: release, pairs with SEG_LOAD (the nodes' next words). */
 	lfd_a_store(&d->seg[i], seg, LFD_MO_SEG_STORE);
-#ifdef LFD_BREAK_GROW_EARLY /* deliberately broken build for stress/, see doc/torture.md */
-	if (live) /* publish the size before the new buckets are linked */
-		lfd_a_store(&d->size_log, i, LFD_MO_SIZE_STORE);
-#endif
-	for (j = 0; j < n; j++) {
-		if (live && j % LFD_RESIZE_CHUNK == 0) {
-			if (j)
-				d->flavor->read_unlock();
-			d->flavor->read_lock();
-		}
-		lfd_list_insert_bucket(d, (uint32_t)j, (uint32_t)(n + j));
-	}
-	if (live)
-		d->flavor->read_unlock();
-	/* SIZE_STORE: release, pairs with SIZE_LOAD: the segment and all its
-	 * links happen-before any use of the new buckets. */
+	/* SIZE_STORE: release, pairs with SIZE_LOAD.  Published now, before
+	 * the new nodes are linked: operations on their buckets start from a
+	 * linked ancestor until they are (lfd_bucket_for), so no operation
+	 * waits for the grow, however long its threads are preempted. */
 	lfd_a_store(&d->size_log, i, LFD_MO_SIZE_STORE);
-	/* relaxed: a statistic. */
-	lfd_a_fetch_add(&d->grows, 1, memory_order_relaxed);
-	return 0;
+	if (!live) {
+		uint32_t k, nch = lfd_grow_chunks(i);
+
+		for (k = 0; k < nch; k++)
+			lfd_grow_link_chunk(d, i, k, false);
+		return 1;
+	}
+	/* relaxed: published by the release below.  Every increment of the
+	 * previous grow happened-before (they precede its size store, which
+	 * precedes this run step). */
+	lfd_a_store(&d->grow_done, 0u, memory_order_relaxed);
+	/* release: opens the chunks (pairs with lfd_grow_work's acquire). */
+	lfd_a_store(&d->grow_claim, (uint32_t)i << LFD_CLAIM_SHIFT,
+		    memory_order_release);
+	return lfd_grow_work(d) ? 1 : 0;
 }
 
 int lfd_buckets_init(struct lfd *d, unsigned int log)
@@ -119,7 +236,7 @@ int lfd_buckets_init(struct lfd *d, unsigned int log)
 	lfd_a_init(&d->seg[0], b0);
 	lfd_a_init(&d->size_log, 0u);
 	while (lfd_a_load(&d->size_log, memory_order_relaxed) < log)
-		if (lfd_grow_one(d, false) != 0) {
+		if (lfd_grow_one(d, false) < 0) {
 			lfd_buckets_fini(d);
 			return -ENOMEM;
 		}
@@ -236,12 +353,16 @@ static void lfd_resize_run(struct lfd *d, bool caller)
 			return;
 		}
 		if (lfd_target_log(d, n) > log) {
-			if (lfd_grow_one(d, true) != 0) {
+			int r = lfd_grow_one(d, true);
+
+			if (r < 0) {
 				/* Out of memory: stop; a later insert
 				 * will ask again. */
 				lfd_resize_end(d, false);
 				return;
 			}
+			if (r == 0)
+				return; /* the last chunk's linker goes on */
 			continue;
 		}
 		/* Shrink one step: publish the smaller size now, unlink the
@@ -257,6 +378,25 @@ static void lfd_resize_run(struct lfd *d, bool caller)
 		return;
 	}
 	lfd_resize_end(d, true);
+}
+
+/* Called by an update that walked a long chain while a resize ran: link
+ * chunks of the grow in progress, if any are open; the thread that links
+ * the last one goes on with the run, as the run's own thread would (grows
+ * up to lfd_grow_inline's bound here, the rest in a callback).  Returns
+ * whether it linked any (if not, the caller may yield instead). */
+bool lfd_grow_help(struct lfd *d)
+{
+	/* relaxed: a hint, lfd_grow_work claims with acquire. */
+	uint32_t c = lfd_a_load(&d->grow_claim, memory_order_relaxed);
+	unsigned int i = c >> LFD_CLAIM_SHIFT;
+
+	if (i == 0 || (c & (((uint32_t)1 << LFD_CLAIM_SHIFT) - 1)) >=
+			      lfd_grow_chunks(i))
+		return false;
+	if (lfd_grow_work(d))
+		lfd_resize_run(d, true);
+	return true;
 }
 
 static struct lfd *lfd_of_resize_head(struct rcu_head *head)

@@ -145,6 +145,7 @@ struct lfd_op {
 	uint32_t klen;
 	uint32_t so;
 	LFD_ATOMIC(uintptr_t) *start; /* the bucket node's next word */
+	uintptr_t first; /* what it held when chosen (lfd_bucket_for) */
 };
 
 /* Check the arguments, hash, enter the read-side section.  On error nothing
@@ -166,7 +167,7 @@ static inline __attribute__((always_inline)) int lfd_op_begin(struct lfd_op *op,
 	lfd_rcu_lock(d);
 	/* The bucket is chosen inside the section: a shrink unlinks an upper
 	 * bucket only a grace period after publishing the smaller size. */
-	op->start = lfd_bucket_for(d, h);
+	op->start = lfd_bucket_for(d, h, &op->first);
 	return 0;
 }
 
@@ -220,11 +221,11 @@ static int lfd_op_link(struct lfd_op *op, struct lfd_pos *pos, void *value,
 /*
  * After a successful link, outside the read-side section: count it, and if
  * the walk was long, ask for a resize.  A long walk while a resize runs
- * means the index lags the entries: the caller then yields its CPU once,
- * so that the thread doing the grow (an updater or the call_rcu worker)
- * is not starved by the updates that make the chains longer.  (B at 1M,
- * 64 threads on 2 cores: 0.35-1.93 s without, 0.35-0.49 s with,
- * doc/performance.md.)  A yield
+ * means the index lags the entries: the caller then helps the grow (links
+ * a chunk of its bucket nodes, lfd_grow_help), or, with none to hand out,
+ * yields its CPU once, so that the threads doing the grow are not starved
+ * by the updates that make the chains longer (64 threads on 2 cores:
+ * doc/performance.md).  Helping links at most the open chunks and a yield
  * waits for nothing, so the call stays lock-free.
  */
 static void lfd_op_inserted(struct lfd_op *op, const struct lfd_pos *pos)
@@ -232,9 +233,14 @@ static void lfd_op_inserted(struct lfd_op *op, const struct lfd_pos *pos)
 	lfd_count_update(op->d, +1);
 	if (pos->steps >= LFD_CHAIN_CHECK) {
 		lfd_resize_check(op->d);
-		/* relaxed: a hint; a stale value costs one yield or one
+		/* A grow is running while chains grow long: link some of its
+		 * buckets.  If it has none left to hand out (its last chunks
+		 * are being linked, or the run is between steps), give the
+		 * CPU to the threads that are resizing.
+		 * relaxed: a hint; a stale value costs one yield or one
 		 * missed, nothing else. */
-		if (lfd_a_load(&op->d->resize_busy, memory_order_relaxed))
+		if (!lfd_grow_help(op->d) &&
+		    lfd_a_load(&op->d->resize_busy, memory_order_relaxed))
 			sched_yield();
 	}
 }
@@ -353,7 +359,7 @@ LFD_EXPORT int lfd_get(struct lfd *d, const void *key, size_t len,
 	if (r != 0)
 		return r;
 	r = -ENOENT;
-	e = lfd_list_lookup(d, op.start, op.so, key, op.klen);
+	e = lfd_list_lookup(d, op.start, op.first, op.so, key, op.klen);
 	if (e != NULL) {
 		/* VALUE_LOAD: seq_cst, get's linearization point; acquire
 		 * pairs with the release of the call that stored v. */
@@ -490,16 +496,18 @@ static uintptr_t lfd_foreach_next(struct lfd *d, uintptr_t l)
 {
 	/* LINK_LOAD: acquire the fields of the node we step to. */
 	uintptr_t w = lfd_a_load(lfd_link_next(d, l), LFD_MO_LINK_LOAD);
+	LFD_ATOMIC(uintptr_t) *start;
 	const struct lfd_entry *e;
 	int c;
 
-	if (!(w & LFD_RETIRED))
+	if (!lfd_is_retired(w)) /* a pending tag: l is a linked bucket node */
 		return lfd_succ(w);
 	/* Retired: an entry.  so_key = rev32(hash) | 1: rev32 gives back the
 	 * hash's low bits (and bit 31, which no bucket mask keeps). */
 	e = lfd_link_entry(l);
-	return lfd_list_seek(d, lfd_bucket_for(d, lfd_rev32(e->ln.so_key)),
-			     e->ln.so_key, e->key, e->ln.klen, 1, &c);
+	start = lfd_bucket_for(d, lfd_rev32(e->ln.so_key), &w);
+	return lfd_list_seek(d, start, w, e->ln.so_key, e->key, e->ln.klen, 1,
+			     &c);
 }
 
 LFD_EXPORT int lfd_foreach(struct lfd *d,
@@ -638,6 +646,8 @@ LFD_EXPORT struct lfd *lfd_new(const struct lfd_config *cfg)
 	lfd_a_init(&d->destroying, 0);
 	lfd_a_init(&d->grows, (uint64_t)0);
 	lfd_a_init(&d->shrinks, (uint64_t)0);
+	lfd_a_init(&d->grow_claim, (uint32_t)0);
+	lfd_a_init(&d->grow_done, (uint32_t)0);
 	lfd_a_init(&d->retire_pending, (uintptr_t)0);
 	lfd_a_init(&d->retire_busy, 0);
 	for (unsigned int i = 0; i < LFD_READY_SLOTS; i++)

@@ -32,6 +32,16 @@
  * loads such a word starts its walk again (solist.c). */
 #define LFD_RETIRED ((uintptr_t)2)
 #define LFD_LINK_TAGS (LFD_MARK | LFD_RETIRED)
+/* Bit 1 without bit 0: LFD_PENDING, the next word of a bucket node that a
+ * grow has not finished linking (buckets.c).  The index publishes a grown
+ * size before linking the new bucket nodes; an operation whose bucket node
+ * is still pending starts from the node's parent, which sorts before it
+ * and is linked (lfd_bucket_for).  The node's linker stores its successor
+ * with the tag before linking it and clears the tag after; a walker that
+ * reaches the node through a link knows it is linked and clears the tag
+ * itself if the linker has not yet (solist.c), so no CAS on the word waits
+ * for the linker. */
+#define LFD_PENDING LFD_RETIRED
 /*
  * Bit 2 of a `next` word: its successor is a bucket node, and the word
  * holds that node's bucket number, not its address: (b << 3) | LFD_TO_BUCKET
@@ -187,6 +197,10 @@ struct lfd {
 	unsigned int shrink_log; /* owned by the running resize */
 	LFD_ATOMIC(uint64_t) grows, shrinks;
 	struct rcu_head resize_head;
+	/* a grow's open chunks: i << LFD_CLAIM_SHIFT | next chunk to claim,
+	 * while segment i is being linked (buckets.c, lfd_grow_work) */
+	LFD_ATOMIC(uint32_t) grow_claim;
+	LFD_ATOMIC(uint32_t) grow_done; /* chunks of that grow linked */
 
 	/* --- reclaim pipeline (one batch in flight; see reclaim.c) --- */
 	LFD_ATOMIC(uintptr_t) retire_pending;
@@ -221,6 +235,18 @@ static inline uintptr_t lfd_succ(uintptr_t w)
 static inline uintptr_t lfd_blink(uint32_t b)
 {
 	return ((uintptr_t)b << 3) | LFD_TO_BUCKET;
+}
+
+/* A next word of an unlinked and retired entry (a retire-stack link). */
+static inline bool lfd_is_retired(uintptr_t w)
+{
+	return (w & LFD_LINK_TAGS) == LFD_LINK_TAGS;
+}
+
+/* A next word of a bucket node whose link is not finished. */
+static inline bool lfd_is_pending(uintptr_t w)
+{
+	return (w & LFD_LINK_TAGS) == LFD_PENDING;
 }
 
 static inline bool lfd_is_blink(uintptr_t l)
@@ -363,6 +389,7 @@ LFD_HIDDEN void lfd_list_remove(struct lfd *d, LFD_ATOMIC(uintptr_t) *start,
 LFD_HIDDEN int lfd_buckets_init(struct lfd *d, unsigned int log);
 LFD_HIDDEN void lfd_buckets_fini(struct lfd *d);
 LFD_HIDDEN void lfd_resize_check(struct lfd *d);
+LFD_HIDDEN bool lfd_grow_help(struct lfd *d);
 LFD_HIDDEN void lfd_resize_wait(struct lfd *d);
 LFD_HIDDEN unsigned int lfd_log_for(size_t entries);
 
@@ -392,16 +419,37 @@ static inline LFD_ATOMIC(uintptr_t) *lfd_link_next(struct lfd *d, uintptr_t l)
 }
 
 /* The next word of the bucket node an operation on a key of this hash
- * starts from. */
+ * starts from: its bucket's, or, while a grow has not linked that node
+ * yet (LFD_PENDING), its nearest linked ancestor's (b with its top bit
+ * cleared, and so on; bucket 0 is always linked).  The walk from an
+ * ancestor passes the key's own bucket node if it is linked by then. */
 static inline LFD_ATOMIC(uintptr_t) *lfd_bucket_for(struct lfd *d,
-						      uint64_t hash)
+						      uint64_t hash,
+						      uintptr_t *first)
 {
 	/* SIZE_LOAD: acquire, pairs with SIZE_STORE in lfd_grow_one: every
-	 * bucket below the size we read is linked. */
+	 * bucket node below the size we read is in its published segment,
+	 * linked or pending. */
 	unsigned int log = lfd_a_load(&d->size_log, LFD_MO_SIZE_LOAD);
-	uint32_t mask = (uint32_t)(((uint64_t)1 << log) - 1);
+	uint32_t b = (uint32_t)hash & (uint32_t)(((uint64_t)1 << log) - 1);
+	LFD_ATOMIC(uintptr_t) *s = &lfd_bucket_at(d, b)->next;
+	uintptr_t w;
 
-	return &lfd_bucket_at(d, (uint32_t)hash & mask)->next;
+	/* LINK_LOAD: the walk's first load (*first), as in lfd_list_find;
+	 * acquire pairs with the release of the CAS that cleared the tag or
+	 * of a later one.  The tag is cleared after the node is linked and
+	 * never set again while the node is in use, so a node we start from
+	 * is linked. */
+	w = lfd_a_load(s, LFD_MO_LINK_LOAD);
+#ifndef LFD_BREAK_GROW_EARLY /* deliberately broken build for stress/, see doc/torture.md */
+	while (lfd_is_pending(w)) {
+		b &= ~((uint32_t)1 << (31 - __builtin_clz(b)));
+		s = &lfd_bucket_at(d, b)->next;
+		w = lfd_a_load(s, LFD_MO_LINK_LOAD);
+	}
+#endif
+	*first = w;
+	return s;
 }
 
 /* --- solist: the walk of lfd_get, inline (as a call it cost each get a
@@ -440,7 +488,8 @@ static inline int lfd_order(uintptr_t l, uint32_t so, const void *key,
 }
 
 /*
- * Read-only walk from the node whose next word is `start` to the first node
+ * Read-only walk from the node whose next word is `start`, which held w
+ * (lfd_bucket_for's *first), to the first node
  * with lfd_order >= min (min 0: the first node that does not sort before
  * the target; 1: the first that sorts after it); returns its link, or 0 at
  * the end of the list; *cmp is that node's lfd_order.  Writes no shared
@@ -453,14 +502,10 @@ static inline int lfd_order(uintptr_t l, uint32_t so, const void *key,
  */
 static inline uintptr_t lfd_list_seek(struct lfd *d,
 				      LFD_ATOMIC(uintptr_t) *start,
-				      uint32_t so, const void *key,
-				      uint32_t klen, int min, int *cmp)
+				      uintptr_t w, uint32_t so,
+				      const void *key, uint32_t klen, int min,
+				      int *cmp)
 {
-	uintptr_t w;
-
-again:
-	/* LINK_LOAD: as in lfd_list_find. */
-	w = lfd_a_load(start, LFD_MO_LINK_LOAD);
 	for (;;) {
 		uintptr_t l = lfd_succ(w);
 
@@ -473,8 +518,11 @@ again:
 #ifdef LFD_BREAK_WALK_RETIRED /* deliberately broken build for stress/, see doc/torture.md */
 		w &= ~LFD_RETIRED; /* follows a retire link as if a successor */
 #endif
-		if (w & LFD_RETIRED)
-			goto again;
+		/* Bit 1: retired (restart) or pending (a bucket node we
+		 * reached by a link, so linked: lfd_succ drops the tag). */
+		if ((w & LFD_RETIRED) && lfd_is_retired(w))
+			/* LINK_LOAD: as in lfd_list_find. */
+			w = lfd_a_load(start, LFD_MO_LINK_LOAD);
 	}
 }
 
@@ -483,11 +531,11 @@ again:
  * decides. */
 static inline struct lfd_entry *lfd_list_lookup(struct lfd *d,
 						LFD_ATOMIC(uintptr_t) *start,
-						uint32_t so, const void *key,
-						uint32_t klen)
+						uintptr_t first, uint32_t so,
+						const void *key, uint32_t klen)
 {
 	int c;
-	uintptr_t l = lfd_list_seek(d, start, so, key, klen, 0, &c);
+	uintptr_t l = lfd_list_seek(d, start, first, so, key, klen, 0, &c);
 
 	/* c == 0 with an odd so: l leads to an entry */
 	return l != 0 && c == 0 ? lfd_link_entry(l) : NULL;

@@ -84,6 +84,20 @@ retry:
 			break;
 		cnext = lfd_link_next(d, curr);
 		nw = lfd_a_load(cnext, LFD_MO_LINK_LOAD);
+		if (lfd_is_pending(nw)) {
+			uintptr_t expect = nw;
+
+			/* curr, a bucket node we reached by a link, is linked;
+			 * its linker has not cleared the tag yet.  Clear it
+			 * for the linker, so that a CAS on the word (ours or
+			 * anyone's) can succeed.  release: as the linker's
+			 * (lfd_list_insert_bucket).  A failure means the
+			 * word changed: reload it. */
+			(void)lfd_a_cas(cnext, &expect, lfd_succ(nw),
+					memory_order_release,
+					memory_order_relaxed);
+			continue;
+		}
 		if (nw & LFD_MARK) {
 			uintptr_t expect = curr;
 
@@ -147,15 +161,30 @@ bool lfd_list_link(struct lfd_pos *pos, LFD_ATOMIC(uintptr_t) *node_next,
 			 memory_order_relaxed);
 }
 
-/* Link bucket b's node after its parent's (used by the resizer only). */
+/* Link bucket b's node, pending (LFD_PENDING), after its parent's (by the
+ * thread that claimed b's chunk of a grow only), then clear its tag. */
 void lfd_list_insert_bucket(struct lfd *d, uint32_t parent, uint32_t b)
 {
 	struct lfd_pos pos;
 	LFD_ATOMIC(uintptr_t) *start = &lfd_bucket_at(d, parent)->next;
+	LFD_ATOMIC(uintptr_t) *next = &lfd_bucket_at(d, b)->next;
+	uintptr_t expect;
 
-	do
+	do {
 		(void)lfd_list_find(d, start, lfd_so_bucket(b), NULL, 0, &pos);
-	while (!lfd_list_link(&pos, &lfd_bucket_at(d, b)->next, lfd_blink(b)));
+		/* relaxed: unlinked, the word is ours (published by
+		 * LINK_CAS's release); the tag keeps it pending. */
+		lfd_a_store(next, pos.curr | LFD_PENDING, memory_order_relaxed);
+		expect = pos.curr;
+		/* LINK_CAS: as in lfd_list_link. */
+	} while (!lfd_a_cas(pos.prev, &expect, lfd_blink(b), LFD_MO_LINK_CAS,
+			    memory_order_relaxed));
+	expect = pos.curr | LFD_PENDING;
+	/* release: pairs with the acquire of whoever reads the cleared word
+	 * (lfd_bucket_for: a start from this node, which is linked).  Fails only when a
+	 * walker cleared the tag first (then the word may have changed). */
+	(void)lfd_a_cas(next, &expect, pos.curr, memory_order_release,
+			memory_order_relaxed);
 }
 
 /*

@@ -112,6 +112,9 @@ template <class T, class V> static void mc_init(rl::atomic<T> *p, V v)
 
 /* --- the real core ------------------------------------------------------ */
 #include "../../lib/solist.c"
+/* one bucket node per grow chunk, so that two threads share a grow of two
+ * nodes (mc_grow_help) */
+#define LFD_RESIZE_CHUNK 1u
 #include "../../lib/buckets.c"
 #include "../../lib/reclaim.c"
 #include "../../lib/slab.c"
@@ -211,6 +214,8 @@ static uint64_t mc_hash(const void *key, size_t len, void *)
 	case 'A': return 4;
 	case 'B': return 2;
 	case 'C': return 1;
+	case 'E': return 3;
+	case 'F': return 6;
 	default: return 8;
 	}
 }
@@ -248,7 +253,8 @@ static void mc_destroy(struct lfd *d)
 	RL_ASSERT(mc_natomics == 0);
 }
 
-static const char KA[] = "A", KB[] = "B", KC[] = "C";
+static const char KA[] = "A", KB[] = "B", KC[] = "C", KE[] = "E",
+		  KF[] = "F";
 
 /* A user object published through the dictionary. */
 struct payload {
@@ -492,6 +498,28 @@ struct mc_unlink : rl::test_suite<mc_unlink, 3> {
 	void after() { mc_destroy(d); }
 };
 
+/* After the threads: the nodes after bucket 0 (entries and bucket nodes),
+ * checking that they are in strictly increasing split order and that no
+ * next word is left pending. */
+static int mc_list_nodes(struct lfd *d)
+{
+	uint32_t last = 0;
+	int nodes = 0;
+	uintptr_t w = lfd_a_load(&lfd_bucket_at(d, 0)->next, rl::mo_relaxed);
+
+	for (uintptr_t l; (l = lfd_succ(w)) != 0; nodes++) {
+		uint32_t so = lfd_is_blink(l) ? lfd_so_bucket(lfd_blink_no(l))
+					      : lfd_link_entry(l)->ln.so_key;
+
+		RL_ASSERT(!lfd_is_pending(w));
+		RL_ASSERT(so > last);
+		last = so;
+		w = lfd_a_load(lfd_link_next(d, l), rl::mo_relaxed);
+	}
+	RL_ASSERT(!lfd_is_pending(w));
+	return nodes;
+}
+
 /*
  * One grow step (bucket initialization) against lookups and inserts:
  * 1 bucket, A and C present (C hashes to bucket 1 of 2).  T0 grows to 2
@@ -512,7 +540,7 @@ struct mc_grow : rl::test_suite<mc_grow, 2> {
 	void thread(unsigned i)
 	{
 		if (i == 0) {
-			RL_ASSERT(lfd_grow_one(d, true) == 0);
+			RL_ASSERT(lfd_grow_one(d, true) == 1);
 		} else {
 			void *g = NULL;
 			RL_ASSERT(lfd_get(d, KC, 1, &g) == 0 && g == &v);
@@ -528,23 +556,71 @@ struct mc_grow : rl::test_suite<mc_grow, 2> {
 		RL_ASSERT(lfd_get(d, KA, 1, &g) == 0);
 		RL_ASSERT(lfd_get(d, KB, 1, &g) == 0);
 		RL_ASSERT(lfd_get(d, KC, 1, &g) == -ENOENT);
-		/* sorted, strictly increasing split order */
-		uint32_t last = 0;
-		int nodes = 0;
-		for (uintptr_t l = lfd_succ(lfd_a_load(
-			     &lfd_bucket_at(d, 0)->next, rl::mo_relaxed));
-		     l != 0;
-		     l = lfd_succ(lfd_a_load(lfd_link_next(d, l),
-					     rl::mo_relaxed))) {
-			uint32_t so = lfd_is_blink(l)
-					      ? lfd_so_bucket(lfd_blink_no(l))
-					      : lfd_link_entry(l)->ln.so_key;
+		RL_ASSERT(mc_list_nodes(d) == 3); /* A, B, bucket 1 */
+		mc_destroy(d);
+	}
+};
 
-			RL_ASSERT(so > last);
-			last = so;
-			nodes++;
+/*
+ * A grow shared by two threads, with the new buckets in use meanwhile:
+ * 2 buckets, B, C and E present (B in bucket 2 of 4, E in bucket 3).
+ * T0 grows to 4 buckets: publishes the size, then claims the two chunks
+ * (one node each) || T1 claims what it can (lfd_grow_help), then get(E)
+ * and get(B) must find them (from bucket 3 or 2, or from a linked parent
+ * while that node is pending), insert(A) must land in order, pop(C); if
+ * it finds F, F's payload must be initialized || T2 inserts F (bucket 2)
+ * with an initialized payload || after: both nodes linked, no tag left
+ * pending, the list sorted, the grow counted once.  Catches a start from
+ * a pending node (LFD_BREAK_GROW_EARLY: get(E) fails).  A relaxed clear
+ * of the tag (a start from bucket 2 whose cleared word leads to F without
+ * carrying F's publication) needs T1's chunk to finish before T0's, and
+ * T0's clear to reach T1 before its count does: 300,000 random schedules
+ * did not find it.
+ */
+struct mc_grow_help : rl::test_suite<mc_grow_help, 3> {
+	struct lfd *d;
+	int v;
+	payload p;
+	void before()
+	{
+		d = mc_new();
+		RL_ASSERT(lfd_grow_one(d, false) == 1);
+		lfd_insert(d, KB, 1, &v, NULL);
+		lfd_insert(d, KC, 1, &v, NULL);
+		lfd_insert(d, KE, 1, &v, NULL);
+	}
+	void thread(unsigned i)
+	{
+		void *g = NULL;
+
+		if (i == 0) {
+			RL_ASSERT(lfd_grow_one(d, true) >= 0);
+			RL_ASSERT(lfd_get(d, KB, 1, &g) == 0 && g == &v);
+		} else if (i == 2) {
+			p.x($) = 1;
+			RL_ASSERT(lfd_insert(d, KF, 1, &p, NULL) == 0);
+		} else {
+			(void)lfd_grow_help(d);
+			if (lfd_get(d, KF, 1, &g) == 0)
+				RL_ASSERT(((payload *)g)->x($) == 1);
+			RL_ASSERT(lfd_get(d, KE, 1, &g) == 0 && g == &v);
+			RL_ASSERT(lfd_get(d, KB, 1, &g) == 0 && g == &v);
+			RL_ASSERT(lfd_insert(d, KA, 1, &v, NULL) == 0);
+			RL_ASSERT(lfd_pop(d, KC, 1, NULL) == 0);
 		}
-		RL_ASSERT(nodes == 3); /* A, B, bucket 1 */
+	}
+	void after()
+	{
+		void *g = NULL;
+		RL_ASSERT(lfd_a_load(&d->size_log, rl::mo_relaxed) == 2u);
+		RL_ASSERT(lfd_a_load(&d->grow_done, rl::mo_relaxed) == 2u);
+		RL_ASSERT(lfd_a_load(&d->grows, rl::mo_relaxed) == 1u);
+		RL_ASSERT(lfd_get(d, KA, 1, &g) == 0);
+		RL_ASSERT(lfd_get(d, KB, 1, &g) == 0);
+		RL_ASSERT(lfd_get(d, KE, 1, &g) == 0);
+		RL_ASSERT(lfd_get(d, KF, 1, &g) == 0);
+		RL_ASSERT(lfd_get(d, KC, 1, &g) == -ENOENT);
+		RL_ASSERT(mc_list_nodes(d) == 7); /* A B E F, buckets 1 2 3 */
 		mc_destroy(d);
 	}
 };
@@ -583,5 +659,6 @@ int main(int argc, char **argv)
 	ok &= mc_run<mc_pop_pop_insert>("pop_pop_insert", only, iters);
 	ok &= mc_run<mc_unlink>("unlink", only, iters);
 	ok &= mc_run<mc_grow>("grow", only, iters);
+	ok &= mc_run<mc_grow_help>("grow_help", only, iters);
 	return ok ? 0 : 1;
 }
