@@ -41,9 +41,10 @@
  *    double may do the doubling itself when the new segment has at most 65536
  *    buckets (linking them: about 1-3 ms, once per doubling); bigger grows,
  *    and every shrink, run in RCU callbacks.  The doubled size is in use
- *    at once (a bucket not linked yet is searched from its parent), and an
- *    insert that walks a long chain while a grow runs may link a chunk of
- *    up to 1024 of its buckets (about 0.05-0.1 ms).
+ *    at once (a bucket not linked yet is searched from its parent).  An
+ *    insert that walks a long chain while a grow runs may link one chunk
+ *    of 1024 of its buckets, and if that completes the grow, go on with
+ *    the resize within the same 65536-bucket bound.
  *  - Reclamation and backpressure: popped entries and overwritten values
  *    are reclaimed after a grace period, partly by the RCU callback thread
  *    and partly by the updating calls themselves: an update that removed or

@@ -114,11 +114,12 @@
  * --- Sites of the bucket index (lib/buckets.c) ---
  *
  * SIZE_STORE / SIZE_LOAD: the published log2 of the bucket count.  A grow
- *   links every new bucket node and stores its segment pointer before it
+ *   stores its segment pointer, with every new node pending, before it
  *   stores the new size with release; operations acquire the size, so a
- *   bucket they compute is always present and linked.  (A shrink publishes
- *   the smaller size first and removes bucket nodes only after a grace
- *   period, so ordering there comes from RCU, not from this pair.)
+ *   bucket they compute is always present, linked or pending (they then
+ *   start from its parent).  (A shrink publishes the smaller size first
+ *   and removes bucket nodes only after a grace period, so ordering there
+ *   comes from RCU, not from this pair.)
  */
 #ifndef LFD_MO_SIZE_STORE
 #define LFD_MO_SIZE_STORE memory_order_release
@@ -139,6 +140,31 @@
 #endif
 #ifndef LFD_MO_SEG_LOAD
 #define LFD_MO_SEG_LOAD memory_order_acquire
+#endif
+
+/*
+ * CLEAR_CAS: the CAS that clears LFD_PENDING from a bucket node's next word
+ *   after the node was linked (by its linker, lfd_list_insert_bucket, or by
+ *   a walker that reached it, lfd_list_find).  release: an operation that
+ *   starts from the node reads the cleared word with LINK_LOAD and must
+ *   acquire the node its successor link leads to, which the linker (or
+ *   walker) acquired when it read that link.
+ * CLAIM_CAS: a claim of a grow's chunk (grow_claim).  acquire: pairs with
+ *   the release store that opened the chunks, so the claimer's increment
+ *   of grow_done comes after that grow's reset of it.
+ * DONE_ADD: the increment of grow_done after a chunk is linked.  acq_rel:
+ *   each releases its chunk's links; the one that completes the count
+ *   acquires every other's, and goes on with the run (the next grow links
+ *   after these nodes, a shrink unlinks them).
+ */
+#ifndef LFD_MO_CLEAR_CAS
+#define LFD_MO_CLEAR_CAS memory_order_release
+#endif
+#ifndef LFD_MO_CLAIM_CAS
+#define LFD_MO_CLAIM_CAS memory_order_acquire
+#endif
+#ifndef LFD_MO_DONE_ADD
+#define LFD_MO_DONE_ADD memory_order_acq_rel
 #endif
 
 #endif /* LFD_ATOMICS_H */

@@ -30,8 +30,9 @@
  *     them and frees the segment after grace periods.  A bucket node is
  *     only a next word: links to it carry its bucket number, from which a
  *     walker knows its order (internal.h, LFD_TO_BUCKET).  Resizing runs
- *     in RCU callbacks, one run at a time; no call waits for it.
- *     (buckets.c)
+ *     one run at a time, on the updating thread that asked (grows up to
+ *     64k buckets) or in RCU callbacks, with updates linking chunks of a
+ *     grow that lags; no call waits for it.  (buckets.c)
  *   - Each entry's state is one word, its value slot: a user value (NULL
  *     included) or the tombstone, which is terminal [C07].  Every call that
  *     changes a present key's state -- set (present), replace, cas, pop,

@@ -51,7 +51,9 @@
  * (entries are 8-byte aligned, see lfd_entry), or 0: the end of the list.
  *
  * A "link" below is a successor without the word's own tags: 0, an entry's
- * address, or lfd_blink(b).  Every CAS on a next word compares links.
+ * address, or lfd_blink(b).  Every CAS on a next word compares links,
+ * except the two that clear LFD_PENDING (solist.c), which compare
+ * link | LFD_PENDING.
  */
 #define LFD_TO_BUCKET ((uintptr_t)4)
 
@@ -72,7 +74,8 @@
  * segment does.
  */
 struct lfd_bnode {
-	LFD_ATOMIC(uintptr_t) next; /* successor link | LFD_MARK (shrink) */
+	/* successor link | LFD_MARK (shrink), or | LFD_PENDING (grow) */
+	LFD_ATOMIC(uintptr_t) next;
 };
 
 /*

@@ -26,8 +26,15 @@
  *      expects a marked word, so none can succeed on a retired one.
  *  I3. Two nodes of equal order are never both linked: an entry is linked
  *      only after any earlier entry of the same key was unlinked.
- *  I4. The start node handed to these functions (a bucket node in use) is
- *      never marked while the caller's read-side section lasts.
+ *  I4. The start node handed to these functions (a bucket node in use:
+ *      the key's own, or, while that one is pending, a linked ancestor)
+ *      is never marked while the caller's read-side section lasts.
+ *  I5. A next word tagged LFD_PENDING (bit 1 without the mark) belongs to
+ *      a bucket node that a grow is linking.  Its successor does not
+ *      change while the tag is set (every CAS that links, unlinks or marks
+ *      expects an untagged word); the tag is cleared once, after the node
+ *      is linked, by the linker or by a walker that reached the node
+ *      through a link, and is not set again while the node is in use.
  */
 #include <string.h>
 
@@ -90,12 +97,11 @@ retry:
 			/* curr, a bucket node we reached by a link, is linked;
 			 * its linker has not cleared the tag yet.  Clear it
 			 * for the linker, so that a CAS on the word (ours or
-			 * anyone's) can succeed.  release: as the linker's
-			 * (lfd_list_insert_bucket).  A failure means the
-			 * word changed: reload it. */
+			 * anyone's) can succeed.  CLEAR_CAS: release, as the
+			 * linker's.  A failure means the word changed: reload
+			 * it. */
 			(void)lfd_a_cas(cnext, &expect, lfd_succ(nw),
-					memory_order_release,
-					memory_order_relaxed);
+					LFD_MO_CLEAR_CAS, memory_order_relaxed);
 			continue;
 		}
 		if (nw & LFD_MARK) {
@@ -161,8 +167,9 @@ bool lfd_list_link(struct lfd_pos *pos, LFD_ATOMIC(uintptr_t) *node_next,
 			 memory_order_relaxed);
 }
 
-/* Link bucket b's node, pending (LFD_PENDING), after its parent's (by the
- * thread that claimed b's chunk of a grow only), then clear its tag. */
+/* Link bucket b's node, pending (LFD_PENDING), after its parent's, then
+ * clear its tag.  Only by the thread that claimed b's chunk of a grow (or
+ * lfd_new's, alone). */
 void lfd_list_insert_bucket(struct lfd *d, uint32_t parent, uint32_t b)
 {
 	struct lfd_pos pos;
@@ -180,10 +187,11 @@ void lfd_list_insert_bucket(struct lfd *d, uint32_t parent, uint32_t b)
 	} while (!lfd_a_cas(pos.prev, &expect, lfd_blink(b), LFD_MO_LINK_CAS,
 			    memory_order_relaxed));
 	expect = pos.curr | LFD_PENDING;
-	/* release: pairs with the acquire of whoever reads the cleared word
-	 * (lfd_bucket_for: a start from this node, which is linked).  Fails only when a
-	 * walker cleared the tag first (then the word may have changed). */
-	(void)lfd_a_cas(next, &expect, pos.curr, memory_order_release,
+	/* CLEAR_CAS: release, pairs with the LINK_LOAD of whoever reads the
+	 * cleared word (lfd_bucket_for: a start from this node, which is
+	 * linked).  Fails only when a walker cleared the tag first (then the
+	 * word may have changed since). */
+	(void)lfd_a_cas(next, &expect, pos.curr, LFD_MO_CLEAR_CAS,
 			memory_order_relaxed);
 }
 

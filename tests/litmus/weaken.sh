@@ -61,3 +61,8 @@ row SIZE_STORE relaxed
 row SIZE_LOAD relaxed
 row SEG_STORE relaxed
 row SEG_LOAD relaxed
+row CLEAR_CAS relaxed
+row CLAIM_CAS relaxed
+row DONE_ADD release
+row DONE_ADD acquire
+row DONE_ADD relaxed
