@@ -213,7 +213,7 @@ static int lfd_op_link(struct lfd_op *op, struct lfd_pos *pos, void *value,
 		if (*node == NULL)
 			return -ENOMEM;
 	}
-	if (!lfd_list_link(pos, &(*node)->ln.next, lfd_elink(*node)))
+	if (!lfd_list_link(pos, &(*node)->ln.next, lfd_elink(*node), 0))
 		return -EAGAIN;
 	*node = NULL;
 	return 0;

@@ -381,7 +381,8 @@ LFD_HIDDEN bool lfd_list_find(struct lfd *d, LFD_ATOMIC(uintptr_t) *start,
 			      uint32_t so, const void *key, uint32_t klen,
 			      struct lfd_pos *pos);
 LFD_HIDDEN bool lfd_list_link(struct lfd_pos *pos,
-			      LFD_ATOMIC(uintptr_t) *node_next, uintptr_t node);
+			      LFD_ATOMIC(uintptr_t) *node_next, uintptr_t node,
+			      uintptr_t tag);
 LFD_HIDDEN void lfd_list_mark(LFD_ATOMIC(uintptr_t) *next);
 LFD_HIDDEN void lfd_list_insert_bucket(struct lfd *d, uint32_t parent,
 				       uint32_t b);

@@ -91,29 +91,34 @@ retry:
 			break;
 		cnext = lfd_link_next(d, curr);
 		nw = lfd_a_load(cnext, LFD_MO_LINK_LOAD);
-		if (lfd_is_pending(nw)) {
-			uintptr_t expect = nw;
+		/* One test on the common path: a tagged word is pending (bit 1
+		 * alone), marked, or retired (both bits). */
+		if (nw & LFD_LINK_TAGS) {
+			uintptr_t expect;
 
-			/* curr, a bucket node we reached by a link, is linked;
-			 * its linker has not cleared the tag yet.  Clear it
-			 * for the linker, so that a CAS on the word (ours or
-			 * anyone's) can succeed.  CLEAR_CAS: release, as the
-			 * linker's.  A failure means the word changed: reload
-			 * it. */
-			(void)lfd_a_cas(cnext, &expect, lfd_succ(nw),
-					LFD_MO_CLEAR_CAS, memory_order_relaxed);
-			continue;
-		}
-		if (nw & LFD_MARK) {
-			uintptr_t expect = curr;
-
+			if (!(nw & LFD_MARK)) {
+				/* Pending: curr, a bucket node we reached by a
+				 * link, is linked; its linker has not cleared
+				 * the tag yet.  Clear it for the linker, so
+				 * that a CAS on the word (ours or anyone's) can
+				 * succeed.  CLEAR_CAS: release, as the
+				 * linker's.  A failure means the word changed:
+				 * reload it. */
+				expect = nw;
+				(void)lfd_a_cas(cnext, &expect, lfd_succ(nw),
+						LFD_MO_CLEAR_CAS,
+						memory_order_relaxed);
+				continue;
+			}
 			/* Retired: curr is unlinked already (I2), so the CAS
 			 * below would fail; its word is no successor. */
 			if (nw & LFD_RETIRED)
 				goto retry;
 
-			/* UNLINK_CAS: release passes on the acquire of nw's
-			 * target; fails if prev was marked or changed. */
+			/* Marked.  UNLINK_CAS: release passes on the acquire
+			 * of nw's target; fails if prev was marked or
+			 * changed. */
+			expect = curr;
 			if (!lfd_a_cas(prev, &expect, lfd_succ(nw),
 				       LFD_MO_UNLINK_CAS, memory_order_relaxed))
 				goto retry;
@@ -152,17 +157,18 @@ retry:
 
 /*
  * Link the node with next word `node_next` and link `node` between
- * pos->prev and pos->curr.  Returns false if the position changed (prev
- * marked, or another node linked after it); the caller searches again.
- * The node is not yet visible to anyone, so its next word is set with a
- * relaxed store; LINK_CAS's release publishes it.
+ * pos->prev and pos->curr; the node's next word gets pos->curr | tag (0, or
+ * LFD_PENDING for a grow's bucket node).  Returns false if the position
+ * changed (prev marked, or another node linked after it); the caller
+ * searches again.  The node is not yet visible to anyone, so its next word
+ * is set with a relaxed store; LINK_CAS's release publishes it.
  */
 bool lfd_list_link(struct lfd_pos *pos, LFD_ATOMIC(uintptr_t) *node_next,
-		   uintptr_t node)
+		   uintptr_t node, uintptr_t tag)
 {
 	uintptr_t expect = pos->curr;
 
-	lfd_a_store(node_next, pos->curr, memory_order_relaxed);
+	lfd_a_store(node_next, pos->curr | tag, memory_order_relaxed);
 	return lfd_a_cas(pos->prev, &expect, node, LFD_MO_LINK_CAS,
 			 memory_order_relaxed);
 }
@@ -177,15 +183,9 @@ void lfd_list_insert_bucket(struct lfd *d, uint32_t parent, uint32_t b)
 	LFD_ATOMIC(uintptr_t) *next = &lfd_bucket_at(d, b)->next;
 	uintptr_t expect;
 
-	do {
+	do
 		(void)lfd_list_find(d, start, lfd_so_bucket(b), NULL, 0, &pos);
-		/* relaxed: unlinked, the word is ours (published by
-		 * LINK_CAS's release); the tag keeps it pending. */
-		lfd_a_store(next, pos.curr | LFD_PENDING, memory_order_relaxed);
-		expect = pos.curr;
-		/* LINK_CAS: as in lfd_list_link. */
-	} while (!lfd_a_cas(pos.prev, &expect, lfd_blink(b), LFD_MO_LINK_CAS,
-			    memory_order_relaxed));
+	while (!lfd_list_link(&pos, next, lfd_blink(b), LFD_PENDING));
 	expect = pos.curr | LFD_PENDING;
 	/* CLEAR_CAS: release, pairs with the LINK_LOAD of whoever reads the
 	 * cleared word (lfd_bucket_for: a start from this node, which is
