@@ -226,16 +226,17 @@ static int lfd_op_link(struct lfd_op *op, struct lfd_pos *pos, void *value,
  * a chunk of its bucket nodes, lfd_grow_help), or, with none to hand out,
  * yields its CPU once, so that the threads doing the grow are not starved
  * by the updates that make the chains longer (64 threads on 2 cores:
- * doc/performance.md).  Helping links at most the open chunks and a yield
- * waits for nothing, so the call stays lock-free.
+ * doc/performance.md).  Helping links one chunk (1024 nodes, and if that
+ * completes the grow, goes on with the run within lfd_grow_inline's
+ * bound) and a yield waits for nothing, so the call stays lock-free.
  */
 static void lfd_op_inserted(struct lfd_op *op, const struct lfd_pos *pos)
 {
 	lfd_count_update(op->d, +1);
 	if (pos->steps >= LFD_CHAIN_CHECK) {
 		lfd_resize_check(op->d);
-		/* A grow is running while chains grow long: link some of its
-		 * buckets.  If it has none left to hand out (its last chunks
+		/* A grow is running while chains grow long: link a chunk of
+		 * its buckets.  If it has none left to hand out (its last chunks
 		 * are being linked, or the run is between steps), give the
 		 * CPU to the threads that are resizing.
 		 * relaxed: a hint; a stale value costs one yield or one
