@@ -169,8 +169,12 @@ struct lfd_config {
 	/* Hash function, or NULL for the default: SipHash-1-3 keyed with a
 	 * random per-dictionary seed, so that whoever chooses keys without
 	 * knowing the seed cannot make chains long.  A caller's function must
-	 * return the same value for equal keys; lfdict uses its low 31 bits
-	 * (bucket index and list order), so those bits must be well mixed. */
+	 * return the same value for equal keys.  lfdict folds the 64-bit value
+	 * to 32 bits by multiplying it by 2^64/phi and keeping the top half
+	 * (Fibonacci hashing), which picks the bucket and the list order:
+	 * every bit of the hash counts, and hashes that differ in a few bits
+	 * (an identity hash of integer keys, say) still spread; keys whose
+	 * hashes fold to one value share a chain. */
 	uint64_t (*hash)(const void *key, size_t len, void *arg);
 	void *hash_arg;
 };

@@ -3,26 +3,29 @@
  *
  * SPDX-License-Identifier: MIT
  *
- * Bucket b's node (a list node with so_key = rev32(b); only its 8-byte next
- * word, internal.h) lives in segment seg[i], an array allocated once when
- * the index first reached 2^i buckets:
+ * A bucket node is a list node whose split-order key is its bucket's top
+ * bits followed by zeros (lfd_bucket_key; the node is only its 8-byte next
+ * word, internal.h).  The node of key k lives in segment seg[i], i = 32 -
+ * (trailing zeros of k), an array allocated once when the index first
+ * reached 2^i buckets.  With the keys' top 4 bits shown:
  *
- *     seg[0]  [b0]
- *     seg[1]  [b1]
- *     seg[2]  [b2 b3]
- *     seg[3]  [b4 b5 b6 b7]
- *     seg[i]  [b(2^(i-1)) ... b(2^i - 1)]
+ *     seg[0]  [0000]
+ *     seg[1]  [1000]
+ *     seg[2]  [0100 1100]
+ *     seg[3]  [0010 0110 1010 1110]
+ *     seg[i]  [k = (2j + 1) << (32 - i) at offset j]     (lfd_seg_key)
  *
- * so growing from 2^k to 2^(k+1) buckets allocates seg[k+1], publishes
+ * so growing from 2^L to 2^(L+1) buckets allocates seg[L+1], publishes
  * the doubled size, and links the new nodes into the one list, each right
- * after its parent bucket b - 2^k; nothing is copied or moved.  Until a
+ * after its parent (its key without the lowest set bit: the bucket it
+ * splits); nothing is copied or moved.  Until a
  * node is linked it is pending (LFD_PENDING, internal.h) and operations
  * on its bucket start from its parent.  The links are made in chunks of
  * LFD_RESIZE_CHUNK nodes, claimed by the run's thread and by updates that
- * meet long chains meanwhile (lfd_grow_work).  Shrinking from 2^k to 2^(k-1) publishes the
+ * meet long chains meanwhile (lfd_grow_work).  Shrinking from 2^L to 2^(L-1) publishes the
  * smaller size, waits a grace period (no operation still uses an upper
- * bucket as its start), unlinks seg[k]'s nodes, waits another grace period
- * (no traversal still stands on one) and frees seg[k].
+ * bucket as its start), unlinks seg[L]'s nodes, waits another grace period
+ * (no traversal still stands on one) and frees seg[L].
  *
  * One resize run at a time per dictionary (resize_busy).  The thread whose
  * update asked for it does mid-sized grows itself (lfd_grow_inline); the
@@ -83,10 +86,10 @@ unsigned int lfd_log_for(size_t entries)
  * one run each; doc/performance.md). */
 #define LFD_GROW_PREFETCH 8u
 
-static void lfd_grow_prefetch(struct lfd *d, uint32_t parent)
+static void lfd_grow_prefetch(struct lfd *d, uint32_t k)
 {
 	/* relaxed: a hint; the walk that follows loads the word again. */
-	uintptr_t l = lfd_succ(lfd_a_load(&lfd_bucket_at(d, parent)->next,
+	uintptr_t l = lfd_succ(lfd_a_load(&lfd_bucket_at(d, lfd_bucket_parent(k))->next,
 					  memory_order_relaxed));
 
 	/* a prefetch never faults, so a stale address costs nothing */
@@ -113,8 +116,8 @@ static void lfd_grow_link_chunk(struct lfd *d, unsigned int i, uint32_t k,
 		d->flavor->read_lock();
 	for (; j < end; j++) {
 		if (j + LFD_GROW_PREFETCH < end)
-			lfd_grow_prefetch(d, (uint32_t)(j + LFD_GROW_PREFETCH));
-		lfd_list_insert_bucket(d, (uint32_t)j, (uint32_t)(n + j));
+			lfd_grow_prefetch(d, lfd_seg_key(i, (uint32_t)(j + LFD_GROW_PREFETCH)));
+		lfd_list_insert_bucket(d, lfd_seg_key(i, (uint32_t)j));
 	}
 	if (live)
 		d->flavor->read_unlock();
@@ -434,8 +437,10 @@ static void lfd_shrink_unlink_cb(struct rcu_head *head)
 				d->flavor->read_unlock();
 			d->flavor->read_lock();
 		}
-		lfd_list_remove(d, &lfd_bucket_at(d, (uint32_t)j)->next,
-				lfd_blink((uint32_t)(n + j)), NULL);
+		uint32_t k = lfd_seg_key(log, (uint32_t)j);
+
+		lfd_list_remove(d, &lfd_bucket_at(d, lfd_bucket_parent(k))->next,
+				lfd_blink(k), NULL);
 	}
 	d->flavor->read_unlock();
 	d->flavor->update_call_rcu(&d->resize_head, lfd_shrink_free_cb);

@@ -20,16 +20,20 @@
  *
  * Design
  *   - One lock-free singly linked list [H01,M02] holds every entry, sorted
- *     by split-order key so_key = bit-reverse(hash) | 1, then by key
- *     length and bytes.  Bucket b is a node in the same list with
- *     so_key = bit-reverse(b) (even), so a bucket's entries follow its node,
- *     and doubling the bucket count only inserts new bucket nodes between
- *     existing ones: nothing moves [SS06].  (solist.c)
+ *     by split-order key so_key = fold(hash) | 1 (32 bits), then by key
+ *     length and bytes.  At 2^L buckets, an entry's bucket is its so_key's
+ *     top L bits, and the bucket is a node in the same list whose so_key is
+ *     those bits followed by zeros (even), so a bucket's entries follow its
+ *     node, and doubling the bucket count only inserts new bucket nodes
+ *     between existing ones: nothing moves.  [SS06] sort by the bit
+ *     reversal of a hash whose low bits pick the bucket; sorting by a
+ *     hash whose top bits pick it is the same order without reversing
+ *     anything (internal.h, "The split order").  (solist.c)
  *   - Bucket nodes live in segments, one per power of two (buckets.c has the
  *     picture): grow allocates a segment and links its nodes; shrink unlinks
  *     them and frees the segment after grace periods.  A bucket node is
- *     only a next word: links to it carry its bucket number, from which a
- *     walker knows its order (internal.h, LFD_TO_BUCKET).  Resizing runs
+ *     only a next word: links to it carry its split-order key, from which a
+ *     walker knows its order and finds it (internal.h, LFD_TO_BUCKET).  Resizing runs
  *     one run at a time, on the updating thread that asked (grows up to
  *     64k buckets) or in RCU callbacks, with updates linking chunks of a
  *     grow that lags; no call waits for it.  (buckets.c)
@@ -168,7 +172,7 @@ static inline __attribute__((always_inline)) int lfd_op_begin(struct lfd_op *op,
 	lfd_rcu_lock(d);
 	/* The bucket is chosen inside the section: a shrink unlinks an upper
 	 * bucket only a grace period after publishing the smaller size. */
-	op->start = lfd_bucket_for(d, h, &op->first);
+	op->start = lfd_bucket_for(d, op->so, &op->first);
 	return 0;
 }
 
@@ -504,10 +508,9 @@ static uintptr_t lfd_foreach_next(struct lfd *d, uintptr_t l)
 
 	if (!lfd_is_retired(w)) /* a pending tag: l is a linked bucket node */
 		return lfd_succ(w);
-	/* Retired: an entry.  so_key = rev32(hash) | 1: rev32 gives back the
-	 * hash's low bits (and bit 31, which no bucket mask keeps). */
+	/* Retired: an entry; its so_key gives its bucket. */
 	e = lfd_link_entry(l);
-	start = lfd_bucket_for(d, lfd_rev32(e->ln.so_key), &w);
+	start = lfd_bucket_for(d, e->ln.so_key, &w);
 	return lfd_list_seek(d, start, w, e->ln.so_key, e->key, e->ln.klen, 1,
 			     &c);
 }

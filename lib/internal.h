@@ -44,32 +44,37 @@
 #define LFD_PENDING LFD_RETIRED
 /*
  * Bit 2 of a `next` word: its successor is a bucket node, and the word
- * holds that node's bucket number, not its address: (b << 3) | LFD_TO_BUCKET
- * (lfd_blink).  A walker learns a bucket node's split-order key from b
- * without touching the node, and the node needs no field but `next`.
+ * holds that node's split-order key k, not its address:
+ * (k << LFD_BLINK_SHIFT) | LFD_TO_BUCKET (lfd_blink).  A walker learns a
+ * bucket node's order without touching the node, and finds the node from
+ * k (lfd_bucket_at), so the node needs no field but `next`.
  * Otherwise the successor is an entry, whose address has bits 0-2 clear
  * (entries are 8-byte aligned, see lfd_entry), or 0: the end of the list.
  *
  * A "link" below is a successor without the word's own tags: 0, an entry's
- * address, or lfd_blink(b).  Every CAS on a next word compares links,
+ * address, or lfd_blink(k).  Every CAS on a next word compares links,
  * except the two that clear LFD_PENDING (solist.c), which compare
  * link | LFD_PENDING.
  */
 #define LFD_TO_BUCKET ((uintptr_t)4)
 
-/* A bucket index of 2^31 buckets needs segments 0..31.  A link holds b << 3:
- * with 32-bit words, b stays below 2^28 (LFD_BUCKETS_MAX is a bound, the
- * platform's may be lower). */
+/* A bucket index of 2^31 buckets needs segments 0..31.  A bucket key k
+ * (32 bits) at 2^log buckets has 32 - log trailing zeros.  A link holds
+ * k << 3 in a 64-bit word; a 32-bit word holds k itself, whose bits 0-2 are
+ * clear while log <= 29: there the index stops at 2^28 buckets
+ * (LFD_BUCKETS_MAX is a bound, the platform's may be lower). */
 #define LFD_NSEG 32
 #if UINTPTR_MAX > 0xffffffffu
 #define LFD_MAX_LOG 31
+#define LFD_BLINK_SHIFT 3
 #else
 #define LFD_MAX_LOG 28
+#define LFD_BLINK_SHIFT 0
 #endif
 
 /*
- * A bucket node: its next word, nothing else (one word).  Bucket b's node
- * sorts by so_key = rev32(b), which is even; links to it carry b.  It lives
+ * A bucket node: its next word, nothing else (one word).  Its split-order
+ * key k is even (lfd_bucket_key); links to it carry k.  It lives
  * in its segment of the bucket index (buckets.c) for as long as the
  * segment does.
  */
@@ -79,14 +84,14 @@ struct lfd_bnode {
 };
 
 /*
- * An entry's list head.  so_key (odd: rev32(hash) | 1) and klen are written
+ * An entry's list head.  so_key (odd: lfd_so_entry) and klen are written
  * before the entry is linked and never change while it is.
  */
 struct lfd_lnode {
 	/* successor | LFD_MARK; once unlinked and retired, an entry's next
 	 * word is its retire-stack link | LFD_MARK | LFD_RETIRED */
 	LFD_ATOMIC(uintptr_t) next;
-	uint32_t so_key; /* split-order key: bit-reversed hash, | 1 */
+	uint32_t so_key; /* split-order key: folded hash | 1 */
 	uint32_t klen;	 /* key length */
 };
 
@@ -234,10 +239,10 @@ static inline uintptr_t lfd_succ(uintptr_t w)
 	return w & ~LFD_LINK_TAGS;
 }
 
-/* The link to bucket b's node. */
-static inline uintptr_t lfd_blink(uint32_t b)
+/* The link to the bucket node of split-order key k. */
+static inline uintptr_t lfd_blink(uint32_t k)
 {
-	return ((uintptr_t)b << 3) | LFD_TO_BUCKET;
+	return ((uintptr_t)k << LFD_BLINK_SHIFT) | LFD_TO_BUCKET;
 }
 
 /* A next word of an unlinked and retired entry (a retire-stack link). */
@@ -257,9 +262,10 @@ static inline bool lfd_is_blink(uintptr_t l)
 	return (l & LFD_TO_BUCKET) != 0;
 }
 
-static inline uint32_t lfd_blink_no(uintptr_t l)
+/* The split-order key of the bucket node a link leads to. */
+static inline uint32_t lfd_blink_key(uintptr_t l)
 {
-	return (uint32_t)(l >> 3);
+	return (uint32_t)(l >> LFD_BLINK_SHIFT);
 }
 
 /* The link to an entry, and back (ln is the entry's first member). */
@@ -273,24 +279,48 @@ static inline struct lfd_entry *lfd_link_entry(uintptr_t l)
 	return (struct lfd_entry *)l;
 }
 
-static inline uint32_t lfd_rev32(uint32_t x)
-{
-	x = ((x >> 1) & 0x55555555u) | ((x & 0x55555555u) << 1);
-	x = ((x >> 2) & 0x33333333u) | ((x & 0x33333333u) << 2);
-	x = ((x >> 4) & 0x0f0f0f0fu) | ((x & 0x0f0f0f0fu) << 4);
-	return __builtin_bswap32(x);
-}
+/*
+ * The split order.  A hash h is folded to 32 bits by Fibonacci hashing
+ * (Knuth, TAOCP vol. 3, 6.4): the top half of h times 2^64/phi, so every
+ * bit of h reaches the top bits of the fold.  The list is sorted by the
+ * fold itself, not by its bit reversal as in Shalev and Shavit's paper: at
+ * 2^log buckets, an entry's bucket is the fold's top log bits, and a
+ * bucket node's key is those bits followed by zeros, so the node sorts
+ * just before its entries, as in the paper.  Doubling splits each bucket
+ * in two at the midpoint of its range of keys; the new node's key is the
+ * old one with the next bit set.  The same order as the paper's on
+ * rev32(fold): no reversal on any path (it cost a get about 17 of its
+ * instructions, doc/performance.md).
+ */
+#define LFD_FOLD_MUL UINT64_C(0x9e3779b97f4a7c15)
 
 /* Split-order key of an entry whose hash is h: odd. */
 static inline uint32_t lfd_so_entry(uint64_t h)
 {
-	return lfd_rev32((uint32_t)h) | 1u;
+	return (uint32_t)((h * LFD_FOLD_MUL) >> 32) | 1u;
 }
 
-/* Split-order key of bucket b (b < 2^31): even. */
-static inline uint32_t lfd_so_bucket(uint32_t b)
+/* The key of the bucket node that entries of split-order key so start
+ * from at 2^log buckets (log <= LFD_MAX_LOG < 32): so's top log bits.
+ * Even. */
+static inline uint32_t lfd_bucket_key(uint32_t so, unsigned int log)
 {
-	return lfd_rev32(b);
+	return so & ~(UINT32_MAX >> log);
+}
+
+/* The parent of bucket node k (k != 0): the node it was split from, k
+ * without its lowest set bit; it sorts before k. */
+static inline uint32_t lfd_bucket_parent(uint32_t k)
+{
+	return k & (k - 1u);
+}
+
+/* The key of the node at offset j of segment i (i >= 1; segment 0 holds
+ * node 0): the odd number 2j + 1 in the top i bits.  lfd_bucket_at
+ * inverts it. */
+static inline uint32_t lfd_seg_key(unsigned int i, uint32_t j)
+{
+	return (2u * j + 1u) << (32u - i);
 }
 
 /* --- hash.c --- */
@@ -384,8 +414,7 @@ LFD_HIDDEN bool lfd_list_link(struct lfd_pos *pos,
 			      LFD_ATOMIC(uintptr_t) *node_next, uintptr_t node,
 			      uintptr_t tag);
 LFD_HIDDEN void lfd_list_mark(LFD_ATOMIC(uintptr_t) *next);
-LFD_HIDDEN void lfd_list_insert_bucket(struct lfd *d, uint32_t parent,
-				       uint32_t b);
+LFD_HIDDEN void lfd_list_insert_bucket(struct lfd *d, uint32_t k);
 LFD_HIDDEN void lfd_list_remove(struct lfd *d, LFD_ATOMIC(uintptr_t) *start,
 				uintptr_t node, const struct lfd_pos *at);
 
@@ -397,12 +426,16 @@ LFD_HIDDEN bool lfd_grow_help(struct lfd *d);
 LFD_HIDDEN void lfd_resize_wait(struct lfd *d);
 LFD_HIDDEN unsigned int lfd_log_for(size_t entries);
 
-/* Bucket b's node: segment i = bit length of b, offset b - 2^(i-1).
+/* The bucket node of key k: segment i = 32 - (trailing zeros of k), the
+ * number of bits a size must have for k to be a bucket key, at offset
+ * (k >> (32 - i)) / 2 (lfd_seg_key); node 0 is segment 0's only one.
  * Inline: on every operation's path. */
-static inline struct lfd_bnode *lfd_bucket_at(struct lfd *d, uint32_t b)
+static inline struct lfd_bnode *lfd_bucket_at(struct lfd *d, uint32_t k)
 {
-	unsigned int i = b ? 32u - (unsigned int)__builtin_clz(b) : 0u;
-	uint32_t off = b ? b - ((uint32_t)1 << (i - 1)) : 0u;
+	unsigned int z = k ? (unsigned int)__builtin_ctz(k) : 32u;
+	unsigned int i = 32u - z;
+	/* (a 64-bit shift: z + 1 is 32 for segment 1) */
+	uint32_t off = k ? (uint32_t)((uint64_t)k >> (z + 1u)) : 0u;
 	/* SEG_LOAD: acquire, pairs with SEG_STORE in lfd_grow_one. */
 	struct lfd_bnode *seg = lfd_a_load(&d->seg[i], LFD_MO_SEG_LOAD);
 
@@ -410,7 +443,7 @@ static inline struct lfd_bnode *lfd_bucket_at(struct lfd *d, uint32_t b)
 }
 
 /* The next word of the node a link leads to.  A walker that read a link to
- * bucket b finds b's segment published (the link's release, LINK_CAS, came
+ * bucket node k finds k's segment published (the link's release, LINK_CAS, came
  * after the segment's, SEG_STORE) and not yet freed: a segment is freed a
  * grace period after its nodes were unlinked, and by the reachability
  * lemma (doc/design.md) a walker can read a link to a node, even from a
@@ -418,25 +451,25 @@ static inline struct lfd_bnode *lfd_bucket_at(struct lfd *d, uint32_t b)
 static inline LFD_ATOMIC(uintptr_t) *lfd_link_next(struct lfd *d, uintptr_t l)
 {
 	if (lfd_is_blink(l))
-		return &lfd_bucket_at(d, lfd_blink_no(l))->next;
+		return &lfd_bucket_at(d, lfd_blink_key(l))->next;
 	return &lfd_link_entry(l)->ln.next;
 }
 
-/* The next word of the bucket node an operation on a key of this hash
- * starts from: its bucket's, or, while a grow has not linked that node
- * yet (LFD_PENDING), its nearest linked ancestor's (b with its top bit
- * cleared, and so on; bucket 0 is always linked).  The walk from an
- * ancestor passes the key's own bucket node if it is linked by then. */
+/* The next word of the bucket node an operation on a key of split-order
+ * key so starts from: its bucket's, or, while a grow has not linked that
+ * node yet (LFD_PENDING), its nearest linked ancestor's (lfd_bucket_parent,
+ * and so on; node 0 is always linked).  The walk from an ancestor passes
+ * the key's own bucket node if it is linked by then. */
 static inline LFD_ATOMIC(uintptr_t) *lfd_bucket_for(struct lfd *d,
-						      uint64_t hash,
+						      uint32_t so,
 						      uintptr_t *first)
 {
 	/* SIZE_LOAD: acquire, pairs with SIZE_STORE in lfd_grow_one: every
 	 * bucket node below the size we read is in its published segment,
 	 * linked or pending. */
 	unsigned int log = lfd_a_load(&d->size_log, LFD_MO_SIZE_LOAD);
-	uint32_t b = (uint32_t)hash & (uint32_t)(((uint64_t)1 << log) - 1);
-	LFD_ATOMIC(uintptr_t) *s = &lfd_bucket_at(d, b)->next;
+	uint32_t k = lfd_bucket_key(so, log);
+	LFD_ATOMIC(uintptr_t) *s = &lfd_bucket_at(d, k)->next;
 	uintptr_t w;
 
 	/* LINK_LOAD: the walk's first load (*first), as in lfd_list_find;
@@ -447,8 +480,8 @@ static inline LFD_ATOMIC(uintptr_t) *lfd_bucket_for(struct lfd *d,
 	w = lfd_a_load(s, LFD_MO_LINK_LOAD);
 #ifndef LFD_BREAK_GROW_EARLY /* deliberately broken build for stress/, see doc/torture.md */
 	while (lfd_is_pending(w)) {
-		b &= ~((uint32_t)1 << (31 - __builtin_clz(b)));
-		s = &lfd_bucket_at(d, b)->next;
+		k = lfd_bucket_parent(k);
+		s = &lfd_bucket_at(d, k)->next;
 		w = lfd_a_load(s, LFD_MO_LINK_LOAD);
 	}
 #endif
@@ -468,7 +501,7 @@ static inline int lfd_order(uintptr_t l, uint32_t so, const void *key,
 	const struct lfd_lnode *n;
 
 	if (lfd_is_blink(l)) {
-		uint32_t s = lfd_so_bucket(lfd_blink_no(l));
+		uint32_t s = lfd_blink_key(l);
 
 		return s == so ? 0 : (s < so ? -1 : 1);
 	}

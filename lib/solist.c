@@ -6,7 +6,7 @@
  *
  * One singly linked list holds every entry and every bucket node, sorted by
  * (so_key, klen, key bytes).  A `next` word leads to an entry by its address
- * and to a bucket node by its bucket number (LFD_TO_BUCKET, internal.h):
+ * and to a bucket node by its split-order key (LFD_TO_BUCKET, internal.h):
  * a bucket node's order is known without loading it, so a search that ends
  * at the next bucket (every search for an absent key) does not touch it.
  * A node is removed in two steps: its `next`
@@ -173,19 +173,20 @@ bool lfd_list_link(struct lfd_pos *pos, LFD_ATOMIC(uintptr_t) *node_next,
 			 memory_order_relaxed);
 }
 
-/* Link bucket b's node, pending (LFD_PENDING), after its parent's, then
- * clear its tag.  Only by the thread that claimed b's chunk of a grow (or
+/* Link bucket node k, pending (LFD_PENDING), after its parent, then clear
+ * its tag.  Only by the thread that claimed k's chunk of a grow (or
  * lfd_new's, alone). */
-void lfd_list_insert_bucket(struct lfd *d, uint32_t parent, uint32_t b)
+void lfd_list_insert_bucket(struct lfd *d, uint32_t k)
 {
 	struct lfd_pos pos;
-	LFD_ATOMIC(uintptr_t) *start = &lfd_bucket_at(d, parent)->next;
-	LFD_ATOMIC(uintptr_t) *next = &lfd_bucket_at(d, b)->next;
+	LFD_ATOMIC(uintptr_t) *start =
+		&lfd_bucket_at(d, lfd_bucket_parent(k))->next;
+	LFD_ATOMIC(uintptr_t) *next = &lfd_bucket_at(d, k)->next;
 	uintptr_t expect;
 
 	do
-		(void)lfd_list_find(d, start, lfd_so_bucket(b), NULL, 0, &pos);
-	while (!lfd_list_link(&pos, next, lfd_blink(b), LFD_PENDING));
+		(void)lfd_list_find(d, start, k, NULL, 0, &pos);
+	while (!lfd_list_link(&pos, next, lfd_blink(k), LFD_PENDING));
 	expect = pos.curr | LFD_PENDING;
 	/* CLEAR_CAS: release, pairs with the LINK_LOAD of whoever reads the
 	 * cleared word (lfd_bucket_for: a start from this node, which is
@@ -234,8 +235,7 @@ void lfd_list_remove(struct lfd *d, LFD_ATOMIC(uintptr_t) *start,
 			return;
 	}
 	if (lfd_is_blink(node)) {
-		(void)lfd_list_find(d, start,
-				    lfd_so_bucket(lfd_blink_no(node)), NULL, 0,
+		(void)lfd_list_find(d, start, lfd_blink_key(node), NULL, 0,
 				    &pos);
 	} else {
 		const struct lfd_entry *e = lfd_link_entry(node);

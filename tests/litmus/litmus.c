@@ -17,6 +17,7 @@
  * `make litmus-long` runs 1000000 rounds each.
  */
 #include "../testutil.h"
+#include "../sohash.h"
 
 #define LIT_MAXT 4
 
@@ -49,18 +50,22 @@ static const uint64_t KA = 1, KB = 2, KM = 3;
 #define K(k) ((const void *)((k) == 1 ? &KA : (k) == 2 ? &KB : &KM)), \
 	sizeof(uint64_t)
 
-/* A chosen hash, so the list order is A < M < B (split order is the
- * bit-reversed hash): with M present, insert(A) and insert(B) CAS
- * different words, a real store-buffering race (with A and B adjacent,
- * both inserts would CAS one word and the RMWs alone would order them). */
+/* A chosen hash, so the list order is A < M < B (split-order keys 0x2..,
+ * 0x4.., 0x8..; tests/sohash.h): with M present, insert(A) and insert(B)
+ * CAS different words, a real store-buffering race (with A and B
+ * adjacent, both inserts would CAS one word and the RMWs alone would order
+ * them). */
 static uint64_t lit_hash(const void *key, size_t len, void *arg)
 {
 	uint64_t k;
 	(void)arg;
 	if (len != sizeof k)
-		return 8;
+		return tu_hash_for_fold(0x10000000u);
 	memcpy(&k, key, sizeof k);
-	return k == 1 ? 4 : k == 3 ? 2 : k == 2 ? 1 : 8;
+	return tu_hash_for_fold(k == 1 ? 0x20000000u
+				: k == 3 ? 0x40000000u
+				: k == 2 ? 0x80000000u
+					 : 0x10000000u);
 }
 
 struct lit {

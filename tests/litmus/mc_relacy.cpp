@@ -19,9 +19,10 @@
  * step; it does not check the grace-period argument (see
  * doc/memory-model.md, "What the model checker covers").
  *
- * Keys are one byte; the test's hash function gives each key a chosen hash
- * so that the list order and buckets are fixed:
- *   'A' hash 4  (bucket 0 of 2), 'B' hash 2 (bucket 0), 'C' hash 1
+ * Keys are one byte; the test's hash function gives each key a chosen
+ * split-order key (tests/sohash.h), so that the list order and buckets are
+ * fixed.  A bucket is named by its top bits:
+ *   'A' 0x2.. (bucket 0 of 2), 'B' 0x4.. (bucket 0), 'C' 0x8..
  *   (bucket 1); split order A < B < C.
  *
  * Usage: mc_relacy [iterations-per-test] [test-name]   (default 20000)
@@ -40,6 +41,9 @@
 #include <urcu/urcu-bp.h>
 
 #include <relacy/relacy.hpp>
+
+#include "../sohash.h"
+
 /* Relacy redirects new/delete/malloc/free to its leak checker; lfdict's
  * memory goes through the config's alloc hooks below instead. */
 #undef new
@@ -209,14 +213,14 @@ static struct rcu_flavor_struct mc_flavor;
 static uint64_t mc_hash(const void *key, size_t len, void *)
 {
 	if (len != 1)
-		return 0x7fffffff;
+		return tu_hash_for_fold(0xfffffffeu);
 	switch (*(const unsigned char *)key) {
-	case 'A': return 4;
-	case 'B': return 2;
-	case 'C': return 1;
-	case 'E': return 3;
-	case 'F': return 6;
-	default: return 8;
+	case 'A': return tu_hash_for_fold(0x20000000u);
+	case 'B': return tu_hash_for_fold(0x40000000u);
+	case 'C': return tu_hash_for_fold(0x80000000u);
+	case 'E': return tu_hash_for_fold(0xc0000000u);
+	case 'F': return tu_hash_for_fold(0x60000000u);
+	default: return tu_hash_for_fold(0x10000000u);
 	}
 }
 
@@ -508,7 +512,7 @@ static int mc_list_nodes(struct lfd *d)
 	uintptr_t w = lfd_a_load(&lfd_bucket_at(d, 0)->next, rl::mo_relaxed);
 
 	for (uintptr_t l; (l = lfd_succ(w)) != 0; nodes++) {
-		uint32_t so = lfd_is_blink(l) ? lfd_so_bucket(lfd_blink_no(l))
+		uint32_t so = lfd_is_blink(l) ? lfd_blink_key(l)
 					      : lfd_link_entry(l)->ln.so_key;
 
 		RL_ASSERT(!lfd_is_pending(w));
@@ -563,16 +567,16 @@ struct mc_grow : rl::test_suite<mc_grow, 2> {
 
 /*
  * A grow shared by two threads, with the new buckets in use meanwhile:
- * 2 buckets, B, C and E present (B in bucket 2 of 4, E in bucket 3).
+ * 2 buckets, B, C and E present (B in bucket 01 of 4, E in bucket 11).
  * T0 grows to 4 buckets: publishes the size, then claims the two chunks
  * (one node each) || T1 claims what it can (lfd_grow_help), then get(E)
- * and get(B) must find them (from bucket 3 or 2, or from a linked parent
+ * and get(B) must find them (from bucket 11 or 01, or from a linked parent
  * while that node is pending), insert(A) must land in order, pop(C); if
- * it finds F, F's payload must be initialized || T2 inserts F (bucket 2)
+ * it finds F, F's payload must be initialized || T2 inserts F (bucket 01)
  * with an initialized payload || after: both nodes linked, no tag left
  * pending, the list sorted, the grow counted once.  Catches a start from
  * a pending node (LFD_BREAK_GROW_EARLY: get(E) fails).  A relaxed clear
- * of the tag (a start from bucket 2 whose cleared word leads to F without
+ * of the tag (a start from bucket 01 whose cleared word leads to F without
  * carrying F's publication) needs T1's chunk to finish before T0's, and
  * T0's clear to reach T1 before its count does: 300,000 random schedules
  * did not find it.
@@ -620,7 +624,7 @@ struct mc_grow_help : rl::test_suite<mc_grow_help, 3> {
 		RL_ASSERT(lfd_get(d, KE, 1, &g) == 0);
 		RL_ASSERT(lfd_get(d, KF, 1, &g) == 0);
 		RL_ASSERT(lfd_get(d, KC, 1, &g) == -ENOENT);
-		RL_ASSERT(mc_list_nodes(d) == 7); /* A B E F, buckets 1 2 3 */
+		RL_ASSERT(mc_list_nodes(d) == 7); /* A B E F, buckets 01 10 11 */
 		mc_destroy(d);
 	}
 };
