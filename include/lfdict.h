@@ -173,8 +173,9 @@ struct lfd_config {
 	 * to 32 bits by multiplying it by 2^64/phi and keeping the top half
 	 * (Fibonacci hashing), which picks the bucket and the list order:
 	 * every bit of the hash counts, and hashes that differ in a few bits
-	 * (an identity hash of integer keys, say) still spread; keys whose
-	 * hashes fold to one value share a chain. */
+	 * (an identity hash of integer keys, say) still spread.  With 2^k
+	 * buckets, keys whose folds agree in their top k bits share a
+	 * bucket's chain. */
 	uint64_t (*hash)(const void *key, size_t len, void *arg);
 	void *hash_arg;
 };

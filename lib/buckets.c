@@ -79,9 +79,9 @@ unsigned int lfd_log_for(size_t entries)
 
 /* Bucket nodes a grow links ahead of the one it links: it loads the first
  * entry of that node's parent chain early, so the walk that places the node
- * finds the entry in cache.  Parents are consecutive in their segment
- * (sequential loads); their chains' entries are scattered, one cache miss
- * each.  Building 1M keys with 1 thread, the call_rcu thread's share of
+ * finds the entry in cache.  The nodes are linked in key order, and so
+ * are their parents (in lower segments, nearly sequential loads); the
+ * parents' chains' entries are scattered, one cache miss each.  Building 1M keys with 1 thread, the call_rcu thread's share of
  * the samples in lfd_list_find fell from 21.6% to 10.5% (perf record,
  * one run each; doc/performance.md). */
 #define LFD_GROW_PREFETCH 8u

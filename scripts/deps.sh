@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential autoconf automake libtool pkg-config
       liburcu-dev check clang libclang-rt-14-dev libmemcached-tools
-      mandoc relacy-dev)
+      mandoc relacy-dev gcc-multilib)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
