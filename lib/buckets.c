@@ -81,16 +81,17 @@ unsigned int lfd_log_for(size_t entries)
  * entry of that node's parent chain early, so the walk that places the node
  * finds the entry in cache.  The nodes are linked in key order, and so
  * are their parents (in lower segments, nearly sequential loads); the
- * parents' chains' entries are scattered, one cache miss each.  Building 1M keys with 1 thread, the call_rcu thread's share of
- * the samples in lfd_list_find fell from 21.6% to 10.5% (perf record,
- * one run each; doc/performance.md). */
+ * parents' chains' entries are scattered, one cache miss each.  Building
+ * 1M keys with 1 thread, the call_rcu thread's share of the samples in
+ * lfd_list_find fell from 21.6% to 10.5% (perf record, one run each,
+ * before the fold; doc/performance.md). */
 #define LFD_GROW_PREFETCH 8u
 
 static void lfd_grow_prefetch(struct lfd *d, uint32_t k)
 {
 	/* relaxed: a hint; the walk that follows loads the word again. */
-	uintptr_t l = lfd_succ(lfd_a_load(&lfd_bucket_at(d, lfd_bucket_parent(k))->next,
-					  memory_order_relaxed));
+	LFD_ATOMIC(uintptr_t) *w = &lfd_bucket_at(d, lfd_bucket_parent(k))->next;
+	uintptr_t l = lfd_succ(lfd_a_load(w, memory_order_relaxed));
 
 	/* a prefetch never faults, so a stale address costs nothing */
 	if (l != 0 && !lfd_is_blink(l))
@@ -116,7 +117,8 @@ static void lfd_grow_link_chunk(struct lfd *d, unsigned int i, uint32_t k,
 		d->flavor->read_lock();
 	for (; j < end; j++) {
 		if (j + LFD_GROW_PREFETCH < end)
-			lfd_grow_prefetch(d, lfd_seg_key(i, (uint32_t)(j + LFD_GROW_PREFETCH)));
+			lfd_grow_prefetch(d, lfd_seg_key(i, (uint32_t)j +
+							       LFD_GROW_PREFETCH));
 		lfd_list_insert_bucket(d, lfd_seg_key(i, (uint32_t)j));
 	}
 	if (live)

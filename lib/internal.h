@@ -266,7 +266,8 @@ static inline bool lfd_is_blink(uintptr_t l)
  * LFD_TO_BUCKET where the shift does not: 32-bit words). */
 static inline uint32_t lfd_blink_key(uintptr_t l)
 {
-	return (uint32_t)((l & ~(uintptr_t)7) >> LFD_BLINK_SHIFT);
+	return (uint32_t)((l & ~(LFD_LINK_TAGS | LFD_TO_BUCKET)) >>
+			  LFD_BLINK_SHIFT);
 }
 
 /* The link to an entry, and back (ln is the entry's first member). */
