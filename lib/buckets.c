@@ -136,15 +136,38 @@ _Static_assert(LFD_MAX_LOG < 32 && ((uint64_t)1 << (LFD_MAX_LOG - 1)) /
 #endif
 
 /*
+ * After claiming chunk k of the open grow (segment i, nch chunks): link
+ * it and count it.  Returns true for the one thread whose chunk completes
+ * the grow: every new node is linked and that thread now owns the resize
+ * run.
+ */
+static bool lfd_grow_claimed(struct lfd *d, unsigned int i, uint32_t k,
+			     uint32_t nch)
+{
+	lfd_grow_link_chunk(d, i, k, true);
+	/* DONE_ADD: acq_rel: release our chunk's links; the increment that
+	 * completes the count acquires every other chunk's (all in one
+	 * release sequence), so whatever the run does next (a grow whose
+	 * parents are these nodes, a shrink that unlinks them) happens-after
+	 * every link of the grow. */
+	if (lfd_a_fetch_add(&d->grow_done, 1u, LFD_MO_DONE_ADD) + 1u != nch)
+		return false;
+	/* relaxed: a statistic. */
+	lfd_a_fetch_add(&d->grows, 1, memory_order_relaxed);
+	return true;
+}
+
+/*
  * Claim open chunks of the grow in progress and link them, until none is
  * left to claim or `max` are linked.  Any thread may: the run's thread that
  * opened them (lfd_grow_one, no limit), and updates that found a long
  * chain while a resize ran (lfd_grow_help, one chunk), so that a grow does
  * not stall when the thread that began it is preempted (64 threads on 2
  * cores).  Returns the number of chunks this call linked; *last is set
- * for the one thread that linked the grow's last chunk: the grow is
- * complete and that thread now owns the resize run.  Lock-free: a failed
- * claim means another thread claimed.
+ * for the one thread that linked the grow's last chunk (lfd_grow_claimed).
+ * Lock-free: a failed claim means another thread claimed.  A thread that
+ * claimed and stalls holds back only the grow's completion, never an
+ * operation (lfd_bucket_for; model-checked: mc_relacy's grow_stalled).
  */
 static uint32_t lfd_grow_work(struct lfd *d, uint32_t max, bool *last)
 {
@@ -161,7 +184,7 @@ static uint32_t lfd_grow_work(struct lfd *d, uint32_t max, bool *last)
 		if (i == 0 || k >= (nch = lfd_grow_chunks(i)))
 			break; /* no grow open, or every chunk taken */
 		/* CLAIM_CAS: acquire, pairs with the release that opened the
-		 * chunks (lfd_grow_one; the claims in between continue its
+		 * chunks (lfd_grow_open; the claims in between continue its
 		 * release sequence): grow_done's reset happens-before our
 		 * increment.  The segment itself we read through SEG_LOAD.  A
 		 * claim that succeeds on a value equal to one seen in an
@@ -172,17 +195,8 @@ static uint32_t lfd_grow_work(struct lfd *d, uint32_t max, bool *last)
 		if (!lfd_a_cas_weak(&d->grow_claim, &c, c + 1,
 				    LFD_MO_CLAIM_CAS, memory_order_relaxed))
 			continue;
-		lfd_grow_link_chunk(d, i, k, true);
 		done++;
-		/* DONE_ADD: acq_rel: release our chunk's links; the increment
-		 * that completes the count acquires every other chunk's (all
-		 * in one release sequence), so whatever the run does next (a
-		 * grow whose parents are these nodes, a shrink that unlinks
-		 * them) happens-after every link of the grow. */
-		if (lfd_a_fetch_add(&d->grow_done, 1u, LFD_MO_DONE_ADD) + 1u ==
-		    nch) {
-			/* relaxed: a statistic. */
-			lfd_a_fetch_add(&d->grows, 1, memory_order_relaxed);
+		if (lfd_grow_claimed(d, i, k, nch)) {
 			*last = true;
 			break;
 		}
@@ -193,21 +207,18 @@ static uint32_t lfd_grow_work(struct lfd *d, uint32_t max, bool *last)
 }
 
 /*
- * Double the index.  `live`: other threads may be using the dictionary
- * (hold read-side sections while walking the list); the new segment's
- * chunks are then open to them (lfd_grow_work).  Returns -ENOMEM (nothing
- * changed), 1 when this thread finished the grow (every new node linked),
- * or 0 when another thread will: that thread continues the run (live
- * only).  The doubled size is published before the nodes are linked.
+ * Begin doubling the index: allocate the next segment, its nodes pending,
+ * and publish it and the doubled size.  `live`: other threads may be
+ * using the dictionary; its chunks are then open to them (lfd_grow_work).
+ * Returns the new segment's number, or -ENOMEM (nothing changed).
  */
-static int lfd_grow_one(struct lfd *d, bool live)
+static int lfd_grow_open(struct lfd *d, bool live)
 {
 	/* relaxed: only the resizer (or lfd_new, alone) writes size_log. */
 	unsigned int log = lfd_a_load(&d->size_log, memory_order_relaxed);
 	unsigned int i = log + 1;
 	size_t n = lfd_seg_len(i), j;
 	struct lfd_bnode *seg;
-	bool last;
 
 	seg = lfd_mem_alloc(d, n * sizeof(*seg));
 	if (seg == NULL)
@@ -221,22 +232,42 @@ static int lfd_grow_one(struct lfd *d, bool live)
 	 * linked ancestor until they are (lfd_bucket_for), so no operation
 	 * waits for the grow, however long its threads are preempted. */
 	lfd_a_store(&d->size_log, i, LFD_MO_SIZE_STORE);
+	if (live) {
+		/* relaxed: published by the release below.  Every increment
+		 * of the previous grow happened-before: the last one was
+		 * acquired by the thread that went on with that run
+		 * (DONE_ADD), and the run reached us through that thread
+		 * (resize_busy's release/acquire or a callback queued by
+		 * it). */
+		lfd_a_store(&d->grow_done, 0u, memory_order_relaxed);
+		/* release: opens the chunks (pairs with CLAIM_CAS). */
+		lfd_a_store(&d->grow_claim, (uint32_t)i << LFD_CLAIM_SHIFT,
+			    memory_order_release);
+	}
+	return (int)i;
+}
+
+/*
+ * Double the index (lfd_grow_open), then link the new nodes, alone or
+ * (`live`) with whoever claims chunks meanwhile.  Returns -ENOMEM (nothing
+ * changed), 1 when this thread finished the grow (every new node linked),
+ * or 0 when another thread will: that thread continues the run (live
+ * only).
+ */
+static int lfd_grow_one(struct lfd *d, bool live)
+{
+	int i = lfd_grow_open(d, live);
+	bool last;
+
+	if (i < 0)
+		return i;
 	if (!live) {
-		uint32_t k, nch = lfd_grow_chunks(i);
+		uint32_t k, nch = lfd_grow_chunks((unsigned int)i);
 
 		for (k = 0; k < nch; k++)
-			lfd_grow_link_chunk(d, i, k, false);
+			lfd_grow_link_chunk(d, (unsigned int)i, k, false);
 		return 1;
 	}
-	/* relaxed: published by the release below.  Every increment of the
-	 * previous grow happened-before: the last one was acquired by the
-	 * thread that went on with that run (DONE_ADD), and the run reached
-	 * us through that thread (resize_busy's release/acquire or a
-	 * callback queued by it). */
-	lfd_a_store(&d->grow_done, 0u, memory_order_relaxed);
-	/* release: opens the chunks (pairs with CLAIM_CAS). */
-	lfd_a_store(&d->grow_claim, (uint32_t)i << LFD_CLAIM_SHIFT,
-		    memory_order_release);
 	(void)lfd_grow_work(d, UINT32_MAX, &last);
 	return last ? 1 : 0;
 }

@@ -438,7 +438,7 @@ static inline struct lfd_bnode *lfd_bucket_at(struct lfd *d, uint32_t k)
 	unsigned int i = 32u - z;
 	/* (a 64-bit shift: z + 1 is 32 for segment 1) */
 	uint32_t off = k ? (uint32_t)((uint64_t)k >> (z + 1u)) : 0u;
-	/* SEG_LOAD: acquire, pairs with SEG_STORE in lfd_grow_one. */
+	/* SEG_LOAD: acquire, pairs with SEG_STORE in lfd_grow_open. */
 	struct lfd_bnode *seg = lfd_a_load(&d->seg[i], LFD_MO_SEG_LOAD);
 
 	return &seg[off];
@@ -466,7 +466,7 @@ static inline LFD_ATOMIC(uintptr_t) *lfd_bucket_for(struct lfd *d,
 						      uint32_t so,
 						      uintptr_t *first)
 {
-	/* SIZE_LOAD: acquire, pairs with SIZE_STORE in lfd_grow_one: every
+	/* SIZE_LOAD: acquire, pairs with SIZE_STORE in lfd_grow_open: every
 	 * bucket node below the size we read is in its published segment,
 	 * linked or pending. */
 	unsigned int log = lfd_a_load(&d->size_log, LFD_MO_SIZE_LOAD);

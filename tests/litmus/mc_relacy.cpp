@@ -565,6 +565,35 @@ struct mc_grow : rl::test_suite<mc_grow, 2> {
 	}
 };
 
+/* The start of the shared-grow tests: 2 buckets; B, C (bucket 1) and E
+ * present, each with value v. */
+static struct lfd *mc_grow_setup(int *v)
+{
+	struct lfd *d = mc_new();
+
+	RL_ASSERT(lfd_grow_one(d, false) == 1);
+	lfd_insert(d, KB, 1, v, NULL);
+	lfd_insert(d, KC, 1, v, NULL);
+	lfd_insert(d, KE, 1, v, NULL);
+	return d;
+}
+
+/* Their end, once the grow to 4 buckets is complete: A, B, E and F
+ * present, C popped, the list sorted and free of pending tags; then
+ * destroy d. */
+static void mc_grow_check(struct lfd *d)
+{
+	void *g = NULL;
+
+	RL_ASSERT(lfd_get(d, KA, 1, &g) == 0);
+	RL_ASSERT(lfd_get(d, KB, 1, &g) == 0);
+	RL_ASSERT(lfd_get(d, KE, 1, &g) == 0);
+	RL_ASSERT(lfd_get(d, KF, 1, &g) == 0);
+	RL_ASSERT(lfd_get(d, KC, 1, &g) == -ENOENT);
+	RL_ASSERT(mc_list_nodes(d) == 7); /* A B E F, buckets 01 10 11 */
+	mc_destroy(d);
+}
+
 /*
  * A grow shared by two threads, with the new buckets in use meanwhile:
  * 2 buckets, B, C and E present (B in bucket 01 of 4, E in bucket 11).
@@ -587,11 +616,7 @@ struct mc_grow_help : rl::test_suite<mc_grow_help, 3> {
 	payload p;
 	void before()
 	{
-		d = mc_new();
-		RL_ASSERT(lfd_grow_one(d, false) == 1);
-		lfd_insert(d, KB, 1, &v, NULL);
-		lfd_insert(d, KC, 1, &v, NULL);
-		lfd_insert(d, KE, 1, &v, NULL);
+		d = mc_grow_setup(&v);
 	}
 	void thread(unsigned i)
 	{
@@ -615,17 +640,72 @@ struct mc_grow_help : rl::test_suite<mc_grow_help, 3> {
 	}
 	void after()
 	{
-		void *g = NULL;
 		RL_ASSERT(lfd_a_load(&d->size_log, rl::mo_relaxed) == 2u);
 		RL_ASSERT(lfd_a_load(&d->grow_done, rl::mo_relaxed) == 2u);
 		RL_ASSERT(lfd_a_load(&d->grows, rl::mo_relaxed) == 1u);
-		RL_ASSERT(lfd_get(d, KA, 1, &g) == 0);
-		RL_ASSERT(lfd_get(d, KB, 1, &g) == 0);
-		RL_ASSERT(lfd_get(d, KE, 1, &g) == 0);
-		RL_ASSERT(lfd_get(d, KF, 1, &g) == 0);
-		RL_ASSERT(lfd_get(d, KC, 1, &g) == -ENOENT);
-		RL_ASSERT(mc_list_nodes(d) == 7); /* A B E F, buckets 01 10 11 */
-		mc_destroy(d);
+		mc_grow_check(d);
+	}
+};
+
+/*
+ * A grow whose linker stalls: 2 buckets, B, C and E present.  Before the
+ * threads start, a grow to 4 buckets is opened (lfd_grow_open: the size
+ * published, both chunks pending) and a linker claims chunk 0 (node 01,
+ * the bucket of B and F) and stalls until every thread has finished.
+ * T0 claims and links the other chunk (node 11), get(E), get(B) must find
+ * them, insert(A) || T1 inserts F (bucket 01, pending throughout) with an
+ * initialized payload, get(F) || T2 pops C; if get(F) finds F, F's payload
+ * must be initialized; get(B) || after: node 01 still pending, the grow
+ * not complete; the linker resumes and completes it (lfd_grow_claimed);
+ * every key found, the list sorted, the grow counted once.  Shows that no
+ * operation waits for, or goes wrong without, a claimed chunk; catches a
+ * start from a pending node (LFD_BREAK_GROW_EARLY) in every schedule.
+ */
+struct mc_grow_stalled : rl::test_suite<mc_grow_stalled, 3> {
+	struct lfd *d;
+	int v;
+	payload p;
+	void before()
+	{
+		d = mc_grow_setup(&v);
+		RL_ASSERT(lfd_grow_open(d, true) == 2);
+		/* the stalled linker's claim of chunk 0 (lfd_grow_work) */
+		uint32_t c = 2u << LFD_CLAIM_SHIFT;
+		RL_ASSERT(lfd_a_cas(&d->grow_claim, &c, c + 1,
+				    rl::mo_acquire, rl::mo_relaxed));
+	}
+	void thread(unsigned i)
+	{
+		void *g = NULL;
+		bool last = true;
+
+		if (i == 0) {
+			RL_ASSERT(lfd_grow_work(d, UINT32_MAX, &last) == 1);
+			RL_ASSERT(!last);
+			RL_ASSERT(lfd_get(d, KE, 1, &g) == 0 && g == &v);
+			RL_ASSERT(lfd_get(d, KB, 1, &g) == 0 && g == &v);
+			RL_ASSERT(lfd_insert(d, KA, 1, &v, NULL) == 0);
+		} else if (i == 1) {
+			p.x($) = 1;
+			RL_ASSERT(lfd_insert(d, KF, 1, &p, NULL) == 0);
+			RL_ASSERT(lfd_get(d, KF, 1, &g) == 0 && g == &p);
+		} else {
+			RL_ASSERT(lfd_pop(d, KC, 1, NULL) == 0);
+			if (lfd_get(d, KF, 1, &g) == 0)
+				RL_ASSERT(((payload *)g)->x($) == 1);
+			RL_ASSERT(lfd_get(d, KB, 1, &g) == 0 && g == &v);
+		}
+	}
+	void after()
+	{
+		RL_ASSERT(lfd_a_load(&d->size_log, rl::mo_relaxed) == 2u);
+		RL_ASSERT(lfd_is_pending(lfd_a_load(&lfd_bucket_at(d, 0x40000000u)->next,
+						    rl::mo_relaxed)));
+		RL_ASSERT(lfd_a_load(&d->grow_done, rl::mo_relaxed) == 1u);
+		RL_ASSERT(lfd_a_load(&d->grows, rl::mo_relaxed) == 0u);
+		RL_ASSERT(lfd_grow_claimed(d, 2, 0, 2)); /* the linker resumes */
+		RL_ASSERT(lfd_a_load(&d->grows, rl::mo_relaxed) == 1u);
+		mc_grow_check(d);
 	}
 };
 
@@ -664,5 +744,6 @@ int main(int argc, char **argv)
 	ok &= mc_run<mc_unlink>("unlink", only, iters);
 	ok &= mc_run<mc_grow>("grow", only, iters);
 	ok &= mc_run<mc_grow_help>("grow_help", only, iters);
+	ok &= mc_run<mc_grow_stalled>("grow_stalled", only, iters);
 	return ok ? 0 : 1;
 }
