@@ -210,7 +210,7 @@ if shutil.which("gnuplot"):
                     f.write(f"{t} " + " ".join("NaN" if math.isnan(v) else f"{v:.3f}"
                                                 for v in vals) + "\n")
             png = f"threads_{wl}_{n}.png"
-            gp = ["set terminal png size 800,500",
+            gp = ["set terminal png noenhanced size 800,500",
                   f"set output '{os.path.join(out, png)}'",
                   f"set title 'workload {wl}, N={n:,}: throughput vs threads (median)'",
                   "set logscale x 2", "set xlabel 'threads'", "set ylabel 'Mops/s'",
@@ -234,7 +234,7 @@ if shutil.which("gnuplot"):
                     f.write(f"{n} " + " ".join("NaN" if math.isnan(v) else f"{v:.3f}"
                                                 for v in vals) + "\n")
             png = f"size_{wl}_t{t}.png"
-            gp = ["set terminal png size 800,500",
+            gp = ["set terminal png noenhanced size 800,500",
                   f"set output '{os.path.join(out, png)}'",
                   f"set title 'workload {wl}, {t} thread(s): throughput vs N (median)'",
                   "set logscale x 10", "set xlabel 'N'", "set ylabel 'Mops/s'",
