@@ -261,7 +261,7 @@ static int lfd_grow_one(struct lfd *d, bool live)
 
 	if (i < 0)
 		return i;
-	if (!live) {
+	if (!live) { /* lfd_new presizing: not counted in `grows` */
 		uint32_t k, nch = lfd_grow_chunks((unsigned int)i);
 
 		for (k = 0; k < nch; k++)
@@ -289,7 +289,6 @@ int lfd_buckets_init(struct lfd *d, unsigned int log)
 			lfd_buckets_fini(d);
 			return -ENOMEM;
 		}
-	lfd_a_store(&d->grows, 0, memory_order_relaxed); /* presizing isn't a grow */
 	return 0;
 }
 
