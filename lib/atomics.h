@@ -1,5 +1,6 @@
 /*
- * atomics.h - the thin layer between lfdict's core and <stdatomic.h>.
+ * atomics.h - the thin layer between lfdict's core and <stdatomic.h>, which
+ * is all it uses (the bottom layer of lib/, with internal.h).
  *
  * SPDX-License-Identifier: MIT
  *

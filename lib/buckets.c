@@ -1,5 +1,7 @@
 /*
- * buckets.c - the segmented bucket index, grow and shrink.
+ * buckets.c - the segmented bucket index, grow and shrink.  Uses solist.h
+ * (linking and unlinking bucket nodes), index.h, count.h (the entry count a
+ * resize aims at) and base.h; nothing of reclaim.c or the public calls.
  *
  * SPDX-License-Identifier: MIT
  *
@@ -43,7 +45,7 @@
  */
 #include <errno.h>
 
-#include "internal.h"
+#include "buckets.h"
 
 /* Bucket nodes linked per read-side section when a resize walks a segment:
  * bounds how long the resizer delays grace periods. */

@@ -1,5 +1,6 @@
 /*
- * count.c - the split entry counter.
+ * count.c - the split entry counter and the reclaim backlog gauge.
+ * Uses base.h (allocator hooks, thread numbers) and nothing above it.
  *
  * SPDX-License-Identifier: MIT
  *
@@ -10,31 +11,20 @@
  * have linearized but not yet added (lfd_count's documented bound).
  *
  * The counter also drives resizing: when a stripe crosses a multiple of an
- * interval that scales with the bucket count, the thread sums the stripes
- * and asks for a resize if the load is out of range.  With S stripes and
+ * interval that scales with the bucket count, lfd_count_update tells its
+ * caller, which asks for a resize (lfd_resize_check sums the stripes and
+ * resizes if the load is out of range; the counter sits below the resizer
+ * and calls nothing of it).  With S stripes and
  * interval I = clamp(B / (8 S), 1, 64), at most S * I <= B / 8 updates go
  * unchecked, so the bucket count stays within a small factor of the load.
  */
 #include <errno.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "count.h"
 
 #define LFD_MAX_STRIPES 64u
 #define LFD_CHECK_MAX 64u
-
-/* Thread numbers: 0 = not yet assigned.  relaxed: any distinct-ish number
- * will do; it only spreads threads over stripes. */
-static LFD_ATOMIC(unsigned int) lfd_thread_seq;
-static _Thread_local unsigned int lfd_thread_no;
-
-unsigned int lfd_my_thread_no(void)
-{
-	if (lfd_thread_no == 0)
-		lfd_thread_no =
-			lfd_a_fetch_add(&lfd_thread_seq, 1u, memory_order_relaxed) + 1u;
-	return lfd_thread_no;
-}
 
 int lfd_count_init(struct lfd *d)
 {
@@ -66,7 +56,7 @@ void lfd_count_fini(struct lfd *d)
 	lfd_mem_free(d, d->stripes_raw, d->stripes_raw_size);
 }
 
-void lfd_count_update(struct lfd *d, long delta)
+bool lfd_count_update(struct lfd *d, long delta)
 {
 	struct lfd_stripe *s =
 		&d->stripes[lfd_my_thread_no() & (d->nstripes - 1)];
@@ -81,8 +71,7 @@ void lfd_count_update(struct lfd *d, long delta)
 		interval = LFD_CHECK_MAX;
 	if (interval == 0)
 		interval = 1;
-	if (((unsigned long)v & (interval - 1)) == 0)
-		lfd_resize_check(d);
+	return ((unsigned long)v & (interval - 1)) == 0;
 }
 
 /* Sum one counter over the stripes (the entry count or the backlog), as a

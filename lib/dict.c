@@ -1,6 +1,8 @@
 /*
- * dict.c - lfdict's public calls: argument checks, the value-slot state
- * machine, linearization.
+ * dict.c - lfdict's calls on one key (get, insert, set, replace, cas, pop,
+ * pop_if): argument checks, the value-slot state machine, linearization.
+ * The calls on the whole table are in table.c.  Uses api.h, which brings
+ * every layer below.
  *
  * SPDX-License-Identifier: MIT
  *
@@ -54,6 +56,22 @@
  *     batches of one call_rcu each.  (reclaim.c)
  *   - The entry count is split over cache-line stripes (count.c).
  *
+ * Layers of lib/ (`make layers` checks this picture against the code: a
+ * file may include the headers of, and call, only its own layer and those
+ * below it; each row is a layer, the top one first)
+ *   api       dict.c table.c api.h        the public calls
+ *   reclaim   reclaim.c reclaim.h         retire stack, batches, helping
+ *   resize    buckets.c buckets.h         index allocation, grow, shrink
+ *   list      solist.c solist.h           the split-ordered list
+ *   index     index.h                     the index's read side (inline)
+ *   slab      slab.c slab.h               entry memory
+ *   count     count.c count.h             split counter, backlog gauge
+ *   base      base.c base.h hash.c hash.h allocator hooks, thread
+ *                                         numbers, tombstone; the hash
+ *   types     internal.h atomics.h        types, links, split order
+ * Nothing below asks anything above: the counter tells its caller when a
+ * resize check is due (lfd_count_update), and the updates in dict.c ask.
+ *
  * Linearization points (every one a seq_cst access, see atomics.h)
  *   get      found: VALUE_LOAD of the entry's slot returning a value.
  *            not found: the read-only walk [HHLMSS05] either stops past the
@@ -86,61 +104,13 @@
  */
 #include <errno.h>
 #include <sched.h>
-#include <stdlib.h>
 #include <string.h>
 
-/* _LGPL_SOURCE: inline urcu-bp's read_lock/read_unlock (liburcu's static
- * functions of under ten lines, which liburcu offers to non-LGPL code) on
- * the default flavour's path: two indirect calls fewer per operation.
- * -DLFD_NO_INLINE_RCU calls the same functions out of line instead: the
- * UndefinedBehaviorSanitizer build needs it, because liburcu 0.13.2 places
- * its per-thread reader records off their declared 128-byte alignment and
- * UBSan flags that access inside liburcu's inline code (the same access
- * happens, unseen, inside liburcu-bp.so when it is not inlined). */
-#ifndef LFD_NO_INLINE_RCU
-#define _LGPL_SOURCE
-#endif
-#include <urcu/urcu-bp.h>
-
-#include "internal.h"
-
-#define LFD_EXPORT __attribute__((visibility("default")))
+#include "api.h"
 
 /* An insert that walked past this many entries of its bucket asks whether
  * the table should grow (catches small tables before the counter does). */
 #define LFD_CHAIN_CHECK 8u
-
-LFD_HIDDEN const unsigned char lfd_tombstone_byte = 0;
-
-static void *lfd_default_alloc(size_t size, void *arg)
-{
-	(void)arg;
-	return malloc(size);
-}
-
-static void lfd_default_free(void *p, size_t size, void *arg)
-{
-	(void)size;
-	(void)arg;
-	free(p);
-}
-
-/* Enter / leave a read-side section of d's flavour. */
-static inline void lfd_rcu_lock(const struct lfd *d)
-{
-	if (d->flavor == &urcu_bp_flavor)
-		urcu_bp_read_lock();
-	else
-		d->flavor->read_lock();
-}
-
-static inline void lfd_rcu_unlock(const struct lfd *d)
-{
-	if (d->flavor == &urcu_bp_flavor)
-		urcu_bp_read_unlock();
-	else
-		d->flavor->read_unlock();
-}
 
 /* The state of one single-key call: the key, where it lives in the split
  * order, and the bucket node its walks start from. */
@@ -236,7 +206,8 @@ static int lfd_op_link(struct lfd_op *op, struct lfd_pos *pos, void *value,
  */
 static void lfd_op_inserted(struct lfd_op *op, const struct lfd_pos *pos)
 {
-	lfd_count_update(op->d, +1);
+	if (lfd_count_update(op->d, +1))
+		lfd_resize_check(op->d);
 	if (pos->steps >= LFD_CHAIN_CHECK) {
 		lfd_resize_check(op->d);
 		/* A grow is running while chains grow long: link a chunk of
@@ -345,7 +316,8 @@ static int lfd_update_present(struct lfd *d, const void *key, size_t len,
 #else
 	if (r == 0 && desired == LFD_TOMBSTONE)
 #endif
-		lfd_count_update(d, -1);
+		if (lfd_count_update(d, -1))
+			lfd_resize_check(d);
 	/* Something was retired: an entry, or a value for its destructor. */
 	if (r == 0 && (desired == LFD_TOMBSTONE ||
 		       (d->value_free && seen != desired)))
@@ -482,268 +454,4 @@ LFD_EXPORT int lfd_pop_if(struct lfd *d, const void *key, size_t len,
 {
 	return lfd_update_present(d, key, len, true, expected, LFD_TOMBSTONE,
 				  NULL);
-}
-
-LFD_EXPORT int lfd_count(struct lfd *d, size_t *count)
-{
-	if (d == NULL || count == NULL)
-		return -EINVAL;
-	*count = lfd_count_sum(d);
-	return 0;
-}
-
-/* The link foreach follows after link l.  If l's entry was popped and
- * retired meanwhile (fn itself may pop it), its next word no longer leads
- * along the list (LFD_RETIRED): walk again from its bucket node (which
- * sorts before it and stays linked, solist.c I4) to the first node that
- * sorts after it.  Its so_key, klen and key stay readable until the
- * read-side section ends. */
-static uintptr_t lfd_foreach_next(struct lfd *d, uintptr_t l)
-{
-	/* LINK_LOAD: acquire the fields of the node we step to. */
-	uintptr_t w = lfd_a_load(lfd_link_next(d, l), LFD_MO_LINK_LOAD);
-	LFD_ATOMIC(uintptr_t) *start;
-	const struct lfd_entry *e;
-	int c;
-
-	if (!lfd_is_retired(w)) /* a pending tag: l is a linked bucket node */
-		return lfd_succ(w);
-	/* Retired: an entry; its so_key gives its bucket. */
-	e = lfd_link_entry(l);
-	start = lfd_bucket_for(d, e->ln.so_key, &w);
-	return lfd_list_seek(d, start, w, e->ln.so_key, e->key, e->ln.klen, 1,
-			     &c);
-}
-
-LFD_EXPORT int lfd_foreach(struct lfd *d,
-			   int (*fn)(void *arg, const void *key, size_t len,
-				     void *value),
-			   void *arg)
-{
-	uintptr_t l;
-	int r = 0;
-
-	if (d == NULL || fn == NULL)
-		return -EINVAL;
-	lfd_rcu_lock(d);
-	/* Walk the one list from bucket 0's node.  next pointers go strictly
-	 * forward in the split order and a key's order is fixed, so no key is
-	 * met twice; a key linked for the whole walk is met once: every node
-	 * reached sorts before it or is it (doc/design.md).
-	 * LINK_LOAD: acquire each node's fields. */
-	l = lfd_succ(lfd_a_load(&lfd_bucket_at(d, 0)->next, LFD_MO_LINK_LOAD));
-	while (l != 0) {
-		if (!lfd_is_blink(l)) {
-			struct lfd_entry *e = lfd_link_entry(l);
-			/* VALUE_LOAD: the value the key holds at the visit. */
-			void *v = lfd_a_load(&e->value, LFD_MO_VALUE_LOAD);
-
-			if (v != LFD_TOMBSTONE) {
-				r = fn(arg, e->key, e->ln.klen, v);
-				if (r != 0)
-					break;
-			}
-		}
-		l = lfd_foreach_next(d, l);
-	}
-	lfd_rcu_unlock(d);
-	return r;
-}
-
-LFD_EXPORT int lfd_read_lock(struct lfd *d)
-{
-	if (d == NULL)
-		return -EINVAL;
-	lfd_rcu_lock(d);
-	return 0;
-}
-
-LFD_EXPORT int lfd_read_unlock(struct lfd *d)
-{
-	if (d == NULL)
-		return -EINVAL;
-	lfd_rcu_unlock(d);
-	lfd_reclaim_unlocked(d);
-	return 0;
-}
-
-LFD_EXPORT int lfd_barrier(struct lfd *d)
-{
-	if (d == NULL)
-		return -EINVAL;
-	if (d->flavor->read_ongoing() || lfd_reclaim_in_destructor())
-		return -EDEADLK;
-	lfd_resize_wait(d);
-	lfd_reclaim_wait(d);
-	return 0;
-}
-
-LFD_EXPORT int lfd_stats(struct lfd *d, struct lfd_stats *st)
-{
-	if (d == NULL || st == NULL)
-		return -EINVAL;
-	/* relaxed throughout: monitoring values, documented as unordered. */
-	st->count = lfd_count_sum(d);
-	st->buckets = (size_t)1 << lfd_a_load(&d->size_log, memory_order_relaxed);
-	st->min_buckets = (size_t)1 << d->min_log;
-	st->max_buckets = (size_t)1 << d->max_log;
-	st->grows = lfd_a_load(&d->grows, memory_order_relaxed);
-	st->shrinks = lfd_a_load(&d->shrinks, memory_order_relaxed);
-	st->resizing = lfd_a_load(&d->resize_busy, memory_order_relaxed) != 0;
-	st->backlog = lfd_backlog_sum(d);
-	st->throttled = lfd_a_load(&d->throttled, memory_order_relaxed);
-	return 0;
-}
-
-static bool lfd_flavor_ok(const struct rcu_flavor_struct *f)
-{
-	return f->read_lock && f->read_unlock && f->read_ongoing &&
-	       f->update_call_rcu && f->barrier;
-}
-
-LFD_EXPORT struct lfd *lfd_new(const struct lfd_config *cfg)
-{
-	static const struct lfd_config defaults;
-	void *(*alloc)(size_t, void *) = lfd_default_alloc;
-	void (*dealloc)(void *, size_t, void *) = lfd_default_free;
-	struct lfd *d;
-	int err;
-
-	if (cfg == NULL)
-		cfg = &defaults;
-	if ((cfg->flags & ~LFD_FIXED_SIZE) != 0 ||
-	    (cfg->alloc == NULL) != (cfg->free == NULL) ||
-	    (cfg->max_capacity != 0 && cfg->capacity > cfg->max_capacity) ||
-	    cfg->capacity > LFD_BUCKETS_MAX ||
-	    (cfg->flavor != NULL && !lfd_flavor_ok(cfg->flavor))) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (cfg->alloc != NULL) {
-		alloc = cfg->alloc;
-		dealloc = cfg->free;
-	}
-	d = alloc(sizeof(*d), cfg->alloc_arg);
-	if (d == NULL) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	memset(d, 0, sizeof(*d));
-	d->alloc = alloc;
-	d->free = dealloc;
-	d->alloc_arg = cfg->alloc_arg;
-	d->flavor = cfg->flavor ? cfg->flavor : &urcu_bp_flavor;
-	d->hash = cfg->hash;
-	d->hash_arg = cfg->hash_arg;
-	if (d->hash == NULL)
-		lfd_seed_init(d->seed);
-	d->value_free = cfg->value_free;
-	d->value_free_arg = cfg->value_free_arg;
-	d->flags = cfg->flags;
-	d->min_log = lfd_log_for(cfg->capacity);
-	d->max_log = cfg->max_capacity ? lfd_log_for(cfg->max_capacity)
-				       : LFD_MAX_LOG;
-	if (d->flags & LFD_FIXED_SIZE)
-		d->max_log = d->min_log;
-	lfd_a_init(&d->resize_busy, 0);
-	lfd_a_init(&d->resize_runs, 0UL);
-	lfd_a_init(&d->resize_oom, 0);
-	lfd_a_init(&d->destroying, 0);
-	lfd_a_init(&d->grows, (uint64_t)0);
-	lfd_a_init(&d->shrinks, (uint64_t)0);
-	lfd_a_init(&d->grow_claim, (uint32_t)0);
-	lfd_a_init(&d->grow_done, (uint32_t)0);
-	lfd_a_init(&d->retire_pending, (uintptr_t)0);
-	lfd_a_init(&d->retire_busy, 0);
-	for (unsigned int i = 0; i < LFD_READY_SLOTS; i++)
-		lfd_a_init(&d->ready[i], (uintptr_t)0);
-	lfd_a_init(&d->ready_count, 0);
-	lfd_a_init(&d->reclaim_helpers, 0);
-	lfd_a_init(&d->reclaim_waiters, 0);
-	lfd_a_init(&d->help_taken, 0ul);
-	d->help_taken_seen = 0;
-	lfd_a_init(&d->throttle, 0);
-	lfd_a_init(&d->throttled, (uint64_t)0);
-	lfd_slab_init(d);
-	err = lfd_count_init(d);
-	if (err == 0) {
-		err = lfd_buckets_init(d, d->min_log);
-		if (err != 0)
-			lfd_count_fini(d);
-	}
-	if (err != 0) {
-		dealloc(d, sizeof(*d), cfg->alloc_arg);
-		errno = -err;
-		return NULL;
-	}
-	return d;
-}
-
-LFD_EXPORT int lfd_destroy(struct lfd *d)
-{
-	uintptr_t l;
-
-	if (d == NULL)
-		return -EINVAL;
-	if (d->flavor->read_ongoing() || lfd_reclaim_in_destructor())
-		return -EDEADLK;
-	/* seq_cst: a resize run that clears resize_busy and then re-checks
-	 * must see this flag and queue nothing new (lfd_resize_check).  The
-	 * reclaim pipeline needs no flag: it queues work only while items
-	 * wait, and the loop below waits until none does. */
-	lfd_a_store(&d->destroying, 1, memory_order_seq_cst);
-	do
-		d->flavor->barrier();
-	while (lfd_a_load(&d->resize_busy, memory_order_acquire) ||
-	       !lfd_reclaim_idle(d));
-	/* The callback that cleared the last busy flag may still be running
-	 * its tail (the re-check); it was queued before this barrier, so the
-	 * barrier returns only after it has returned. */
-	d->flavor->barrier();
-	/* Alone now: every popped entry was unlinked and reclaimed by its
-	 * popper's batch; what the list holds is live. */
-	l = lfd_succ(lfd_a_load(&lfd_bucket_at(d, 0)->next,
-				memory_order_relaxed));
-	while (l != 0) {
-		uintptr_t next = lfd_succ(lfd_a_load(lfd_link_next(d, l),
-						     memory_order_relaxed));
-
-		if (!lfd_is_blink(l)) {
-			struct lfd_entry *e = lfd_link_entry(l);
-			void *v = lfd_a_load(&e->value, memory_order_relaxed);
-
-			if (d->value_free && v != LFD_TOMBSTONE)
-				d->value_free(v, d->value_free_arg);
-			lfd_entry_drop(d, e);
-		}
-		l = next;
-	}
-	lfd_slab_fini(d);
-	lfd_buckets_fini(d);
-	lfd_count_fini(d);
-	d->free(d, sizeof(*d), d->alloc_arg);
-	return 0;
-}
-
-LFD_EXPORT const char *lfd_strerror(int err)
-{
-	switch (err) {
-	case 0:
-		return "success";
-	case -EINVAL:
-		return "invalid argument (NULL dictionary or key, key too long, "
-		       "or invalid configuration)";
-	case -ENOMEM:
-		return "out of memory; nothing was changed";
-	case -ENOENT:
-		return "key not present";
-	case -EEXIST:
-		return "key already present";
-	case -EAGAIN:
-		return "value mismatch: the key holds another value";
-	case -EDEADLK:
-		return "called inside an RCU read-side section";
-	default:
-		return "unknown lfdict error";
-	}
 }

@@ -1,5 +1,6 @@
 /*
  * hash.c - the default keyed hash (SipHash) and the per-dictionary seed.
+ * Uses internal.h only (bottom layer).
  *
  * SPDX-License-Identifier: MIT
  *
@@ -18,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "hash.h"
 
 static inline uint64_t lfd_rotl(uint64_t x, unsigned int b)
 {

@@ -1,5 +1,7 @@
 /*
- * reclaim.c - memory and deferred reclamation through the RCU flavour.
+ * reclaim.c - deferred reclamation through the RCU flavour.  Uses
+ * count.h (the backlog gauge), slab.h (entry memory) and base.h; nothing
+ * of the list or the index (the layers: lib/dict.c's design comment).
  *
  * SPDX-License-Identifier: MIT
  *
@@ -47,7 +49,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "internal.h"
+#include "reclaim.h"
 
 /* Items the callback frees per run before it leaves the rest to helpers. */
 #define LFD_CB_BUDGET 1024u
@@ -76,58 +78,6 @@ static _Thread_local int lfd_helping;
  * would hold back the grace period the pause is meant to let through). */
 static _Thread_local int lfd_pause_owed;
 
-void *lfd_mem_alloc(struct lfd *d, size_t size)
-{
-	return d->alloc(size, d->alloc_arg);
-}
-
-void lfd_mem_free(struct lfd *d, void *p, size_t size)
-{
-	d->free(p, size, d->alloc_arg);
-}
-
-/* The popped slot of an entry of a dictionary with a value destructor:
- * the word allocated just before it (see struct lfd_entry). */
-static void **lfd_entry_popped(struct lfd_entry *e)
-{
-	return (void **)(void *)((char *)e - sizeof(void *));
-}
-
-/* Caller holds a read-side section of d's flavour (slab.c's ABA argument). */
-struct lfd_entry *lfd_entry_alloc(struct lfd *d, uint32_t klen)
-{
-	size_t pre = lfd_entry_prefix(d);
-	int c = lfd_slab_class(d, klen);
-	char *p;
-
-	if (c >= 0)
-		return lfd_slab_alloc(d, c);
-	p = lfd_mem_alloc(d, lfd_entry_size(d, klen));
-	/* The allocator's alignment is at least the pointer's: so is the
-	 * entry's, whose members are pointer-sized or smaller. */
-	return p ? (struct lfd_entry *)(void *)(p + pre) : NULL;
-}
-
-/* An entry too big for the slab: back to the allocator. */
-static void lfd_entry_free_big(struct lfd *d, struct lfd_entry *e)
-{
-	lfd_mem_free(d, (char *)e - lfd_entry_prefix(d),
-		     lfd_entry_size(d, e->ln.klen));
-}
-
-/* Free e now: a slab slot joins batch b, anything else goes back to the
- * allocator. */
-static void lfd_entry_free(struct lfd *d, struct lfd_entry *e,
-			   struct lfd_slab_batch *b)
-{
-	int c = lfd_slab_class(d, e->ln.klen);
-
-	if (c >= 0)
-		lfd_slab_free(d, b, e, c);
-	else
-		lfd_entry_free_big(d, e);
-}
-
 /*
  * An entry that was allocated but never linked.  A slab slot may be
  * reused only after a grace period since it was taken (slab.c), so it is
@@ -137,17 +87,9 @@ static void lfd_entry_free(struct lfd *d, struct lfd_entry *e,
 void lfd_entry_discard(struct lfd *d, struct lfd_entry *e)
 {
 	if (lfd_slab_class(d, e->ln.klen) < 0)
-		lfd_entry_free_big(d, e);
+		lfd_entry_drop(d, e); /* not a slab slot: freed now */
 	else
 		lfd_retire_entry(d, e, LFD_TOMBSTONE);
-}
-
-/* lfd_destroy, alone: an entry still in the list.  Slab slots go with
- * their blocks (lfd_slab_fini). */
-void lfd_entry_drop(struct lfd *d, struct lfd_entry *e)
-{
-	if (lfd_slab_class(d, e->ln.klen) < 0)
-		lfd_entry_free_big(d, e);
 }
 
 /* An entry, a record and a marker all begin with their link word, and the

@@ -1,7 +1,9 @@
 /*
- * slab.c - entries of up to 56 bytes (24-byte head, key and popped word
- * up to LFD_SLAB_EXTRA) live in slots of blocks that the dictionary keeps
- * until lfd_destroy.
+ * slab.c - entry memory.  Entries of up to 56 bytes (24-byte head, key and
+ * popped word up to LFD_SLAB_EXTRA) live in slots of blocks that the
+ * dictionary keeps until lfd_destroy; bigger ones come from the
+ * dictionary's allocator (lfd_entry_alloc, lfd_entry_free).  Uses base.h
+ * (allocator hooks, thread numbers) and nothing above it.
  *
  * SPDX-License-Identifier: MIT
  *
@@ -50,7 +52,7 @@
  */
 #include <errno.h>
 
-#include "internal.h"
+#include "slab.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define LFD_ASAN 1
@@ -383,4 +385,51 @@ void lfd_slab_fini(struct lfd *d)
 		lfd_mem_free(d, b, b->size);
 		b = next;
 	}
+}
+
+/* --- entry memory: a slab slot, or the allocator for a big entry --- */
+
+/* Caller holds a read-side section of d's flavour (the ABA argument
+ * above). */
+struct lfd_entry *lfd_entry_alloc(struct lfd *d, uint32_t klen)
+{
+	size_t pre = lfd_entry_prefix(d);
+	int c = lfd_slab_class(d, klen);
+	char *p;
+
+	if (c >= 0)
+		return lfd_slab_alloc(d, c);
+	p = lfd_mem_alloc(d, lfd_entry_size(d, klen));
+	/* The allocator's alignment is at least the pointer's: so is the
+	 * entry's, whose members are pointer-sized or smaller. */
+	return p ? (struct lfd_entry *)(void *)(p + pre) : NULL;
+}
+
+/* An entry too big for the slab: back to the allocator. */
+static void lfd_entry_free_big(struct lfd *d, struct lfd_entry *e)
+{
+	lfd_mem_free(d, (char *)e - lfd_entry_prefix(d),
+		     lfd_entry_size(d, e->ln.klen));
+}
+
+/* Free e now: a slab slot joins batch b, anything else goes back to the
+ * allocator. */
+void lfd_entry_free(struct lfd *d, struct lfd_entry *e,
+		    struct lfd_slab_batch *b)
+{
+	int c = lfd_slab_class(d, e->ln.klen);
+
+	if (c >= 0)
+		lfd_slab_free(d, b, e, c);
+	else
+		lfd_entry_free_big(d, e);
+}
+
+/* Free e now unless it is a slab slot: lfd_destroy's entries still in the
+ * list (slab slots go with their blocks, lfd_slab_fini), and a big entry
+ * that was never linked (lfd_entry_discard, reclaim.c). */
+void lfd_entry_drop(struct lfd *d, struct lfd_entry *e)
+{
+	if (lfd_slab_class(d, e->ln.klen) < 0)
+		lfd_entry_free_big(d, e);
 }

@@ -1,6 +1,8 @@
 /*
  * solist.c - the split-ordered lock-free list (Harris 2001, with Michael's
- * 2002 refinements; Shalev & Shavit 2006 for the split order).
+ * 2002 refinements; Shalev & Shavit 2006 for the split order).  Uses
+ * index.h (where a link leads) and internal.h; it neither allocates nor
+ * frees: its callers do.
  *
  * SPDX-License-Identifier: MIT
  *
@@ -38,7 +40,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "solist.h"
 
 void lfd_list_mark(LFD_ATOMIC(uintptr_t) *next)
 {

@@ -1,6 +1,6 @@
 /*
  * so_checks.h - white-box checks of the split order's arithmetic
- * (lib/internal.h): the fold, bucket keys at every size, parents, the
+ * (lib/internal.h, index.h, solist.h): the fold, bucket keys at every size, parents, the
  * place of every node in the segments, and links to bucket nodes.  Plain
  * C with no library beyond libc, so that the same checks run in
  * test_internal (with Check) and in test_so32, built for a 32-bit target
@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "solist.h" /* lib/: internal.h, index.h (lfd_bucket_at), lfd_order */
 #include "sohash.h"
 
 static char so_msg[160];

@@ -1065,7 +1065,7 @@ static int nested_cb(void *arg, const void *key, size_t len, void *value)
 
 /* The callback pops the entry it visits when its id is even.  The pop
  * retires the entry at once, so the walk's next step meets a next word
- * that is a retire-stack link (LFD_RETIRED, lib/dict.c lfd_foreach_next):
+ * that is a retire-stack link (LFD_RETIRED, lib/table.c lfd_foreach_next):
  * every key must still be visited exactly once. */
 struct popper {
 	struct lfd *d;

@@ -2,14 +2,14 @@
  * test_internal.c - white-box checks of lib/ helpers the public API cannot
  * observe: SipHash against the paper's test vector, the split-order
  * keys (the fold, bucket keys, parents, segment places), and the encoding
- * of links to bucket nodes.  It includes lib/internal.h on purpose (and links lib/hash.c
+ * of links to bucket nodes.  It includes lib/hash.h and lib/solist.h on purpose (and links lib/hash.c
  * directly); every other test uses only <lfdict.h>.
  */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "hash.h"
 #include "so_checks.h"
 
 /* Key 00 01 .. 0f, as two little-endian words. */

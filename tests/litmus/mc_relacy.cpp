@@ -4,8 +4,8 @@
  *
  * SPDX-License-Identifier: MIT
  *
- * This is NOT a copy of the algorithm: it compiles the real lib/dict.c,
- * lib/solist.c, lib/buckets.c, lib/reclaim.c and lib/count.c as C++ with
+ * This is NOT a copy of the algorithm: it compiles the real lib/ files (all
+ * .c but hash.c, stubbed below), in the order of their layers, as C++ with
  * LFD_ATOMICS_CUSTOM, mapping LFD_ATOMIC(T) / lfd_a_load / lfd_a_cas / ...
  * onto rl::atomic<T>, so every atomic access of the core (with the memory
  * order of its site in lib/atomics.h, including any -DLFD_MO_<SITE>=...
@@ -36,7 +36,7 @@
 #include <new>
 
 /* Before Relacy's macros, and before lib/internal.h includes
- * <urcu/flavor.h>: urcu-bp's name mapping must come first (lib/dict.c
+ * <urcu/flavor.h>: urcu-bp's name mapping must come first (lib/api.h
  * includes it first for the same reason). */
 #include <urcu/urcu-bp.h>
 
@@ -115,17 +115,12 @@ template <class T, class V> static void mc_init(rl::atomic<T> *p, V v)
 #define _Thread_local thread_local
 
 /* --- the real core ------------------------------------------------------ */
-#include "../../lib/solist.c"
-/* one bucket node per grow chunk, so that two threads share a grow of two
- * nodes (mc_grow_help) */
-#define LFD_RESIZE_CHUNK 1u
-#include "../../lib/buckets.c"
-#include "../../lib/reclaim.c"
-#include "../../lib/slab.c"
-/* count.c's only global atomic, the thread-number allocator, is a static
+/* The types first, with Relacy's atomics (every header is guarded). */
+#include "../../lib/api.h"
+/* base.c's only global atomic, the thread-number allocator, is a static
  * object, constructed before Relacy runs: a plain counter stands in for
- * it (it only spreads threads over counter stripes).  The stripes
- * themselves are Relacy atomics like everything else. */
+ * it (it only spreads threads over counter and slab stripes).  The
+ * stripes themselves are Relacy atomics like everything else. */
 template <class T> struct mc_plain {
 	T v;
 	T fetch_add(T d, rl::memory_order, rl::debug_info_param)
@@ -137,10 +132,19 @@ template <class T> struct mc_plain {
 };
 #undef LFD_ATOMIC
 #define LFD_ATOMIC(T) mc_plain<T>
-#include "../../lib/count.c"
+#include "../../lib/base.c"
 #undef LFD_ATOMIC
 #define LFD_ATOMIC(T) rl::atomic<T>
+#include "../../lib/count.c"
+#include "../../lib/slab.c"
+#include "../../lib/solist.c"
+/* one bucket node per grow chunk, so that two threads share a grow of two
+ * nodes (mc_grow_help) */
+#define LFD_RESIZE_CHUNK 1u
+#include "../../lib/buckets.c"
+#include "../../lib/reclaim.c"
 #include "../../lib/dict.c"
+#include "../../lib/table.c"
 
 /* The hash (SipHash) is irrelevant here; lfd_new still seeds it. */
 void lfd_seed_init(uint64_t seed[2])

@@ -1,0 +1,49 @@
+/*
+ * api.h - what the top layer's files (dict.c, table.c) share: entering and
+ * leaving a read-side section of a dictionary's flavour, and LFD_EXPORT.
+ * Include it first: it defines _LGPL_SOURCE before any liburcu header.
+ * Uses every layer below (the layers: lib/dict.c's design comment).
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LFD_API_H
+#define LFD_API_H
+
+/* _LGPL_SOURCE: inline urcu-bp's read_lock/read_unlock (liburcu's static
+ * functions of under ten lines, which liburcu offers to non-LGPL code) on
+ * the default flavour's path: two indirect calls fewer per operation.
+ * -DLFD_NO_INLINE_RCU calls the same functions out of line instead: the
+ * UndefinedBehaviorSanitizer build needs it, because liburcu 0.13.2 places
+ * its per-thread reader records off their declared 128-byte alignment and
+ * UBSan flags that access inside liburcu's inline code (the same access
+ * happens, unseen, inside liburcu-bp.so when it is not inlined). */
+#ifndef LFD_NO_INLINE_RCU
+#define _LGPL_SOURCE
+#endif
+#include <urcu/urcu-bp.h>
+
+#include "buckets.h"
+#include "hash.h"
+#include "reclaim.h"
+#include "solist.h"
+
+#define LFD_EXPORT __attribute__((visibility("default")))
+
+/* Enter / leave a read-side section of d's flavour. */
+static inline void lfd_rcu_lock(const struct lfd *d)
+{
+	if (d->flavor == &urcu_bp_flavor)
+		urcu_bp_read_lock();
+	else
+		d->flavor->read_lock();
+}
+
+static inline void lfd_rcu_unlock(const struct lfd *d)
+{
+	if (d->flavor == &urcu_bp_flavor)
+		urcu_bp_read_unlock();
+	else
+		d->flavor->read_unlock();
+}
+
+#endif /* LFD_API_H */

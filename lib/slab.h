@@ -1,0 +1,59 @@
+/*
+ * slab.h - entry memory: slab slots for small entries, the
+ * allocator for the rest (slab.c).  Uses base.h.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef LFD_SLAB_H
+#define LFD_SLAB_H
+
+#include "base.h"
+
+/* Entries freed by one thread in one go, per class: pushed as chains. */
+struct lfd_slab_batch {
+	struct lfd_entry *first[LFD_SLAB_CLASSES], *last[LFD_SLAB_CLASSES];
+	unsigned int n[LFD_SLAB_CLASSES];
+};
+
+/* An entry's bytes with its popped word. */
+static inline size_t lfd_entry_size(const struct lfd *d, uint32_t klen)
+{
+	return lfd_entry_prefix(d) + sizeof(struct lfd_entry) + klen;
+}
+
+/* The slab class of an entry with a key of klen bytes, or -1: too big for
+ * the slab.  Class c's slots are the entry head and 8c bytes of popped word
+ * and key.  (Relative to the head's size, which is 24 bytes in the library
+ * and bigger in the model checker's build, tests/litmus/mc_relacy.cpp.)
+ * Inline: on every entry allocation and free. */
+static inline int lfd_slab_class(const struct lfd *d, uint32_t klen)
+{
+	size_t extra;
+
+	if (klen > LFD_SLAB_EXTRA)
+		return -1;
+	extra = (lfd_entry_prefix(d) + klen + 7u) & ~(size_t)7u;
+	return extra > LFD_SLAB_EXTRA ? -1 : (int)(extra / 8u);
+}
+LFD_HIDDEN struct lfd_entry *lfd_slab_alloc(struct lfd *d, int c);
+LFD_HIDDEN void lfd_slab_free(struct lfd *d, struct lfd_slab_batch *b,
+			      struct lfd_entry *e, int c);
+LFD_HIDDEN void lfd_slab_flush(struct lfd *d, struct lfd_slab_batch *b);
+LFD_HIDDEN void lfd_slab_init(struct lfd *d);
+LFD_HIDDEN void lfd_slab_fini(struct lfd *d);
+
+/* Entry memory, slab slot or allocator.  lfd_entry_alloc's caller holds a
+ * read-side section of d's flavour (slab.c's ABA argument). */
+LFD_HIDDEN struct lfd_entry *lfd_entry_alloc(struct lfd *d, uint32_t klen);
+LFD_HIDDEN void lfd_entry_free(struct lfd *d, struct lfd_entry *e,
+			       struct lfd_slab_batch *b);
+LFD_HIDDEN void lfd_entry_drop(struct lfd *d, struct lfd_entry *e);
+
+/* The popped slot of an entry of a dictionary with a value destructor:
+ * the word allocated just before it (see struct lfd_entry). */
+static inline void **lfd_entry_popped(struct lfd_entry *e)
+{
+	return (void **)(void *)((char *)e - sizeof(void *));
+}
+
+#endif /* LFD_SLAB_H */

@@ -1,0 +1,290 @@
+/*
+ * table.c - lfdict's calls on the whole table: lfd_new and lfd_destroy,
+ * count, foreach, the read-side calls, barrier, stats, strerror.  The calls
+ * on one key, and the design comment with the layers of lib/, are in
+ * dict.c.  Uses api.h, which brings every layer below.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+static void *lfd_default_alloc(size_t size, void *arg)
+{
+	(void)arg;
+	return malloc(size);
+}
+
+static void lfd_default_free(void *p, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	free(p);
+}
+
+LFD_EXPORT int lfd_count(struct lfd *d, size_t *count)
+{
+	if (d == NULL || count == NULL)
+		return -EINVAL;
+	*count = lfd_count_sum(d);
+	return 0;
+}
+
+/* The link foreach follows after link l.  If l's entry was popped and
+ * retired meanwhile (fn itself may pop it), its next word no longer leads
+ * along the list (LFD_RETIRED): walk again from its bucket node (which
+ * sorts before it and stays linked, solist.c I4) to the first node that
+ * sorts after it.  Its so_key, klen and key stay readable until the
+ * read-side section ends. */
+static uintptr_t lfd_foreach_next(struct lfd *d, uintptr_t l)
+{
+	/* LINK_LOAD: acquire the fields of the node we step to. */
+	uintptr_t w = lfd_a_load(lfd_link_next(d, l), LFD_MO_LINK_LOAD);
+	LFD_ATOMIC(uintptr_t) *start;
+	const struct lfd_entry *e;
+	int c;
+
+	if (!lfd_is_retired(w)) /* a pending tag: l is a linked bucket node */
+		return lfd_succ(w);
+	/* Retired: an entry; its so_key gives its bucket. */
+	e = lfd_link_entry(l);
+	start = lfd_bucket_for(d, e->ln.so_key, &w);
+	return lfd_list_seek(d, start, w, e->ln.so_key, e->key, e->ln.klen, 1,
+			     &c);
+}
+
+LFD_EXPORT int lfd_foreach(struct lfd *d,
+			   int (*fn)(void *arg, const void *key, size_t len,
+				     void *value),
+			   void *arg)
+{
+	uintptr_t l;
+	int r = 0;
+
+	if (d == NULL || fn == NULL)
+		return -EINVAL;
+	lfd_rcu_lock(d);
+	/* Walk the one list from bucket 0's node.  next pointers go strictly
+	 * forward in the split order and a key's order is fixed, so no key is
+	 * met twice; a key linked for the whole walk is met once: every node
+	 * reached sorts before it or is it (doc/design.md).
+	 * LINK_LOAD: acquire each node's fields. */
+	l = lfd_succ(lfd_a_load(&lfd_bucket_at(d, 0)->next, LFD_MO_LINK_LOAD));
+	while (l != 0) {
+		if (!lfd_is_blink(l)) {
+			struct lfd_entry *e = lfd_link_entry(l);
+			/* VALUE_LOAD: the value the key holds at the visit. */
+			void *v = lfd_a_load(&e->value, LFD_MO_VALUE_LOAD);
+
+			if (v != LFD_TOMBSTONE) {
+				r = fn(arg, e->key, e->ln.klen, v);
+				if (r != 0)
+					break;
+			}
+		}
+		l = lfd_foreach_next(d, l);
+	}
+	lfd_rcu_unlock(d);
+	return r;
+}
+
+LFD_EXPORT int lfd_read_lock(struct lfd *d)
+{
+	if (d == NULL)
+		return -EINVAL;
+	lfd_rcu_lock(d);
+	return 0;
+}
+
+LFD_EXPORT int lfd_read_unlock(struct lfd *d)
+{
+	if (d == NULL)
+		return -EINVAL;
+	lfd_rcu_unlock(d);
+	lfd_reclaim_unlocked(d);
+	return 0;
+}
+
+LFD_EXPORT int lfd_barrier(struct lfd *d)
+{
+	if (d == NULL)
+		return -EINVAL;
+	if (d->flavor->read_ongoing() || lfd_reclaim_in_destructor())
+		return -EDEADLK;
+	lfd_resize_wait(d);
+	lfd_reclaim_wait(d);
+	return 0;
+}
+
+LFD_EXPORT int lfd_stats(struct lfd *d, struct lfd_stats *st)
+{
+	if (d == NULL || st == NULL)
+		return -EINVAL;
+	/* relaxed throughout: monitoring values, documented as unordered. */
+	st->count = lfd_count_sum(d);
+	st->buckets = (size_t)1 << lfd_a_load(&d->size_log, memory_order_relaxed);
+	st->min_buckets = (size_t)1 << d->min_log;
+	st->max_buckets = (size_t)1 << d->max_log;
+	st->grows = lfd_a_load(&d->grows, memory_order_relaxed);
+	st->shrinks = lfd_a_load(&d->shrinks, memory_order_relaxed);
+	st->resizing = lfd_a_load(&d->resize_busy, memory_order_relaxed) != 0;
+	st->backlog = lfd_backlog_sum(d);
+	st->throttled = lfd_a_load(&d->throttled, memory_order_relaxed);
+	return 0;
+}
+
+static bool lfd_flavor_ok(const struct rcu_flavor_struct *f)
+{
+	return f->read_lock && f->read_unlock && f->read_ongoing &&
+	       f->update_call_rcu && f->barrier;
+}
+
+LFD_EXPORT struct lfd *lfd_new(const struct lfd_config *cfg)
+{
+	static const struct lfd_config defaults;
+	void *(*alloc)(size_t, void *) = lfd_default_alloc;
+	void (*dealloc)(void *, size_t, void *) = lfd_default_free;
+	struct lfd *d;
+	int err;
+
+	if (cfg == NULL)
+		cfg = &defaults;
+	if ((cfg->flags & ~LFD_FIXED_SIZE) != 0 ||
+	    (cfg->alloc == NULL) != (cfg->free == NULL) ||
+	    (cfg->max_capacity != 0 && cfg->capacity > cfg->max_capacity) ||
+	    cfg->capacity > LFD_BUCKETS_MAX ||
+	    (cfg->flavor != NULL && !lfd_flavor_ok(cfg->flavor))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (cfg->alloc != NULL) {
+		alloc = cfg->alloc;
+		dealloc = cfg->free;
+	}
+	d = alloc(sizeof(*d), cfg->alloc_arg);
+	if (d == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(d, 0, sizeof(*d));
+	d->alloc = alloc;
+	d->free = dealloc;
+	d->alloc_arg = cfg->alloc_arg;
+	d->flavor = cfg->flavor ? cfg->flavor : &urcu_bp_flavor;
+	d->hash = cfg->hash;
+	d->hash_arg = cfg->hash_arg;
+	if (d->hash == NULL)
+		lfd_seed_init(d->seed);
+	d->value_free = cfg->value_free;
+	d->value_free_arg = cfg->value_free_arg;
+	d->flags = cfg->flags;
+	d->min_log = lfd_log_for(cfg->capacity);
+	d->max_log = cfg->max_capacity ? lfd_log_for(cfg->max_capacity)
+				       : LFD_MAX_LOG;
+	if (d->flags & LFD_FIXED_SIZE)
+		d->max_log = d->min_log;
+	lfd_a_init(&d->resize_busy, 0);
+	lfd_a_init(&d->resize_runs, 0UL);
+	lfd_a_init(&d->resize_oom, 0);
+	lfd_a_init(&d->destroying, 0);
+	lfd_a_init(&d->grows, (uint64_t)0);
+	lfd_a_init(&d->shrinks, (uint64_t)0);
+	lfd_a_init(&d->grow_claim, (uint32_t)0);
+	lfd_a_init(&d->grow_done, (uint32_t)0);
+	lfd_a_init(&d->retire_pending, (uintptr_t)0);
+	lfd_a_init(&d->retire_busy, 0);
+	for (unsigned int i = 0; i < LFD_READY_SLOTS; i++)
+		lfd_a_init(&d->ready[i], (uintptr_t)0);
+	lfd_a_init(&d->ready_count, 0);
+	lfd_a_init(&d->reclaim_helpers, 0);
+	lfd_a_init(&d->reclaim_waiters, 0);
+	lfd_a_init(&d->help_taken, 0ul);
+	d->help_taken_seen = 0;
+	lfd_a_init(&d->throttle, 0);
+	lfd_a_init(&d->throttled, (uint64_t)0);
+	lfd_slab_init(d);
+	err = lfd_count_init(d);
+	if (err == 0) {
+		err = lfd_buckets_init(d, d->min_log);
+		if (err != 0)
+			lfd_count_fini(d);
+	}
+	if (err != 0) {
+		dealloc(d, sizeof(*d), cfg->alloc_arg);
+		errno = -err;
+		return NULL;
+	}
+	return d;
+}
+
+LFD_EXPORT int lfd_destroy(struct lfd *d)
+{
+	uintptr_t l;
+
+	if (d == NULL)
+		return -EINVAL;
+	if (d->flavor->read_ongoing() || lfd_reclaim_in_destructor())
+		return -EDEADLK;
+	/* seq_cst: a resize run that clears resize_busy and then re-checks
+	 * must see this flag and queue nothing new (lfd_resize_check).  The
+	 * reclaim pipeline needs no flag: it queues work only while items
+	 * wait, and the loop below waits until none does. */
+	lfd_a_store(&d->destroying, 1, memory_order_seq_cst);
+	do
+		d->flavor->barrier();
+	while (lfd_a_load(&d->resize_busy, memory_order_acquire) ||
+	       !lfd_reclaim_idle(d));
+	/* The callback that cleared the last busy flag may still be running
+	 * its tail (the re-check); it was queued before this barrier, so the
+	 * barrier returns only after it has returned. */
+	d->flavor->barrier();
+	/* Alone now: every popped entry was unlinked and reclaimed by its
+	 * popper's batch; what the list holds is live. */
+	l = lfd_succ(lfd_a_load(&lfd_bucket_at(d, 0)->next,
+				memory_order_relaxed));
+	while (l != 0) {
+		uintptr_t next = lfd_succ(lfd_a_load(lfd_link_next(d, l),
+						     memory_order_relaxed));
+
+		if (!lfd_is_blink(l)) {
+			struct lfd_entry *e = lfd_link_entry(l);
+			void *v = lfd_a_load(&e->value, memory_order_relaxed);
+
+			if (d->value_free && v != LFD_TOMBSTONE)
+				d->value_free(v, d->value_free_arg);
+			lfd_entry_drop(d, e);
+		}
+		l = next;
+	}
+	lfd_slab_fini(d);
+	lfd_buckets_fini(d);
+	lfd_count_fini(d);
+	d->free(d, sizeof(*d), d->alloc_arg);
+	return 0;
+}
+
+LFD_EXPORT const char *lfd_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "success";
+	case -EINVAL:
+		return "invalid argument (NULL dictionary or key, key too long, "
+		       "or invalid configuration)";
+	case -ENOMEM:
+		return "out of memory; nothing was changed";
+	case -ENOENT:
+		return "key not present";
+	case -EEXIST:
+		return "key already present";
+	case -EAGAIN:
+		return "value mismatch: the key holds another value";
+	case -EDEADLK:
+		return "called inside an RCU read-side section";
+	default:
+		return "unknown lfdict error";
+	}
+}
