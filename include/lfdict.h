@@ -48,19 +48,32 @@
  *  - Reclamation and backpressure: popped entries and overwritten values
  *    are reclaimed after a grace period, partly by the RCU callback thread
  *    and partly by the updating calls themselves: an update that removed or
- *    overwrote a value (set, replace, cas, pop, pop_if) then frees up to 32
- *    items whose grace period has passed, after its linearization point.
+ *    overwrote a value (set, replace, cas, pop, pop_if) then frees at most
+ *    32 items whose grace period has passed, after its linearization point
+ *    and outside its own read-side section.
  *    When grace periods fall behind (readers preempted inside their
  *    sections, hundreds of threads on few cores, a stalled reader) and more
  *    than about 2^20 + count items wait (checked every 32 such updates per
  *    thread), each such update also pauses before it returns: 1, 2, 4, ...
  *    ms when the backlog has reached 1, 2, 3, ... times that bound (at
- *    most 32 ms) -- or,
- *    if its caller holds lfd_read_lock, when lfd_read_unlock ends the
- *    section -- so that readers and reclaimers get the CPU; it never waits
- *    for a grace period, and the pause is bounded, so updates go on (more
- *    slowly) even while a reader stalls.  lfd_stats reports the backlog
- *    and the pauses.
+ *    most 32 ms) -- or, if the update was made inside a read-side section,
+ *    when that section ends: at the caller's outermost lfd_read_unlock, or
+ *    at the end of the lfd_foreach whose callback made it -- so that
+ *    readers and reclaimers get the CPU; it never waits for a grace period,
+ *    and the pause is bounded, so updates go on (more slowly) even while a
+ *    reader stalls.  lfd_stats reports the backlog and the pauses.
+ *  - What a slow value destructor costs: destructors run on two kinds of
+ *    thread.  (1) An updating call (set, replace, cas, pop, pop_if) may run
+ *    up to 32 destructors of earlier departures, of any key, on the
+ *    caller's thread before it returns: 32 times the destructor's cost is
+ *    added to that call's latency.  (2) liburcu's call_rcu worker, one
+ *    thread for the whole process, runs the rest, in runs of at most about
+ *    4 ms (checked before each destructor) that yield to the callbacks of
+ *    other dictionaries queued meanwhile: one dictionary's slow destructors
+ *    delay another dictionary's resizes and frees by about one run, except
+ *    while a thread waits in lfd_barrier or lfd_destroy on the slow
+ *    dictionary, which frees its whole backlog.  A destructor must not
+ *    block for long: a blocked destructor holds that worker.
  *  - Memory of entries: an entry whose key is at most 32 bytes (24 with a
  *    value destructor) lives in a slot of a block of 32 to 2048 slots that
  *    the dictionary asks its allocator for; a reclaimed entry's slot goes
@@ -324,7 +337,10 @@ int lfd_count(struct lfd *d, size_t *count);
  * inserted or removed during the walk may or may not be visited.  Each
  * visit reports a value the key held at the visit (a seq_cst load).  Not a
  * snapshot.  Progress: lock-free.  A long walk delays grace periods (memory
- * of removed entries waits).
+ * of removed entries waits).  If updates made by fn owed a backpressure
+ * pause (see "Reclamation"), lfd_foreach sleeps it, 1 to 32 ms, after the
+ * walk, before it returns -- or, inside the caller's lfd_read_lock section,
+ * that section's lfd_read_unlock does.
  */
 int lfd_foreach(struct lfd *d,
 		int (*fn)(void *arg, const void *key, size_t len, void *value),
@@ -335,7 +351,14 @@ int lfd_foreach(struct lfd *d,
  * dictionary's flavour.  Values obtained inside it stay valid (their
  * destructor does not run) until the matching unlock.  Sections nest.  Any
  * lfdict call except lfd_destroy and lfd_barrier may be made inside.
- * Returns 0; -EINVAL if d is NULL.  Wait-free.
+ * Returns 0; -EINVAL if d is NULL, or, for lfd_read_unlock, if the calling
+ * thread has no section open (more unlocks than locks, counted over every
+ * dictionary of the thread): then nothing is changed.
+ * Progress: lfd_read_lock is wait-free.  lfd_read_unlock is wait-free but
+ * in one case: when it ends the thread's outermost section and an update
+ * made inside that section owed a backpressure pause (only while a
+ * dictionary's reclaim backlog is over its bound, see "Reclamation"
+ * above), it sleeps that pause, 1 to 32 ms, before returning.
  */
 int lfd_read_lock(struct lfd *d);
 int lfd_read_unlock(struct lfd *d);

@@ -60,7 +60,8 @@
  * file may include the headers of, and call, only its own layer and those
  * below it; each row is a layer, the top one first)
  *   api       dict.c table.c api.h        the public calls
- *   reclaim   reclaim.c reclaim.h         retire stack, batches, helping
+ *   reclaim   reclaim.c reclaim.h         retire stack, batches, helping,
+ *             items.c items.h             backpressure; freeing items
  *   resize    buckets.c buckets.h         index allocation, grow, shrink
  *   list      solist.c solist.h           the split-ordered list
  *   index     index.h                     the index's read side (inline)

@@ -22,11 +22,20 @@
  * slots.  Every update that retired something then frees up to
  * LFD_HELP_BUDGET ready items after its own read-side section has ended
  * (its caller may still hold one: helping there is safe, the items are past
- * their grace period).  Freeing capacity grows with the number of threads
- * that create garbage.  The callback frees without a budget when nothing
- * new was retired during its grace period or nobody helped since its last
- * run, so reclamation finishes when the updates stop.  No update ever
- * waits for a grace period.
+ * their grace period), never more: the rest goes back to a slot, or with
+ * every slot full onto the retire stack (lfd_give_back).  Freeing capacity
+ * grows with the number of threads that create garbage.  The callback
+ * drops the item budget when nothing new was retired during its grace
+ * period or nobody helped since its last run, so reclamation finishes when
+ * the updates stop.  No update ever waits for a grace period.
+ *
+ * The worker is shared: every dictionary's callbacks (frees and resizes)
+ * run on it one after another.  So a run also stops after LFD_CB_TIME_NS
+ * and leaves the rest for its next run, queued behind the callbacks that
+ * came meanwhile: one dictionary's slow destructors delay another's
+ * resizes and frees by about that much per run, not by its whole backlog
+ * -- except while a thread waits in lfd_barrier or lfd_destroy on that
+ * dictionary, which asked for the whole backlog (lfd_free_all).
  *
  * A slot holds a chain; taking it is one exchange, so two threads never
  * free the same item and no pop has an ABA window.  A helper frees a few
@@ -41,19 +50,27 @@
  * Waiting (lfd_barrier, lfd_destroy): a waiter announces itself in
  * `reclaim_waiters`, waits until no helper holds a chain, then pushes a
  * marker.  While a waiter is announced, no helper takes a chain, and every
- * callback frees its whole batch and empties all slots before it signals
- * the markers of its batch.
+ * callback frees its whole batch and empties all slots, with no budget,
+ * before it signals the markers of its batch.
  */
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "items.h"
 #include "reclaim.h"
 
 /* Items the callback frees per run before it leaves the rest to helpers. */
 #define LFD_CB_BUDGET 1024u
-/* Items an update frees per call when ready items wait. */
+/* Time a callback run may spend freeing, whatever else: the call_rcu
+ * worker is one thread for the whole process, and every dictionary's
+ * callbacks (frees, resizes) queue on it.  What is left waits for the next
+ * run, a grace period later, queued behind the others. */
+#define LFD_CB_TIME_NS 4000000L
+/* Items an update frees per call when ready items wait: exactly this many
+ * destructors at most, on the updating thread. */
 #define LFD_HELP_BUDGET 32u
 
 /* Backpressure: while more than LFD_BACKLOG_MIN + count items wait to be
@@ -73,9 +90,10 @@ static _Thread_local unsigned int lfd_since_check;
  * updates a dictionary does not start helping again (no recursion), and
  * lfd_barrier/lfd_destroy from a destructor get -EDEADLK. */
 static _Thread_local int lfd_helping;
-/* A pause owed by an update made inside its caller's read-side section:
- * taken by lfd_read_unlock once the section has ended (sleeping inside it
- * would hold back the grace period the pause is meant to let through). */
+/* A pause owed by an update made inside a read-side section (the caller's,
+ * or lfd_foreach's around its callback): taken when that section has ended
+ * (sleeping inside it would hold back the grace period the pause is meant
+ * to let through). */
 static _Thread_local int lfd_pause_owed;
 
 /*
@@ -90,48 +108,6 @@ void lfd_entry_discard(struct lfd *d, struct lfd_entry *e)
 		lfd_entry_drop(d, e); /* not a slab slot: freed now */
 	else
 		lfd_retire_entry(d, e, LFD_TOMBSTONE);
-}
-
-/* An entry, a record and a marker all begin with their link word, and the
- * word after it tells them apart (struct lfd_retired). */
-#ifndef __cplusplus /* the model checker's build checks nothing here */
-_Static_assert(offsetof(struct lfd_entry, ln.next) == 0 &&
-		       offsetof(struct lfd_retired, link) == 0 &&
-		       offsetof(struct lfd_marker, r) == 0,
-	       "a retire-stack item's address is its link word's");
-_Static_assert(offsetof(struct lfd_entry, ln.so_key) ==
-		       offsetof(struct lfd_retired, kind),
-	       "an item's kind is read where an entry keeps its so_key");
-#endif
-
-/* The link word of retire-stack item w: the atomic word at its address
- * (an entry's ln.next, a record's or marker's link). */
-static LFD_ATOMIC(uintptr_t) *lfd_item_link(uintptr_t w)
-{
-	return (LFD_ATOMIC(uintptr_t) *)(void *)w;
-}
-
-/* Item w's kind: LFD_KIND_RECORD, LFD_KIND_MARKER, or odd for an entry
- * (its so_key, written before it was linked or discarded).  Read as bytes:
- * an entry is not a struct lfd_retired, and C's common-initial-sequence
- * rule covers unions only. */
-static uint32_t lfd_item_kind(uintptr_t w)
-{
-	uint32_t k;
-
-	memcpy(&k, (const char *)w + offsetof(struct lfd_retired, kind),
-	       sizeof(k));
-	return k;
-}
-
-/* The next item after w, from w's link word. */
-static uintptr_t lfd_item_next(uintptr_t w)
-{
-	/* relaxed: the chain's links were published to whoever holds it by
-	 * the exchange or CAS it took it with (retire_pending, ready slots),
-	 * or written by this thread. */
-	return lfd_a_load(lfd_item_link(w), memory_order_relaxed) &
-	       ~LFD_LINK_TAGS;
 }
 
 static struct lfd *lfd_of_retire_head(struct rcu_head *head)
@@ -188,14 +164,14 @@ static void lfd_retire_schedule(struct lfd *d)
 	}
 }
 
-static void lfd_retire_push(struct lfd *d, uintptr_t item)
+/* Push the chain first..last (linked, last's link about to be set) on the
+ * retire stack. */
+static void lfd_retire_push_chain(struct lfd *d, uintptr_t first,
+				  uintptr_t last)
 {
-	LFD_ATOMIC(uintptr_t) *link = lfd_item_link(item);
+	LFD_ATOMIC(uintptr_t) *link = lfd_item_link(last);
 	/* relaxed: only seeds the CAS loop. */
 	uintptr_t head = lfd_a_load(&d->retire_pending, memory_order_relaxed);
-
-	if (lfd_item_kind(item) != LFD_KIND_MARKER)
-		lfd_backlog_add(d, 1);
 
 	do
 		/* release: an entry's link is its next word, which walkers
@@ -209,9 +185,46 @@ static void lfd_retire_push(struct lfd *d, uintptr_t item)
 		lfd_a_store(link, head | LFD_LINK_TAGS, memory_order_release);
 	/* seq_cst: release publishes r to the batch taker; seq_cst for the
 	 * store-buffering pair described in lfd_retire_schedule. */
-	while (!lfd_a_cas_weak(&d->retire_pending, &head, item,
+	while (!lfd_a_cas_weak(&d->retire_pending, &head, first,
 			     memory_order_seq_cst, memory_order_relaxed));
 	lfd_retire_schedule(d);
+}
+
+static void lfd_retire_push(struct lfd *d, uintptr_t item)
+{
+	if (lfd_item_kind(item) != LFD_KIND_MARKER)
+		lfd_backlog_add(d, 1);
+	lfd_retire_push_chain(d, item, item);
+}
+
+/*
+ * Give back chain w (past its grace period, held by this thread) that a
+ * budget left unfreed: into an empty ready slot, or, with every slot full,
+ * onto the retire stack, where it waits one more grace period (items
+ * counted in the backlog once: no count here).  Never frees anything, so
+ * a budget is exact.  Markers met by a run that stopped short go back on
+ * the stack too (a marker is signalled only by a run that freed all).
+ */
+static void lfd_give_back(struct lfd *d, uintptr_t w, unsigned from,
+			  struct lfd_retired *markers)
+{
+	if (w != 0 && !lfd_ready_put(d, w, from)) {
+		uintptr_t last = w, next;
+
+		/* O(length) loads, no destructor: the bound is on
+		 * destructors and frees. */
+		while ((next = lfd_item_next(last)) != 0)
+			last = next;
+		lfd_retire_push_chain(d, w, last);
+	}
+	while (markers != NULL) {
+		/* relaxed: this thread's list (lfd_free_items). */
+		struct lfd_retired *next = (struct lfd_retired *)lfd_a_load(
+			&markers->link, memory_order_relaxed);
+
+		lfd_retire_push(d, (uintptr_t)markers);
+		markers = next;
+	}
 }
 
 void lfd_retire_entry(struct lfd *d, struct lfd_entry *e, void *popped)
@@ -219,20 +232,6 @@ void lfd_retire_entry(struct lfd *d, struct lfd_entry *e, void *popped)
 	if (d->value_free)
 		*lfd_entry_popped(e) = popped;
 	lfd_retire_push(d, (uintptr_t)e);
-}
-
-struct lfd_retired *lfd_record_alloc(struct lfd *d)
-{
-	struct lfd_retired *r = lfd_mem_alloc(d, sizeof(struct lfd_retired));
-
-	if (r != NULL)
-		lfd_a_init(&r->link, (uintptr_t)0);
-	return r;
-}
-
-void lfd_record_free(struct lfd *d, struct lfd_retired *r)
-{
-	lfd_mem_free(d, r, sizeof(*r));
 }
 
 void lfd_record_retire(struct lfd *d, struct lfd_retired *r, void *value)
@@ -243,150 +242,20 @@ void lfd_record_retire(struct lfd *d, struct lfd_retired *r, void *value)
 }
 
 /*
- * Free up to *budget items of chain w (all of them if budget is NULL): run
- * destructors, free entries and records, move markers onto *markers.
- * Returns the rest of the chain (0 when done).
+ * With a waiter: free chain w and every ready chain, then signal the
+ * markers met.  No budget: a marker stands for everything retired before
+ * it, and under a steady stream of retires a run that stopped short could
+ * leave the waiter behind for ever.  The waiter asked for this wait.
  */
-static uintptr_t lfd_free_items(struct lfd *d, uintptr_t w, unsigned *budget,
-				struct lfd_retired **markers)
-{
-	long freed = 0;
-	struct lfd_slab_batch batch;
-
-	memset(&batch, 0, sizeof(batch));
-
-	while (w != 0 && (budget == NULL || *budget > 0)) {
-		uintptr_t next = lfd_item_next(w);
-		uint32_t kind = lfd_item_kind(w);
-
-		if (kind == LFD_KIND_MARKER) {
-			struct lfd_retired *r = (struct lfd_retired *)w;
-
-			/* The stack is LIFO: items pushed before a marker come
-			 * after it in the batch.  Signal markers last.
-			 * (relaxed: the marker list is this thread's.) */
-			lfd_a_store(&r->link, (uintptr_t)*markers,
-				    memory_order_relaxed);
-			*markers = r;
-			w = next;
-			continue;
-		}
-		if (kind == LFD_KIND_RECORD) {
-			struct lfd_retired *r = (struct lfd_retired *)w;
-
-			if (d->value_free)
-				d->value_free(r->value, d->value_free_arg);
-			lfd_record_free(d, r);
-		} else {
-			struct lfd_entry *e = (struct lfd_entry *)w;
-
-			/* No value: an entry never linked (discarded). */
-			if (d->value_free &&
-			    *lfd_entry_popped(e) != LFD_TOMBSTONE)
-				d->value_free(*lfd_entry_popped(e),
-					      d->value_free_arg);
-			lfd_entry_free(d, e, &batch);
-		}
-		if (budget != NULL)
-			(*budget)--;
-		freed++;
-		w = next;
-	}
-	lfd_slab_flush(d, &batch);
-	lfd_backlog_add(d, -freed);
-	return w;
-}
-
-/* Take a chain from some ready slot, starting the scan at `from`; 0 if
- * every slot was empty. */
-static uintptr_t lfd_ready_take(struct lfd *d, unsigned from)
-{
-	unsigned i;
-
-	for (i = 0; i < LFD_READY_SLOTS; i++) {
-		LFD_ATOMIC(uintptr_t) *s =
-			&d->ready[(from + i) % LFD_READY_SLOTS];
-		uintptr_t w;
-
-		/* relaxed: a hint that skips empty slots; the exchange
-		 * decides. */
-		if (lfd_a_load(s, memory_order_relaxed) == 0)
-			continue;
-		/* acquire: pairs with lfd_ready_put's release, so the chain's
-		 * links (written by whoever pushed or put it) are visible. */
-		w = lfd_a_xchg(s, (uintptr_t)0, memory_order_acquire);
-		if (w != 0) {
-			/* relaxed: only the increments take part in the
-			 * store-buffering pair of lfd_retire_schedule; the
-			 * count stays >= the slots in use because the slot
-			 * exchange acquired the put's release, which came
-			 * after the put's increment. */
-			lfd_a_fetch_add(&d->ready_count, -1,
-					memory_order_relaxed);
-			return w;
-		}
-	}
-	return 0;
-}
-
-/* Put chain w in an empty ready slot; false if all are full. */
-static bool lfd_ready_put(struct lfd *d, uintptr_t w, unsigned from)
-{
-	unsigned i;
-
-	for (i = 0; i < LFD_READY_SLOTS; i++) {
-		LFD_ATOMIC(uintptr_t) *s =
-			&d->ready[(from + i) % LFD_READY_SLOTS];
-		uintptr_t empty = 0;
-
-		/* relaxed: a hint that skips full slots without two RMWs on
-		 * the count; the CAS below decides (a slot emptied meanwhile
-		 * is at worst missed, as if the CAS had lost). */
-		if (lfd_a_load(s, memory_order_relaxed) != 0)
-			continue;
-		/* seq_cst: the store-buffering pair of lfd_retire_schedule
-		 * (count, then check busy; against clear busy, then check
-		 * the count).  Counted before the slot is filled, so the
-		 * count is never below the slots in use... */
-		lfd_a_fetch_add(&d->ready_count, 1, memory_order_seq_cst);
-		/* release: publishes the chain's links to the taker's
-		 * acquire exchange. */
-		if (lfd_a_cas(s, &empty, w, memory_order_release,
-			      memory_order_relaxed))
-			return true;
-		/* ...and uncounted again if the slot was full (relaxed:
-		 * see lfd_ready_take). */
-		lfd_a_fetch_add(&d->ready_count, -1, memory_order_relaxed);
-	}
-	return false;
-}
-
-static void lfd_signal_markers(struct lfd_retired *markers)
-{
-	while (markers != NULL) {
-		/* relaxed: this thread's list (lfd_free_items). */
-		struct lfd_retired *next = (struct lfd_retired *)lfd_a_load(
-			&markers->link, memory_order_relaxed);
-
-		/* release: every destructor and free before this happens-
-		 * before the waiter's return; the waiter's frame may vanish
-		 * right after this store, so the marker is not touched
-		 * again. */
-		lfd_a_store(&((struct lfd_marker *)markers)->done, 1,
-			    memory_order_release);
-		markers = next;
-	}
-}
-
-/* Free chain w and every ready chain, then signal the markers met. */
 static void lfd_free_all(struct lfd *d, uintptr_t w,
 			 struct lfd_retired **markers)
 {
+	struct lfd_budget all = { UINT_MAX, 0 };
 	uintptr_t c;
 
 	while ((c = lfd_ready_take(d, 0)) != 0)
-		lfd_free_items(d, c, NULL, markers);
-	lfd_free_items(d, w, NULL, markers);
+		lfd_free_items(d, c, &all, markers);
+	lfd_free_items(d, w, &all, markers);
 	lfd_signal_markers(*markers);
 	*markers = NULL;
 }
@@ -396,13 +265,13 @@ static void lfd_retire_cb(struct rcu_head *head)
 	struct lfd *d = lfd_of_retire_head(head);
 	uintptr_t w = d->retire_inflight;
 	struct lfd_retired *markers = NULL;
-	unsigned budget = LFD_CB_BUDGET;
+	struct lfd_budget budget = { UINT_MAX, lfd_now_ns() + LFD_CB_TIME_NS };
 	/* relaxed: a heuristic; only this callback chain reads it. */
 	unsigned long taken = lfd_a_load(&d->help_taken, memory_order_relaxed);
 	/* Chains left by the last run, and no update took any since: the
 	 * updates have stopped or retire too little to help, and this thread
-	 * is not starved by them -- free everything now rather than a budget
-	 * per grace period. */
+	 * is not starved by them -- free all it can now (within the time
+	 * budget) rather than an item budget per grace period. */
 	bool alone = taken == d->help_taken_seen &&
 		     lfd_a_load(&d->ready_count, memory_order_relaxed) > 0;
 	int helping = lfd_helping;
@@ -419,30 +288,26 @@ static void lfd_retire_cb(struct rcu_head *head)
 	} else {
 		uintptr_t c = w;
 
-		do {
-			/* Nobody helped since the last run, or nothing was
-			 * retired during the grace period and the backlog is
-			 * under its bound (the updates stopped or are few):
-			 * no reason to leave work behind -- a chain left with
-			 * no update to take it would wait a further grace
-			 * period, unbounded if a reader stalls.  Over the
-			 * bound, updates are running and will help; this
-			 * thread may be the starved one. */
-			unsigned *b =
-				alone || (lfd_a_load(&d->retire_pending,
-						     memory_order_relaxed) == 0 &&
-					  !lfd_a_load(&d->throttle,
-						      memory_order_relaxed))
-					? NULL : &budget;
-
-			c = lfd_free_items(d, c, b, &markers);
-			if (c != 0 && !lfd_ready_put(d, c, 0))
-				lfd_free_items(d, c, NULL, &markers);
-		} while (budget > 0 && (c = lfd_ready_take(d, 0)) != 0);
+		/* Nobody helped since the last run, or nothing was retired
+		 * during the grace period and the backlog is under its bound
+		 * (the updates stopped or are few): no reason to leave work
+		 * behind but the time budget -- a chain left with no update to
+		 * take it waits for the next run.  Over the bound, updates are
+		 * running and will help; this thread may be the starved one:
+		 * an item budget too. */
+		if (!alone && (lfd_a_load(&d->retire_pending,
+					  memory_order_relaxed) != 0 ||
+			       lfd_a_load(&d->throttle, memory_order_relaxed)))
+			budget.items = LFD_CB_BUDGET;
+		do
+			c = lfd_free_items(d, c, &budget, &markers);
+		while (c == 0 && (c = lfd_ready_take(d, 0)) != 0);
 		/* Markers come only with a waiter (above); if one ever came
 		 * here, it gets what it waits for. */
 		if (markers != NULL)
-			lfd_free_all(d, 0, &markers);
+			lfd_free_all(d, c, &markers);
+		else
+			lfd_give_back(d, c, 0, NULL);
 	}
 	lfd_helping = helping;
 	lfd_throttle_update(d);
@@ -471,7 +336,8 @@ static void lfd_throttle_update(struct lfd *d)
 static void lfd_help_free(struct lfd *d)
 {
 	uintptr_t c;
-	unsigned budget = LFD_HELP_BUDGET, from;
+	struct lfd_budget budget = { LFD_HELP_BUDGET, 0 };
+	unsigned from;
 	struct lfd_retired *markers = NULL;
 
 	/* relaxed: a hint; a chain missed now is taken by a later call or
@@ -493,14 +359,10 @@ static void lfd_help_free(struct lfd *d)
 					memory_order_relaxed);
 			lfd_helping = 1;
 			c = lfd_free_items(d, c, &budget, &markers);
-			/* Every slot full (briefly: the others are helpers
-			 * like us): free another budget and try again, so a
-			 * call never frees a whole batch. */
-			while (c != 0 && !lfd_ready_put(d, c, from)) {
-				budget = LFD_HELP_BUDGET;
-				c = lfd_free_items(d, c, &budget, &markers);
-			}
 			lfd_helping = 0;
+			/* The rest back in a slot, or, every slot full, on
+			 * the retire stack: never a second budget. */
+			lfd_give_back(d, c, from, markers);
 		}
 	}
 	/* release: the chain put back above happens-before a waiter that
@@ -524,8 +386,9 @@ static void lfd_pause(int ms)
 /*
  * Called by every update that retired something, after its own read-side
  * section (its caller may hold one): help free, and pause while the backlog
- * is over its limit -- at once, or, inside the caller's read-side section,
- * when lfd_read_unlock ends it (lfd_reclaim_unlocked).
+ * is over its limit -- at once, or, inside a read-side section, when that
+ * section ends: the caller's outermost lfd_read_unlock, or the end of the
+ * lfd_foreach whose callback made the update (lfd_reclaim_unlocked).
  */
 void lfd_reclaim_help(struct lfd *d)
 {
@@ -551,7 +414,9 @@ void lfd_reclaim_help(struct lfd *d)
 	}
 }
 
-/* After lfd_read_unlock: take a pause owed by updates made inside. */
+/* After a section ends (lfd_read_unlock's outermost, lfd_foreach's): take
+ * a pause owed by updates made inside, unless a section still holds the
+ * thread (the pause waits for that one's end). */
 void lfd_reclaim_unlocked(struct lfd *d)
 {
 	if (lfd_pause_owed && !d->flavor->read_ongoing()) {
@@ -565,6 +430,15 @@ void lfd_reclaim_unlocked(struct lfd *d)
 bool lfd_reclaim_in_destructor(void)
 {
 	return lfd_helping != 0;
+}
+
+void lfd_reclaim_destroy_value(struct lfd *d, void *value)
+{
+	int helping = lfd_helping;
+
+	lfd_helping = 1; /* as in every destructor lfdict runs */
+	d->value_free(value, d->value_free_arg);
+	lfd_helping = helping;
 }
 
 /*

@@ -88,23 +88,38 @@ LFD_EXPORT int lfd_foreach(struct lfd *d,
 		l = lfd_foreach_next(d, l);
 	}
 	lfd_rcu_unlock(d);
+	/* Updates made by fn owed a pause for after the section: this
+	 * section, so take it here (unless the caller's own section goes
+	 * on: then at its lfd_read_unlock). */
+	lfd_reclaim_unlocked(d);
 	return r;
 }
+
+/* Sections this thread opened with lfd_read_lock and has not closed, over
+ * every dictionary: an unlock with none open is refused before it reaches
+ * the flavour, whose nesting count would underflow (and hold back every
+ * grace period of the process). */
+static _Thread_local unsigned long lfd_read_depth;
 
 LFD_EXPORT int lfd_read_lock(struct lfd *d)
 {
 	if (d == NULL)
 		return -EINVAL;
+	lfd_read_depth++;
 	lfd_rcu_lock(d);
 	return 0;
 }
 
 LFD_EXPORT int lfd_read_unlock(struct lfd *d)
 {
-	if (d == NULL)
+	if (d == NULL || lfd_read_depth == 0)
 		return -EINVAL;
+	lfd_read_depth--;
 	lfd_rcu_unlock(d);
-	lfd_reclaim_unlocked(d);
+	/* The outermost section ended: a pause owed by updates made inside
+	 * it is taken now (it ends at once when none is owed). */
+	if (lfd_read_depth == 0)
+		lfd_reclaim_unlocked(d);
 	return 0;
 }
 
@@ -254,7 +269,7 @@ LFD_EXPORT int lfd_destroy(struct lfd *d)
 			void *v = lfd_a_load(&e->value, memory_order_relaxed);
 
 			if (d->value_free && v != LFD_TOMBSTONE)
-				d->value_free(v, d->value_free_arg);
+				lfd_reclaim_destroy_value(d, v);
 			lfd_entry_drop(d, e);
 		}
 		l = next;

@@ -5,7 +5,8 @@
 #
 # The picture is the "Layers of lib/" block of the design comment in
 # lib/dict.c (or FILE): one row per layer, the top one first, each naming
-# its files.  Fails (exit 1, one line per violation) when
+# its files (a row indented deeper that starts with a file names more
+# files of the layer above it).  Fails (exit 1, one line per violation) when
 #   - a file of lib/ (*.c, *.h) is in no row, or a row names a missing file,
 #   - a file includes a header of lib/ that sits in a higher layer,
 #   - an object file of the library (OBJDIR/liblfdict_la-*.o, built by
@@ -31,11 +32,17 @@ objdir=$1
 rows=$(awk '
 	/^ \* Layers of lib\// { on = 1; next }
 	on && /^ \*$/ { exit }
+	# a row: "<layer> <files> <what>"; a row indented deeper that
+	# starts with a file goes on with the layer above it
 	on && /^ \*   [a-z]+ +[a-z0-9_]+\.[ch]( |$)/ {
-		for (i = 3; i <= NF; i++)
+		name = $2; r = rank++; first = 3
+	}
+	on && /^ \*    +[a-z0-9_]+\.[ch]( |$)/ { first = 2 }
+	on && first {
+		for (i = first; i <= NF; i++)
 			if ($i ~ /^[a-z0-9_]+\.[ch]$/)
-				print $2, rank + 0, $i
-		rank++
+				print name, r + 0, $i
+		first = 0
 	}' "$picture")
 [ -n "$rows" ] || { echo "layers: no 'Layers of lib/' picture in $picture"; exit 1; }
 

@@ -576,6 +576,148 @@ START_TEST(test_mt_malloced_values)
 }
 END_TEST
 
+/*
+ * One dictionary's slow destructors do not hold up another dictionary's
+ * callbacks.  Every dictionary's callbacks run on liburcu's one call_rcu
+ * worker; A has SLOW_N values whose destructors take 1 ms each (1 s of
+ * work), retired in one batch; while the worker frees them, B's
+ * lfd_barrier (which needs B's own callbacks) must return long before A's
+ * batch is done.  5159ee1 ran A's whole batch in one callback: B's barrier
+ * returned only after all SLOW_N destructors.
+ */
+#define SLOW_N 1000
+static atomic_long slow_calls;
+
+static void slow_free(void *value, void *arg)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	(void)value;
+	(void)arg;
+	nanosleep(&ms, NULL);
+	atomic_fetch_add(&slow_calls, 1);
+}
+
+START_TEST(test_slow_destructors_isolated)
+{
+	struct lfd_config cfg;
+	struct lfd *a, *b;
+	struct tu_stall stall;
+	struct tu_dtor fast;
+	long at_start, at_return;
+	double t0;
+	uint64_t k;
+
+	atomic_store(&slow_calls, 0);
+	tu_cfg_init(&cfg);
+	cfg.value_free = slow_free;
+	a = lfd_new(&cfg);
+	ck_assert_ptr_nonnull(a);
+	for (k = 0; k < SLOW_N; k++)
+		ck_assert_int_eq(lfd_insert(a, &k, sizeof k, tu_v(k), NULL), 0);
+	/* Pops while a reader stalls: the values pile up in one batch, and
+	 * no pop finds ready items to help with. */
+	tu_stall_begin(&stall, a);
+	for (k = 0; k < SLOW_N; k++)
+		ck_assert_int_eq(lfd_pop(a, &k, sizeof k, NULL), 0);
+	tu_stall_end(&stall);
+	/* Wait until the worker is in A's batch. */
+	while (atomic_load(&slow_calls) < 3)
+		usleep(1000);
+
+	tu_dtor_init(&fast, 1);
+	tu_cfg_init(&cfg);
+	tu_dtor_install(&fast, &cfg);
+	b = lfd_new(&cfg);
+	ck_assert_ptr_nonnull(b);
+	k = 0;
+	ck_assert_int_eq(lfd_insert(b, &k, sizeof k, tu_v(0), NULL), 0);
+	ck_assert_int_eq(lfd_pop(b, &k, sizeof k, NULL), 0);
+	at_start = atomic_load(&slow_calls);
+	t0 = tu_now();
+	ck_assert_int_eq(lfd_barrier(b), 0);
+	t0 = tu_now() - t0;
+	at_return = atomic_load(&slow_calls);
+	ck_assert_int_eq(tu_dtor_calls(&fast, tu_v(0)), 1);
+	TU_LOG("slow destructors of A: %ld when B's barrier began, %ld at "
+	       "its return %.3f s later (of %d)\n", at_start, at_return, t0,
+	       SLOW_N);
+	/* the race: A's batch was still being freed when B's barrier began */
+	ck_assert_msg(at_start < SLOW_N / 2,
+		      "A's batch was done (%ld) before B's barrier", at_start);
+	ck_assert_msg(at_return < SLOW_N / 2,
+		      "B's barrier waited for A's destructors: %ld of %d ran",
+		      at_return, SLOW_N);
+	ck_assert_int_eq(lfd_destroy(b), 0);
+	tu_dtor_fini(&fast);
+	ck_assert_int_eq(lfd_destroy(a), 0);
+	ck_assert_int_eq(atomic_load(&slow_calls), SLOW_N);
+}
+END_TEST
+
+/*
+ * lfd_barrier and lfd_destroy called from a value destructor that lfdict
+ * runs -- on the call_rcu worker, or inline in an update that helps --
+ * return -EDEADLK and change nothing (waiting there would wait for the
+ * destructor itself).  The destructor records what each call returned.
+ */
+struct dtor_calls {
+	struct lfd *d, *other;
+	atomic_int runs, barrier_self, barrier_other, destroy_self;
+};
+static struct dtor_calls dc;
+
+static void calling_free(void *value, void *arg)
+{
+	(void)value;
+	(void)arg;
+	atomic_store(&dc.barrier_self, lfd_barrier(dc.d));
+	atomic_store(&dc.barrier_other, lfd_barrier(dc.other));
+	atomic_store(&dc.destroy_self, lfd_destroy(dc.d));
+	atomic_fetch_add(&dc.runs, 1);
+}
+
+START_TEST(test_deadlk_inside_destructor)
+{
+	struct lfd_config cfg;
+	uint64_t k;
+	void *v;
+
+	memset(&dc, 0, sizeof dc);
+	atomic_store(&dc.barrier_self, 1);
+	tu_cfg_init(&cfg);
+	cfg.value_free = calling_free;
+	dc.d = lfd_new(&cfg);
+	dc.other = tu_new_default();
+	ck_assert_ptr_nonnull(dc.d);
+	ck_assert_ptr_nonnull(dc.other);
+	for (k = 0; k < 4; k++)
+		ck_assert_int_eq(lfd_insert(dc.d, &k, sizeof k, tu_v(k), NULL),
+				 0);
+	k = 0;
+	ck_assert_int_eq(lfd_pop(dc.d, &k, sizeof k, NULL), 0);
+	/* the destructor runs during this barrier, on the worker */
+	ck_assert_int_eq(lfd_barrier(dc.d), 0);
+	ck_assert_int_eq(atomic_load(&dc.runs), 1);
+	ck_assert_int_eq(atomic_load(&dc.barrier_self), -EDEADLK);
+	ck_assert_int_eq(atomic_load(&dc.barrier_other), -EDEADLK);
+	ck_assert_int_eq(atomic_load(&dc.destroy_self), -EDEADLK);
+	/* nothing changed: the dictionary is whole and usable */
+	k = 1;
+	ck_assert_int_eq(lfd_get(dc.d, &k, sizeof k, &v), 0);
+	ck_assert_ptr_eq(v, tu_v(1));
+	ck_assert_int_eq(lfd_set(dc.d, &k, sizeof k, tu_v(9), NULL), 1);
+	ck_assert_int_eq(lfd_barrier(dc.d), 0);
+	ck_assert_int_eq(atomic_load(&dc.runs), 2);
+	ck_assert_int_eq(atomic_load(&dc.destroy_self), -EDEADLK);
+	ck_assert_int_eq(lfd_destroy(dc.other), 0);
+	dc.other = tu_new_default(); /* the destructors at destroy call it */
+	ck_assert_int_eq(lfd_destroy(dc.d), 0);
+	ck_assert_int_eq(atomic_load(&dc.runs), 2 + 3); /* 1, 9, 2, 3 left */
+	ck_assert_int_eq(lfd_destroy(dc.other), 0);
+}
+END_TEST
+
 static Suite *dtor_suite(void)
 {
 	Suite *s = suite_create("lfdict-destructor");
@@ -585,6 +727,8 @@ static Suite *dtor_suite(void)
 	tcase_add_test(tc, test_random_departures);
 	tcase_add_test(tc, test_grace_period);
 	tcase_add_test(tc, test_mt_malloced_values);
+	tcase_add_test(tc, test_slow_destructors_isolated);
+	tcase_add_test(tc, test_deadlk_inside_destructor);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -432,6 +432,43 @@ static inline void tu_join(pthread_t t)
 	ck_assert_msg(rc == 0, "pthread_join: %s", strerror(rc));
 }
 
+/* A reader that stalls: a thread holding a read-side section of d until
+ * tu_stall_end, so that no grace period of d's flavour ends meanwhile
+ * (retired items pile up; callbacks wait). */
+struct tu_stall {
+	struct lfd *d;
+	pthread_t t;
+	atomic_int held, release;
+};
+
+static inline void *tu_stall_fn(void *arg)
+{
+	struct tu_stall *s = arg;
+
+	ck_assert_int_eq(lfd_read_lock(s->d), 0);
+	atomic_store(&s->held, 1);
+	while (!atomic_load(&s->release))
+		usleep(1000);
+	ck_assert_int_eq(lfd_read_unlock(s->d), 0);
+	return NULL;
+}
+
+static inline void tu_stall_begin(struct tu_stall *s, struct lfd *d)
+{
+	s->d = d;
+	atomic_init(&s->held, 0);
+	atomic_init(&s->release, 0);
+	tu_spawn(&s->t, tu_stall_fn, s);
+	while (!atomic_load(&s->held))
+		usleep(100);
+}
+
+static inline void tu_stall_end(struct tu_stall *s)
+{
+	atomic_store(&s->release, 1);
+	tu_join(s->t);
+}
+
 /* ------------------------------------------------------------------ */
 /* sequential model: id -> (present, value)                            */
 

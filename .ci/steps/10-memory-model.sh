@@ -8,8 +8,8 @@
 set -euo pipefail
 # mandoc, relacy-dev and g++ come from scripts/deps.sh; a missing tool
 # fails the step (a skipped model check would prove nothing).
-echo "--- mandoc -Tlint doc/man/*.3"
-mandoc -Tlint doc/man/*.3
+echo "--- mandoc -Tlint doc/man/*.3 (the .so link pages are checked by tests/manpages.sh)"
+mandoc -Tlint $(grep -L '^\.so ' doc/man/*.3)
 echo "--- make modelcheck"
 make -C build modelcheck
 echo "--- litmus tests, 30000 rounds each (make litmus-long: 10^6)"

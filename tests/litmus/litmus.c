@@ -12,10 +12,25 @@
  * (exit 1).  "not guaranteed" patterns have no forbidden outcome: they show
  * that the outcome users might assume impossible does happen (or may).
  *
+ * A test whose race never happened proves nothing, so each run also shows
+ * that it did, and fails (exit 1) when it did not: every thread takes a
+ * ticket from one counter before and after its calls, and a round in which
+ * two threads' [before, after] intervals intersect had those calls in
+ * flight together; at least 1% of the rounds asked for must (a run goes on
+ * past them, up to ten times as many, until it has that many: a machine
+ * busy with other work can keep the threads apart for a while; if they
+ * never met, the run fails).  Patterns whose allowed
+ * outcomes all need the race (either thread may win a pop or an insert; a
+ * cas loop retries only when it lost one) must also see each of them
+ * (NEEDED).  Each thread waits a few spins, varied per round, before its
+ * calls, so that no thread always starts first.
+ *
  * Usage: lit_<pattern> [rounds]; LFD_LITMUS_ROUNDS=<n> overrides the
  * default (10000; 1000 in ASan/TSan builds);
  * `make litmus-long` runs 1000000 rounds each.
  */
+#include <limits.h>
+
 #include "../testutil.h"
 #include "../sohash.h"
 
@@ -36,6 +51,10 @@
 struct lit_ctx {
 	struct lfd *d;
 	atomic_long go, done;
+	atomic_long arrive; /* the start barrier of each round */
+	atomic_long tick; /* tickets: before and after each thread's calls */
+	long before[LIT_MAXT], after[LIT_MAXT];
+	int visits[4]; /* foreach: visits per key (A, B, M, other) */
 	/* results of one round, per thread */
 	int r[LIT_MAXT][4];
 	void *v[LIT_MAXT][4];
@@ -76,6 +95,7 @@ struct lit {
 	int (*classify)(struct lit_ctx *c); /* outcome index, or -1: bug */
 	const char *outcome[LIT_MAXO];
 	int forbidden[LIT_MAXO];
+	int needed[LIT_MAXO]; /* must be seen: the race happened both ways */
 };
 
 static void lit_clear(struct lit_ctx *c)
@@ -304,14 +324,18 @@ static int cnt_classify(struct lit_ctx *c)
 }
 
 /* --- foreach is not a snapshot: T0 moves the entry from A to B (insert
- * B, then pop A) || T1 foreach counts the visits: 0 or 2 visits (no
- * instant had 0 or 2 entries) may happen; a key visited twice may not. */
+ * B, then pop A) || T1 foreach records the keys it visits: 0 or 2 keys
+ * (no instant had 0 or 2 entries) may be seen; a key visited twice may
+ * not. */
 static int fe_fn(void *arg, const void *key, size_t len, void *value)
 {
-	(void)key;
-	(void)len;
+	int *visits = arg;
+	uint64_t k = 0;
+
 	(void)value;
-	(*(size_t *)arg)++;
+	if (len == sizeof k)
+		memcpy(&k, key, sizeof k);
+	visits[k == KA ? 0 : k == KB ? 1 : k == KM ? 2 : 3]++;
 	return 0;
 }
 static void fe_thread(struct lit_ctx *c, int t, long round)
@@ -321,57 +345,66 @@ static void fe_thread(struct lit_ctx *c, int t, long round)
 		lfd_insert(c->d, K(KB), tu_v(1), NULL);
 		lfd_pop(c->d, K(KA), NULL);
 	} else {
-		c->n[1] = 0;
-		lfd_foreach(c->d, fe_fn, &c->n[1]);
+		memset(c->visits, 0, sizeof c->visits);
+		lfd_foreach(c->d, fe_fn, c->visits);
 	}
+}
+static int fe_classify(struct lit_ctx *c)
+{
+	if (c->visits[0] > 1 || c->visits[1] > 1 || c->visits[2] ||
+	    c->visits[3])
+		return 3; /* a key twice, or a key never inserted */
+	return (c->visits[0] > 0) + (c->visits[1] > 0);
 }
 
 static const struct lit lits[] = {
 	{ "mp", "insert(A,p); insert(B) || get(B); get(A) and read *p", 2,
 	  mp_setup, mp_thread, mp_classify,
 	  { "!B !A", "!B A", "B !A", "B A", "A seen, *p not initialized" },
-	  { 0, 0, 1, 0, 1 } },
+	  { 0, 0, 1, 0, 1 }, { 0 } },
 	{ "sb", "insert(A); get(B) || insert(B); get(A)", 2, lit_apart,
 	  sb_thread, sb_classify,
 	  { "both absent", "T1 saw A", "T0 saw B", "both saw" },
-	  { 1, 0, 0, 0 } },
+	  { 1, 0, 0, 0 }, { 0 } },
 	{ "sb_set", "set(A,1); get(B) || set(B,1); get(A)", 2, lit_both_zero,
 	  sbset_thread, sbset_classify,
 	  { "both read 0", "T1 read 1", "T0 read 1", "both read 1" },
-	  { 1, 0, 0, 0 } },
+	  { 1, 0, 0, 0 }, { 0 } },
 	{ "lb", "get(A); insert(B) || get(B); insert(A)", 2, lit_apart,
 	  lb_thread, lb_classify,
 	  { "neither found", "T1 found", "T0 found", "both found" },
-	  { 0, 0, 0, 1 } },
+	  { 0, 0, 0, 1 }, { 0 } },
 	{ "iriw", "insert(A) || insert(B) || get(A); get(B) || get(B); get(A)",
 	  4, lit_apart, iriw_thread, iriw_classify,
 	  { "agree", "T2 saw A first", "T3 saw B first",
 	    "disagree (A,!B and B,!A)" },
-	  { 0, 0, 0, 1 } },
+	  { 0, 0, 0, 1 }, { 0 } },
 	{ "2plus2w", "set(A,1); set(B,2) || set(B,1); set(A,2)", 2,
 	  lit_both_zero, w22_thread, w22_classify,
-	  { "A=2 B=2", "A=1 B=2", "A=2 B=1", "A=1 B=1" }, { 0, 0, 0, 1 } },
+	  { "A=2 B=2", "A=1 B=2", "A=2 B=1", "A=1 B=1" }, { 0, 0, 0, 1 },
+	  { 0 } },
 	{ "setdefault", "insert(A,10) || insert(A,11)", 2, lit_clear,
 	  sd_thread, sd_classify,
 	  { "T0 won, T1 got 10", "T1 won, T0 got 11",
 	    "not exactly one winner / wrong *current" },
-	  { 0, 0, 1 } },
+	  { 0, 0, 1 }, { 1, 1, 0 } },
 	{ "pop2", "pop(A) || pop(A)", 2, pop2_setup, pop2_thread,
 	  pop2_classify,
-	  { "T0 popped", "T1 popped", "not exactly one pop" }, { 0, 0, 1 } },
+	  { "T0 popped", "T1 popped", "not exactly one pop" }, { 0, 0, 1 },
+	  { 1, 1, 0 } },
 	{ "counter", "50 x cas-increment || 50 x cas-increment", 2, ctr_setup,
 	  ctr_thread, ctr_classify,
 	  { "100, no retry", "100, with retries", "lost update" },
-	  { 0, 0, 1 } },
+	  { 0, 0, 1 }, { 0, 1, 0 } },
 	{ "count_not_snapshot", "insert(B); pop(A) || count", 2, cnt_setup,
 	  cnt_thread, cnt_classify,
 	  { "count 0", "count 1", "count 2 (never true)", "count > 2" },
-	  { 0, 0, 0, 1 } },
+	  { 0, 0, 0, 1 }, { 0 } },
 	{ "foreach_not_snapshot", "insert(B); pop(A) || foreach", 2,
-	  cnt_setup, fe_thread, cnt_classify,
-	  { "0 visits (never true)", "1 visit", "2 visits (never true)",
-	    "> 2 visits" },
-	  { 0, 0, 0, 1 } },
+	  cnt_setup, fe_thread, fe_classify,
+	  { "no key (never true)", "one key", "A and B (never true)",
+	    "a key visited twice" },
+	  { 0, 0, 0, 1 }, { 0 } },
 };
 
 struct lit_worker {
@@ -389,15 +422,53 @@ static void lit_wait(atomic_long *a, long v)
 			sched_yield();
 }
 
+/* Thread t's part of round r, once `go` says r: a spin barrier of all the
+ * round's threads (the last to arrive releases the others, which all see
+ * its increment at about the same instant), a few spins varied per round
+ * and thread, then the calls. */
+static void lit_part(struct lit_worker *w, long r)
+{
+	unsigned jitter = (unsigned)(tu_mix64((uint64_t)r * LIT_MAXT +
+					      (uint64_t)w->t) & 255);
+	long all = r * w->l->nthreads;
+	unsigned spins = 0;
+
+	atomic_fetch_add(&w->c->arrive, 1);
+	while (atomic_load(&w->c->arrive) < all)
+		if (++spins % 4096 == 0)
+			sched_yield(); /* more threads than cores */
+	for (volatile unsigned i = 0; i < jitter; i++)
+		;
+	w->c->before[w->t] = atomic_fetch_add(&w->c->tick, 1);
+	w->l->thread(w->c, w->t, r);
+	w->c->after[w->t] = atomic_fetch_add(&w->c->tick, 1);
+	atomic_fetch_add(&w->c->done, 1);
+}
+
+/* Threads 1.. run here; thread 0 is the main thread, which sets each
+ * round up and then plays its part (a main thread that only waited would
+ * hold one of the cores the race needs). */
 static void *lit_worker_fn(void *arg)
 {
 	struct lit_worker *w = arg;
-	for (long r = 1; r <= w->rounds; r++) {
-		lit_wait(&w->c->go, r);
-		w->l->thread(w->c, w->t, r);
-		atomic_fetch_add(&w->c->done, 1);
+	for (long r = 1;; r++) {
+		lit_wait(&w->c->go, r); /* go = LONG_MAX: the run is over */
+		if (atomic_load(&w->c->go) == LONG_MAX)
+			break;
+		lit_part(w, r);
 	}
 	return NULL;
+}
+
+/* Were two threads' calls in flight together this round? */
+static bool lit_overlapped(const struct lit_ctx *c, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (c->before[i] < c->after[j] &&
+			    c->before[j] < c->after[i])
+				return true;
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -435,37 +506,61 @@ int main(int argc, char **argv)
 	pthread_t th[LIT_MAXT];
 	struct lit_worker w[LIT_MAXT];
 	long count[LIT_MAXO + 1] = { 0 };
+	long overlapped = 0;
 	for (int t = 0; t < l->nthreads; t++) {
 		w[t] = (struct lit_worker){ c, l, t, rounds };
-		if (pthread_create(&th[t], NULL, lit_worker_fn, &w[t]) != 0)
+		if (t > 0 &&
+		    pthread_create(&th[t], NULL, lit_worker_fn, &w[t]) != 0)
 			return 2;
 	}
-	for (long r = 1; r <= rounds; r++) {
+	/* overlapping rounds the run needs; it ends once it has them and has
+	 * run the rounds asked for, or after ten times as many */
+	long need = rounds / 100 > 10 ? rounds / 100 : 10, ran = 0;
+	for (long r = 1; r <= 10 * rounds && (r <= rounds || overlapped < need);
+	     r++) {
+		ran = r;
 		l->setup(c);
 		memset(c->r, 0x7f, sizeof c->r);
 		memset(c->v, 0, sizeof c->v);
+		atomic_store(&c->tick, 0);
 		atomic_store(&c->go, r);
+		lit_part(&w[0], r);
 		lit_wait(&c->done, r * l->nthreads);
+		overlapped += lit_overlapped(c, l->nthreads);
 		int o = l->classify(c);
 		count[o < 0 || o >= LIT_MAXO ? LIT_MAXO : o]++;
 	}
-	for (int t = 0; t < l->nthreads; t++)
+	atomic_store(&c->go, LONG_MAX);
+	for (int t = 1; t < l->nthreads; t++)
 		pthread_join(th[t], NULL);
 	lfd_destroy(c->d);
 	free(c);
 
-	int bad = 0;
+	int bad = 0, unseen = 0;
+	bool raced = overlapped >= need;
 	printf("litmus %s (%s), %ld rounds, flavour %s\n", l->name, l->desc,
-	       rounds, TU_FLAVOR_NAME);
+	       ran, TU_FLAVOR_NAME);
 	for (int o = 0; o < LIT_MAXO && l->outcome[o]; o++) {
 		printf("  %-42s %9ld%s\n", l->outcome[o], count[o],
-		       l->forbidden[o] ? "  (FORBIDDEN)" : "");
+		       l->forbidden[o] ? "  (FORBIDDEN)"
+		       : l->needed[o]	? "  (NEEDED)"
+					: "");
 		if (l->forbidden[o] && count[o])
 			bad = 1;
+		if (l->needed[o] && !count[o])
+			unseen = 1;
 	}
 	if (count[LIT_MAXO])
 		bad = 1;
-	printf("%s: %s\n", l->name, bad ? "FAIL (forbidden outcome observed)"
-				       : "ok");
-	return bad;
+	printf("  %-42s %9ld (%.1f%%; %ld needed)\n",
+	       "rounds with the calls in flight together", overlapped,
+	       100.0 * (double)overlapped / (double)ran, need);
+	printf("%s: %s\n", l->name,
+	       bad	 ? "FAIL (forbidden outcome observed)"
+	       : !raced ? "FAIL (the race did not happen: too few overlapping "
+			  "rounds)"
+	       : unseen ? "FAIL (the race did not happen both ways: a NEEDED "
+			  "outcome never seen)"
+			: "ok");
+	return bad || !raced || unseen;
 }

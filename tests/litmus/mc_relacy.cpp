@@ -142,6 +142,7 @@ template <class T> struct mc_plain {
  * nodes (mc_grow_help) */
 #define LFD_RESIZE_CHUNK 1u
 #include "../../lib/buckets.c"
+#include "../../lib/items.c"
 #include "../../lib/reclaim.c"
 #include "../../lib/dict.c"
 #include "../../lib/table.c"
