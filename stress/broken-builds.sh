@@ -25,7 +25,7 @@ for b in $breaks; do
 	mkdir -p "$d/stress"
 	$CC -std=gnu11 -O2 -g -Wall -Wextra -Werror -DLFD_BREAK_$b \
 		-I"$top/include" -I"$top/lib" $(pkg-config --cflags liburcu-bp) \
-		"$top"/lib/*.c "$top/stress/lfd-torture.c" "$top/tests/rcu_pthread.c" \
+		"$top"/lib/*.c "$top"/stress/torture/*.c "$top/tests/rcu_pthread.c" \
 		$(pkg-config --libs liburcu-bp liburcu-memb) -pthread \
 		-o "$d/stress/lfd-torture" >"$d/build.log" 2>&1 || {
 		cat "$d/build.log"; echo "build failed"; status=1; continue; }

@@ -1,0 +1,198 @@
+/*
+ * monitor.c - lfd-torture: the threads that watch the run.  The monitor
+ * checks the bucket lag, the reclamation backlog and the allocator's bytes
+ * against their bounds, prints the periodic lines (-v) and drives the
+ * stall modes (stall.c).  The hang check and the watchdog end a run whose
+ * calls spin or do not return with FAILURE.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Uses: torture.h (the options, reports; the allocator's counts; the
+ * workers' slots; the stall modes' steps and the reader-stall's figures of
+ * stall.c; the histories' counts).
+ */
+#include "torture.h"
+
+atomic_int mon_stop;
+int max_lag;
+/* Reclamation backlog: allocations that are not present entries.  lfdict
+ * bounds it near 2^20 + count by pausing retiring updates (lib/reclaim.c);
+ * the check allows 4x that for entries + records and the check interval. */
+long max_backlog;
+uint64_t last_throttled;
+#define BACKLOG_BOUND(count) (4L * ((1L << 20) + (long)(count)))
+/* The allocator's bytes: at most 128 per item of the backlog bound at the
+ * largest count seen (slots of <= 56 bytes, 16-byte records, bucket nodes
+ * and slab blocks are kept at their peak). */
+#define BYTES_BOUND(count) (128L * BACKLOG_BOUND(count))
+static size_t max_count;
+
+static int log2ceil(size_t x)
+{
+	int l = 0;
+	while (((size_t)1 << l) < x)
+		l++;
+	return l;
+}
+
+/* Retired items not yet freed, as the library counts them.  (Until the
+ * slab, this was the allocator's live allocations minus the count; slab
+ * slots are freed to the dictionary, not to the allocator, so the allocator
+ * no longer sees reclamation.  The allocator's view is checked in bytes:
+ * BYTES_BOUND in the monitor, and reuse after a reader stall.) */
+long backlog(void)
+{
+	struct lfd_stats st;
+	lfd_stats(D, &st);
+	return (long)st.backlog;
+}
+
+/* The monitor thread: a round every 50 ms until mon_stop. */
+void *monitor_main(void *arg)
+{
+	double t0 = now(), last = t0, next_stall = t0 + 0.2;
+	long last_ops = 0;
+	(void)arg;
+	while (!atomic_load(&mon_stop)) {
+		sleep_s(0.05);
+		double t = now();
+		struct lfd_stats st;
+		lfd_stats(D, &st);
+		size_t need = st.count > st.max_buckets ? st.max_buckets
+							 : st.count;
+		int lag = log2ceil(need) - log2ceil(st.buckets);
+		if (lag > max_lag)
+			max_lag = lag;
+		{
+			long b = (long)st.backlog;
+			long bytes = atomic_load(&a_live_bytes);
+
+			if (b > max_backlog)
+				max_backlog = b;
+			if (st.count > max_count)
+				max_count = st.count;
+			if (rs_bytes_after >= 0 && b > rs_post_peak)
+				rs_post_peak = b;
+			CHECK(b <= BACKLOG_BOUND(st.count),
+			      "reclamation backlog %ld items (count %zu): over "
+			      "the bound %ld", b, st.count,
+			      BACKLOG_BOUND(st.count));
+			CHECK(bytes <= BYTES_BOUND(max_count),
+			      "allocator holds %ld bytes (largest count %zu): "
+			      "over the bound %ld", bytes, max_count,
+			      BYTES_BOUND(max_count));
+			last_throttled = st.throttled;
+		}
+		if ((O.mode->stall == STALL_SIGNAL ||
+		     O.mode->stall == STALL_ALLOC) && t >= next_stall && nW > 1) {
+			stall_worker0();
+			next_stall = now() +
+				     (O.mode->stall == STALL_SIGNAL ? 0.1 : 0.05);
+		}
+		if (O.mode->stall == STALL_READER)
+			reader_stall_step(t - t0);
+		if (O.verbose && t - last >= O.interval) {
+			long ops = live_ops();
+			printf("  t=%.1fs ops=%ld (%.0f/s) count=%zu buckets=%zu "
+			       "grows=%" PRIu64 " shrinks=%" PRIu64 " live_allocs=%ld "
+			       "live_bytes=%ld backlog=%zu paused=%" PRIu64
+			       " windows=%ld checked_ops=%ld "
+			       "violations=%ld\n", t - t0, ops,
+			       (double)(ops - last_ops) / (t - last), st.count,
+			       st.buckets, st.grows, st.shrinks,
+			       atomic_load(&a_live), atomic_load(&a_live_bytes),
+			       st.backlog, st.throttled,
+			       atomic_load(&h_windows), atomic_load(&h_ops),
+			       atomic_load(&n_viol));
+			fflush(stdout);
+			last = t;
+			last_ops = ops;
+		}
+	}
+	reader_stall_end();
+	return NULL;
+}
+
+/*
+ * The hang check, every watchdog round (also while the workers are joined
+ * at the end): a worker that has used O.hang seconds of CPU inside one call
+ * (in_call, no call completed) ends the run with FAILURE.  Lock-free calls
+ * return after microseconds of CPU; one that spins (a CAS retried forever:
+ * livelock) would otherwise hold the run up until the watchdog's
+ * 2 x duration + 60 s.  CPU time, not wall time: a thread preempted or
+ * waiting for the torture's own locks uses none, however long it waits (256
+ * threads on 2 shared cores: calls of 7.8 s wall were seen), so the limit
+ * can be short without false alarms.  A call blocked for good uses none
+ * either: that is the watchdog's.  since[i]: the thread's CPU time when
+ * slot i was first seen in its current call, read after the loads; the use
+ * is measured with a time read before them -- never more than the real use.
+ */
+_Atomic double most_cpu_call;
+atomic_int hang_armed; /* slot_ops and nW are set */
+
+/* The CPU seconds used by slot s's thread, or -1. */
+static double slot_cpu(struct slot_ops *s)
+{
+	struct timespec ts;
+
+	if (!atomic_load_explicit(&s->clk_set, memory_order_acquire) ||
+	    clock_gettime(atomic_load_explicit(&s->clk, RLX), &ts) != 0)
+		return -1;
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void hang_check(long *last_v, double *since)
+{
+	for (unsigned i = 0; i <= nW; i++) { /* slot nW: the setup, in main */
+		struct slot_ops *s = &slot_ops[i];
+		double before = slot_cpu(s);
+		bool in = atomic_load_explicit(&s->in_call,
+					       memory_order_acquire);
+		long v = atomic_load_explicit(&s->v, RLX);
+
+		if (!in || v != last_v[i] || since[i] < 0 || before < 0) {
+			last_v[i] = v;
+			since[i] = in ? slot_cpu(s) : -1;
+			continue;
+		}
+		double used = before - since[i];
+		if (used > atomic_load(&most_cpu_call))
+			atomic_store(&most_cpu_call, used);
+		if (used > O.hang)
+			fail_now("worker %u: its %s of key %u has used %.1f s of "
+				 "CPU without returning (livelock)", i,
+				 op_names[atomic_load(&s->op)],
+				 atomic_load(&s->key), used);
+	}
+}
+
+/* A hung or livelocked run must still end with FAILURE. */
+atomic_int all_done;
+double watchdog_secs; /* main sets it */
+
+void *watchdog_main(void *arg)
+{
+	double t0 = now();
+	long *last_v = NULL;
+	double *since = NULL;
+	(void)arg;
+	while (!atomic_load(&all_done)) {
+		sleep_s(0.2);
+		if (!last_v && atomic_load(&hang_armed)) {
+			last_v = calloc(nW + 1, sizeof *last_v);
+			since = calloc(nW + 1, sizeof *since);
+			if (!last_v || !since)
+				abort();
+			for (unsigned i = 0; i <= nW; i++)
+				since[i] = -1;
+		}
+		if (last_v)
+			hang_check(last_v, since);
+		if (now() - t0 > watchdog_secs && !atomic_load(&all_done))
+			fail_now("watchdog: the run did not end within %.0f s "
+				 "(hang or livelock)", watchdog_secs);
+	}
+	free(last_v);
+	free(since);
+	return NULL;
+}

@@ -1,0 +1,423 @@
+/*
+ * workers.c - lfd-torture: the dictionary, the workers, and one call with
+ * its checks: every value a call hands out is checked (values.c), its
+ * return code and -ENOMEM against the failures injected (alloc.c), its
+ * record written to the key's history (history.c); lfd_foreach visits each
+ * pinned key once and no key twice; lfd_count stays within the bound of
+ * lfdict.h.  What a worker calls, and how long, is its mode's loop
+ * (modes.c).
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Uses: torture.h (util.c, alloc.c, values.c, history.c; the mode's loop
+ * of modes.c; the thread flags of stall.c).
+ */
+#include "torture.h"
+
+struct lfd *D;
+static atomic_long upd_begun, upd_ended;
+atomic_long net_count;
+atomic_long tot_ok[OP_N], tot_fail[OP_N], tot_enomem;
+atomic_long n_iter_checked, n_count_checked, n_storm_checks;
+atomic_long threads_started;
+struct slot_ops *slot_ops; /* per worker slot, survives churn */
+struct worker **W;
+unsigned nW;
+
+static void count_op(struct worker *w, int op, int rc)
+{
+	if (rc == -ENOMEM) {
+		atomic_fetch_add_explicit(&w->enomem, 1, RLX);
+		return;
+	}
+	if (rc >= 0)
+		atomic_fetch_add_explicit(&w->ok[op], 1, RLX);
+	else
+		atomic_fetch_add_explicit(&w->fail[op], 1, RLX);
+	atomic_fetch_add_explicit(&slot_ops[w->idx].v, 1, RLX);
+}
+
+/* Before a call: the calling thread's injected failures so far (definite
+ * ones returned; the 16-byte "maybe" ones kept aside, see t_alloc). */
+static _Thread_local long tl_maybe_snap;
+
+static long inj_snap(void)
+{
+	tl_maybe_snap = tl_injected_maybe;
+	return tl_injected;
+}
+
+static void check_rc(int op, uint32_t key, int rc, long inj_before)
+{
+	bool injected = tl_injected != inj_before;
+	bool maybe = tl_injected_maybe != tl_maybe_snap;
+	if (rc == -ENOMEM)
+		CHECK(injected || maybe, "%s of key %u returned -ENOMEM with no "
+		      "allocation failure injected", op_names[op], key);
+	else if (injected)
+		viol("%s of key %u: an allocation failed but the call returned "
+		     "%d, not -ENOMEM", op_names[op], key, rc);
+	static const int ok[OP_N][4] = {
+		[OP_GET] = { 0, -ENOENT, 0, 0 },
+		[OP_INS] = { 0, -EEXIST, 0, 0 },
+		[OP_SET] = { 0, 1, 0, 0 },
+		[OP_REP] = { 0, -ENOENT, 0, 0 },
+		[OP_CAS] = { 0, -ENOENT, -EAGAIN, 0 },
+		[OP_POP] = { 0, -ENOENT, 0, 0 },
+		[OP_POPIF] = { 0, -ENOENT, -EAGAIN, 0 },
+	};
+	if (rc == -ENOMEM)
+		return;
+	for (int i = 0; i < 3; i++)
+		if (ok[op][i] == rc)
+			return;
+	viol("%s of key %u returned %d (%s)", op_names[op], key, rc,
+	     lfd_strerror(rc));
+}
+
+/* The count-changing calls: begun/ended around them, net updated. */
+static void upd_begin(void)
+{
+	atomic_fetch_add(&upd_begun, 1);
+}
+
+static void upd_end(long delta)
+{
+	if (delta)
+		atomic_fetch_add(&net_count, delta);
+	atomic_fetch_add(&upd_ended, 1);
+}
+
+struct iter_ctx {
+	unsigned char *seen;
+	long visits, bad;
+};
+
+static int iter_fn(void *arg, const void *key, size_t len, void *value)
+{
+	struct iter_ctx *c = arg;
+	int64_t id = parsekey(key, len);
+	c->visits++;
+	if (id < 0) {
+		viol("lfd_foreach visited a foreign key (len %zu)", len);
+		c->bad++;
+		return 0;
+	}
+	if (c->seen[id]) {
+		viol("lfd_foreach visited key %" PRId64 " twice", id);
+		c->bad++;
+	}
+	c->seen[id] = 1;
+	val_check(value, (uint32_t)id, "lfd_foreach");
+	return 0;
+}
+
+static void do_iterate(struct worker *w)
+{
+	struct iter_ctx c = { w->seen, 0, 0 };
+	memset(w->seen, 0, O.keys);
+	int rc = lfd_foreach(D, iter_fn, &c);
+	CHECK(rc == 0, "lfd_foreach returned %d", rc);
+	for (uint32_t k = 0; k < O.pinned; k++)
+		if (!w->seen[k]) {
+			viol("lfd_foreach missed pinned key %u", k);
+			break;
+		}
+	atomic_fetch_add_explicit(&n_iter_checked, 1, RLX);
+	count_op(w, OP_ITER, 0);
+}
+
+static void do_count(struct worker *w)
+{
+	long e0 = atomic_load(&upd_ended);
+	long n0 = atomic_load(&net_count);
+	size_t cnt = 0;
+	int rc = lfd_count(D, &cnt);
+	long b1 = atomic_load(&upd_begun);
+	long slack = b1 - e0;
+	CHECK(rc == 0, "lfd_count returned %d", rc);
+	long diff = (long)cnt - n0;
+	if (diff < 0)
+		diff = -diff;
+	CHECK(diff <= slack, "lfd_count %zu, expected %ld within %ld (updates "
+	      "overlapping)", cnt, n0, slack);
+	atomic_fetch_add_explicit(&n_count_checked, 1, RLX);
+	count_op(w, OP_COUNT, 0);
+}
+
+static uint64_t uid_of(const void *p)
+{
+	return valid_val(p) ? atomic_load_explicit(
+				      &((const struct tval *)p)->uid, RLX)
+			    : 0;
+}
+
+/* One single-key call (op) on key, with its checks. */
+static void key_op(struct worker *w, int op, uint32_t key)
+{
+	unsigned char kb[KEYMAX];
+	size_t klen = mkkey(key, kb);
+	bool pinned = key < O.pinned;
+	bool skip;
+	void *out = NULL;
+	struct tval *nv = NULL;
+	long inj;
+	int rc;
+
+	struct hrec *hr = h_begin(key, &skip);
+	if (skip)
+		return;
+	lfd_read_lock(D);
+	switch (op) {
+	case OP_GET:
+		inj = inj_snap();
+		rc = lfd_get(D, kb, klen, &out);
+		check_rc(op, key, rc, inj);
+		if (pinned && rc == -ENOENT)
+			viol("get: pinned key %u absent", key);
+		h_end(key, hr, op, rc, 0, 0,
+		      rc == 0 ? val_check(out, key, "get") : 0);
+		break;
+	case OP_INS:
+	case OP_SET:
+	case OP_REP: {
+		/* The three calls that store a new value: the same signature,
+		 * different returns (lfdict.h).  stored: nv is in the
+		 * dictionary; grew: the count went up by one; has_old: *out
+		 * (insert: *current) is the value found there. */
+		static int (*const call[])(struct lfd *, const void *, size_t,
+					    void *, void **) = {
+			[OP_INS] = lfd_insert, [OP_SET] = lfd_set,
+			[OP_REP] = lfd_replace,
+		};
+		static const char *const old_what[] = {
+			[OP_INS] = "insert -EEXIST", [OP_SET] = "set's old",
+			[OP_REP] = "replace's old",
+		};
+		nv = val_new(&w->cache, key);
+		if (op != OP_REP)
+			upd_begin();
+		inj = inj_snap();
+		rc = call[op](D, kb, klen, nv, &out);
+		check_rc(op, key, rc, inj);
+		bool stored = op == OP_SET ? rc >= 0 : rc == 0;
+		bool grew = op != OP_REP && rc == 0;
+		bool has_old = op == OP_INS ? rc == -EEXIST
+			       : op == OP_SET ? rc == 1 : rc == 0;
+		if (op != OP_REP)
+			upd_end(grew);
+		if (op == OP_INS && rc == 0)
+			CHECK(out == nv, "insert of key %u: *current %p, not the "
+			      "value inserted %p", key, out, (void *)nv);
+		h_end(key, hr, op, rc, uid_of(nv), 0,
+		      has_old ? val_check(out, key, old_what[op]) : 0);
+		if (!stored)
+			val_unused(&w->cache, nv);
+		if (op == OP_REP && pinned && rc == -ENOENT)
+			viol("replace: pinned key %u absent", key);
+		break;
+	}
+	case OP_POP:
+		upd_begin();
+		inj = inj_snap();
+		rc = lfd_pop(D, kb, klen, &out);
+		check_rc(op, key, rc, inj);
+		upd_end(rc == 0 ? -1 : 0);
+		h_end(key, hr, op, rc, 0, 0,
+		      rc == 0 ? val_check(out, key, "pop") : 0);
+		break;
+	case OP_CAS:
+	case OP_POPIF: {
+		/* expected: the value a get sees now (same section: its uid
+		 * stays that value's), or, if absent, a value never stored. */
+		void *exp = NULL;
+		uint64_t euid;
+		inj = inj_snap();
+		rc = lfd_get(D, kb, klen, &exp);
+		check_rc(OP_GET, key, rc, inj);
+		if (rc == 0) {
+			euid = val_check(exp, key, "get");
+		} else {
+			exp = nv = val_new(&w->cache, key);
+			euid = uid_of(nv);
+		}
+		h_end(key, hr, OP_GET, rc, 0, 0, rc == 0 ? euid : 0);
+		hr = h_begin(key, &skip);
+		if (skip) {
+			lfd_read_unlock(D);
+			count_op(w, OP_GET, rc);
+			if (nv)
+				val_unused(&w->cache, nv);
+			return;
+		}
+		struct tval *dv = op == OP_CAS ? val_new(&w->cache, key) : NULL;
+		if (op == OP_CAS) {
+			inj = inj_snap();
+			rc = lfd_cas(D, kb, klen, exp, dv, &out);
+		} else {
+			upd_begin();
+			inj = inj_snap();
+			rc = lfd_pop_if(D, kb, klen, exp);
+			upd_end(rc == 0 ? -1 : 0);
+		}
+		check_rc(op, key, rc, inj);
+		uint64_t o = 0;
+		if (op == OP_CAS && rc == 0)
+			CHECK(out == exp, "cas of key %u: *current %p, not the "
+			      "expected %p", key, out, exp);
+		if (op == OP_CAS && rc == -EAGAIN)
+			o = val_check(out, key, "cas -EAGAIN");
+		h_end(key, hr, op, rc, uid_of(dv), euid, o);
+		if (dv && rc != 0)
+			val_unused(&w->cache, dv);
+		if (rc == 0)
+			out = exp;
+		break;
+	}
+	default:
+		rc = -1;
+	}
+	lfd_read_unlock(D);
+	count_op(w, op, rc);
+	if (rc == 0 && (op == OP_POP || op == OP_POPIF || op == OP_REP ||
+			op == OP_CAS))
+		val_departed(out, key, op_names[op]);
+	if (rc == 1 && op == OP_SET)
+		val_departed(out, key, "set");
+	if (nv && (op == OP_CAS || op == OP_POPIF) && nv != out)
+		val_unused(&w->cache, nv);
+}
+
+/* The calling thread takes slot idx: its CPU clock, for the hang check. */
+void slot_take(unsigned idx)
+{
+	clockid_t c;
+
+	if (pthread_getcpuclockid(pthread_self(), &c) != 0)
+		return;
+	atomic_store_explicit(&slot_ops[idx].clk, c, RLX);
+	/* release: pairs with the hang check's acquire */
+	atomic_store_explicit(&slot_ops[idx].clk_set, 1, memory_order_release);
+}
+
+/* key_op, with in_call set around it for the hang check (release: whoever
+ * sees in_call = 1 sees the count of the calls before, and the clock). */
+void do_key_op(struct worker *w, int op, uint32_t key)
+{
+	struct slot_ops *s = &slot_ops[w->idx];
+
+	h_check_own();
+	if (key < O.pinned && (op == OP_POP || op == OP_POPIF))
+		op = OP_REP; /* pinned keys stay present */
+	atomic_store_explicit(&s->op, op, RLX);
+	atomic_store_explicit(&s->key, key, RLX);
+	atomic_store_explicit(&s->in_call, 1, memory_order_release);
+	key_op(w, op, key);
+	atomic_store_explicit(&s->in_call, 0, memory_order_release);
+}
+
+static int pick_op(struct worker *w)
+{
+	unsigned tot = 0;
+	for (int i = 0; i < OP_N; i++)
+		tot += O.mix[i];
+	unsigned x = (unsigned)rng_below(&w->r, tot);
+	for (int i = 0; i < OP_N; i++) {
+		if (x < O.mix[i])
+			return i;
+		x -= O.mix[i];
+	}
+	return OP_GET;
+}
+
+static uint32_t pick_key(struct worker *w)
+{
+	/* A third of the picks on the sampled keys, so that windows fill. */
+	if (O.hkeys && rng_below(&w->r, 3) == 0)
+		return O.pinned + (uint32_t)rng_below(&w->r, O.hkeys);
+	return (uint32_t)rng_below(&w->r, O.keys);
+}
+
+/* One call of the mix; a single-key call on key. */
+void one_op_on(struct worker *w, uint32_t key)
+{
+	int op = pick_op(w);
+	if (op == OP_ITER)
+		do_iterate(w);
+	else if (op == OP_COUNT)
+		do_count(w);
+	else
+		do_key_op(w, op, key);
+}
+
+void one_op(struct worker *w)
+{
+	one_op_on(w, pick_key(w));
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	if (O.flavor == F_MEMB)
+		urcu_memb_register_thread();
+	atomic_fetch_add(&threads_started, 1);
+	slot_take(w->idx);
+	if (O.mode->stall == STALL_ALLOC && w->idx == 0)
+		tl_stop_in_alloc = 1;
+	O.mode->loop(w);
+	h_check_own();
+	tcache_drain(&w->cache);
+	if (O.flavor == F_MEMB)
+		urcu_memb_unregister_thread();
+	atomic_store(&w->finished, 1);
+	return NULL;
+}
+
+struct worker *worker_new(unsigned idx, uint64_t stream)
+{
+	struct worker *w = calloc(1, sizeof *w);
+	if (!w)
+		abort();
+	w->idx = idx;
+	w->stream = stream;
+	rng_init(&w->r, stream);
+	w->cache.uid_hi = (stream + 1) << 40;
+	w->seen = calloc(O.keys, 1);
+	if (!w->seen)
+		abort();
+	if (O.mode->churn)
+		w->limit = 100 + (long)rng_below(&w->r, O.churn_ops);
+	return w;
+}
+
+void worker_start(struct worker *w)
+{
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setstacksize(&at, O.threads > 64 ? 256 * 1024 : 1 << 20);
+	int rc = pthread_create(&w->tid, &at, worker_main, w);
+	pthread_attr_destroy(&at);
+	if (rc) {
+		fprintf(stderr, "pthread_create: %s\n", strerror(rc));
+		exit(2);
+	}
+}
+
+void worker_fold(struct worker *w)
+{
+	for (int i = 0; i < OP_N; i++) {
+		atomic_fetch_add(&tot_ok[i], atomic_load(&w->ok[i]));
+		atomic_fetch_add(&tot_fail[i], atomic_load(&w->fail[i]));
+	}
+	atomic_fetch_add(&tot_enomem, atomic_load(&w->enomem));
+	free(w->seen);
+	free(w);
+}
+
+long live_ops(void)
+{
+	long n = 0;
+	for (unsigned i = 0; i <= nW; i++)
+		n += atomic_load_explicit(&slot_ops[i].v, RLX);
+	return n;
+}
