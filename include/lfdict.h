@@ -92,6 +92,32 @@
  *    that flavour's documentation requires; with urcu-qsbr, call
  *    lfd_barrier and lfd_destroy while offline (rcu_thread_offline()), since
  *    an online QSBR thread counts as inside a read-side section.
+ *  - fork(): a process may fork while other threads use its dictionaries
+ *    (pre-forking servers).  With the default flavour the program calls
+ *    nothing: the first lfd_new registers fork handlers (pthread_atfork)
+ *    that wait until no thread is inside the few steps of an lfdict call
+ *    that a fork must not cut (handing a retire batch to call_rcu, freeing
+ *    a chain of at most 32 items, a resize step on an updating thread),
+ *    then call liburcu's fork hooks for call_rcu and urcu-bp, and resume
+ *    after the fork.  The parent goes on as before.  The child -- its one
+ *    thread and the threads it starts -- may use and destroy every
+ *    dictionary, as if the other threads had stopped between two calls,
+ *    but for this: what those threads held alone at the fork (an entry they
+ *    were inserting or retiring, a destructor record, up to 64 free entry
+ *    slots each) is never reclaimed, and a value they had removed but not
+ *    yet retired never gets its destructor.  The program must not call
+ *    urcu_bp_before_fork()/urcu_bp_after_fork_*() or urcu-bp's call_rcu
+ *    fork hooks itself (twice would deadlock).  Locks that its value
+ *    destructors or allocator take are its own to make fork-safe, with
+ *    pthread_atfork handlers registered before the first lfd_new (so that
+ *    lfdict prepares the fork first).  With a caller-supplied flavour,
+ *    lfdict still makes its own steps safe, but the program must call that
+ *    flavour's call_rcu_before_fork() just before fork() and
+ *    call_rcu_after_fork_parent() / call_rcu_after_fork_child() just after
+ *    it (urcu_memb_call_rcu_before_fork() and so on), and fork only while
+ *    no other thread is inside a read-side section of that flavour: liburcu
+ *    keeps the parent's reader registrations in the child, and a grace
+ *    period would wait for a reader that no longer exists.
  *  - liburcu itself: urcu-bp registers a thread on its first read-side
  *    section (a mutex and, rarely, an mmap), and liburcu creates its
  *    call_rcu worker thread on first use; liburcu aborts if those fail.

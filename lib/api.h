@@ -1,6 +1,7 @@
 /*
- * api.h - what the top layer's files (dict.c, table.c) share: entering and
- * leaving a read-side section of a dictionary's flavour, and LFD_EXPORT.
+ * api.h - what the top layer's files (dict.c, table.c, fork.c) share:
+ * entering and leaving a read-side section of a dictionary's flavour,
+ * LFD_EXPORT, the fork registry.
  * Include it first: it defines _LGPL_SOURCE before any liburcu header.
  * Uses every layer below (the layers: lib/dict.c's design comment).
  *
@@ -28,6 +29,11 @@
 #include "solist.h"
 
 #define LFD_EXPORT __attribute__((visibility("default")))
+
+/* fork.c: the registry of live dictionaries that every fork prepares
+ * (lfd_new registers: 0 or -ENOMEM; lfd_destroy unregisters). */
+LFD_HIDDEN int lfd_fork_register(struct lfd *d);
+LFD_HIDDEN void lfd_fork_unregister(struct lfd *d);
 
 /* Enter / leave a read-side section of d's flavour. */
 static inline void lfd_rcu_lock(const struct lfd *d)

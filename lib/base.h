@@ -16,4 +16,37 @@ LFD_HIDDEN void lfd_mem_free(struct lfd *d, void *p, size_t size);
  * (count.c, slab.c). */
 LFD_HIDDEN unsigned int lfd_my_thread_no(void);
 
+/*
+ * The fork gate.  A thread runs the few windows of lfdict whose state a
+ * fork must not cut in two -- a retire batch taken but not yet handed to
+ * call_rcu, a resize run or a grow chunk on an updating thread -- inside
+ * lfd_gate_enter / lfd_gate_exit.  While a fork is being prepared the gate
+ * is closed (fork.c): a thread that finds it closed skips the window (the
+ * work is rescheduled after the fork), and the fork waits for the threads
+ * inside to leave.  The windows never block, so the wait is short.
+ */
+#define LFD_GATE_CLOSED 1u
+
+static inline bool lfd_gate_enter(struct lfd *d)
+{
+	/* seq_cst: store buffering against lfd_fork_prepare (close; read
+	 * the count) -- either this thread sees the gate closed, or the
+	 * fork sees this thread counted and waits for it. */
+	if (lfd_a_fetch_add(&d->fork_gate, 2u, memory_order_seq_cst) &
+	    LFD_GATE_CLOSED) {
+		/* relaxed: nothing was done; the fork only waits for the
+		 * count to drop. */
+		lfd_a_fetch_add(&d->fork_gate, -2u, memory_order_relaxed);
+		return false;
+	}
+	return true;
+}
+
+static inline void lfd_gate_exit(struct lfd *d)
+{
+	/* release: the window's stores happen-before the forking thread's
+	 * acquire load that sees the count drop. */
+	lfd_a_fetch_add(&d->fork_gate, -2u, memory_order_release);
+}
+
 #endif /* LFD_BASE_H */

@@ -360,11 +360,16 @@ void lfd_resize_check(struct lfd *d)
 	if (!lfd_resize_wanted(d, lfd_count_sum(d),
 			       lfd_a_load(&d->size_log, memory_order_relaxed)))
 		return;
+	/* Claiming the run and running it here: a window a fork must not
+	 * cut (base.h); closed: fork.c asks again after the fork. */
+	if (!lfd_gate_enter(d))
+		return;
 	/* acq_rel: we own the resize state (shrink_log, resize_head) from here;
 	 * pairs with the release in lfd_resize_end. */
 	if (lfd_a_cas(&d->resize_busy, &idle, 1, memory_order_acq_rel,
 		    memory_order_relaxed))
 		lfd_resize_run(d, true);
+	lfd_gate_exit(d);
 }
 
 static void lfd_resize_end(struct lfd *d, bool recheck)
@@ -438,13 +443,16 @@ static void lfd_resize_run(struct lfd *d, bool caller)
  * it linked a chunk (if not, the caller may yield instead). */
 bool lfd_grow_help(struct lfd *d)
 {
-	bool last;
+	bool last, linked;
 
-	if (lfd_grow_work(d, 1, &last) == 0)
+	/* A claimed chunk is linked before the fork (base.h's gate). */
+	if (!lfd_gate_enter(d))
 		return false;
-	if (last)
+	linked = lfd_grow_work(d, 1, &last) != 0;
+	if (linked && last)
 		lfd_resize_run(d, true);
-	return true;
+	lfd_gate_exit(d);
+	return linked;
 }
 
 static struct lfd *lfd_of_resize_head(struct rcu_head *head)

@@ -59,7 +59,8 @@
  * Layers of lib/ (`make layers` checks this picture against the code: a
  * file may include the headers of, and call, only its own layer and those
  * below it; each row is a layer, the top one first)
- *   api       dict.c table.c api.h        the public calls
+ *   api       dict.c table.c api.h        the public calls; fork()
+ *             fork.c
  *   reclaim   reclaim.c reclaim.h         retire stack, batches, helping,
  *             items.c items.h             backpressure; freeing items
  *   resize    buckets.c buckets.h         index allocation, grow, shrink

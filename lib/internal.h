@@ -206,6 +206,11 @@ struct lfd {
 	LFD_ATOMIC(unsigned long) resize_runs; /* completed runs */
 	LFD_ATOMIC(int) resize_oom; /* the last run stopped on ENOMEM */
 	LFD_ATOMIC(int) destroying;
+	/* The fork gate (fork.c, base.h): 2 per thread inside a window that a
+	 * fork must not cut; LFD_GATE_CLOSED while a fork is prepared. */
+	LFD_ATOMIC(unsigned int) fork_gate;
+	/* the registry of live dictionaries (fork.c), under its mutex */
+	struct lfd *fork_prev, *fork_next;
 	unsigned int shrink_log; /* owned by the running resize */
 	LFD_ATOMIC(uint64_t) grows, shrinks;
 	struct rcu_head resize_head;

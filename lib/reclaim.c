@@ -142,9 +142,15 @@ static void lfd_retire_schedule(struct lfd *d)
 		 * item is left behind with no callback queued. */
 		if (!lfd_reclaim_work(d))
 			return;
+		/* From taking a batch to handing it to call_rcu: a window a
+		 * fork must not cut (base.h); closed: fork.c reschedules. */
+		if (!lfd_gate_enter(d))
+			return;
 		if (!lfd_a_cas(&d->retire_busy, &idle, 1, memory_order_seq_cst,
-			     memory_order_relaxed))
+			     memory_order_relaxed)) {
+			lfd_gate_exit(d);
 			return; /* the callback in flight will see it */
+		}
 		/* acquire: pairs with the pushes' release, so each item's
 		 * link and value are visible to the callback. */
 		batch = lfd_a_xchg(&d->retire_pending, (uintptr_t)0,
@@ -154,13 +160,16 @@ static void lfd_retire_schedule(struct lfd *d)
 			d->retire_inflight = batch;
 #ifdef LFD_BREAK_NO_GRACE /* deliberately broken build for stress/, see doc/torture.md */
 			lfd_retire_cb(&d->retire_head); /* no grace period */
+			lfd_gate_exit(d);
 			return;
 #endif
 			d->flavor->update_call_rcu(&d->retire_head,
 						   lfd_retire_cb);
+			lfd_gate_exit(d);
 			return;
 		}
 		lfd_a_store(&d->retire_busy, 0, memory_order_seq_cst);
+		lfd_gate_exit(d);
 	}
 }
 
@@ -470,6 +479,11 @@ void lfd_reclaim_wait(struct lfd *d)
 	/* relaxed: helpers read the count only to back off; a stale
 	 * nonzero costs one skipped help. */
 	lfd_a_fetch_add(&d->reclaim_waiters, -1, memory_order_relaxed);
+}
+
+void lfd_reclaim_kick(struct lfd *d)
+{
+	lfd_retire_schedule(d);
 }
 
 bool lfd_reclaim_idle(struct lfd *d)

@@ -23,5 +23,8 @@ LFD_HIDDEN bool lfd_reclaim_in_destructor(void);
  * lfdict runs: lfd_barrier and lfd_destroy inside it get -EDEADLK. */
 LFD_HIDDEN void lfd_reclaim_destroy_value(struct lfd *d, void *value);
 LFD_HIDDEN bool lfd_reclaim_idle(struct lfd *d);
+/* Queue a reclaim batch if work waits and none is in flight (after a
+ * fork, fork.c). */
+LFD_HIDDEN void lfd_reclaim_kick(struct lfd *d);
 
 #endif /* LFD_RECLAIM_H */

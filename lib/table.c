@@ -205,6 +205,7 @@ LFD_EXPORT struct lfd *lfd_new(const struct lfd_config *cfg)
 	lfd_a_init(&d->resize_runs, 0UL);
 	lfd_a_init(&d->resize_oom, 0);
 	lfd_a_init(&d->destroying, 0);
+	lfd_a_init(&d->fork_gate, 0u);
 	lfd_a_init(&d->grows, (uint64_t)0);
 	lfd_a_init(&d->shrinks, (uint64_t)0);
 	lfd_a_init(&d->grow_claim, (uint32_t)0);
@@ -224,6 +225,12 @@ LFD_EXPORT struct lfd *lfd_new(const struct lfd_config *cfg)
 	err = lfd_count_init(d);
 	if (err == 0) {
 		err = lfd_buckets_init(d, d->min_log);
+		if (err == 0) {
+			/* last: from here every fork prepares d */
+			err = lfd_fork_register(d);
+			if (err != 0)
+				lfd_buckets_fini(d);
+		}
 		if (err != 0)
 			lfd_count_fini(d);
 	}
@@ -243,6 +250,8 @@ LFD_EXPORT int lfd_destroy(struct lfd *d)
 		return -EINVAL;
 	if (d->flavor->read_ongoing() || lfd_reclaim_in_destructor())
 		return -EDEADLK;
+	/* first: no fork prepares d any more (waits for one in progress) */
+	lfd_fork_unregister(d);
 	/* seq_cst: a resize run that clears resize_busy and then re-checks
 	 * must see this flag and queue nothing new (lfd_resize_check).  The
 	 * reclaim pipeline needs no flag: it queues work only while items

@@ -6,7 +6,7 @@ total=${1:-3600}
 log=${2:-torture.log}
 bin=${LFD_TORTURE:-./stress/lfd-torture}
 [ -x "$bin" ] || bin=$(dirname "$0")/lfd-torture
-modes="mixed storm chain hot oversub churn stall enomem reader-stall shrink-stall memb-nodtor"
+modes="mixed storm chain hot oversub churn stall enomem reader-stall shrink-stall fork memb-nodtor"
 n=$(echo $modes | wc -w)
 each=$(awk -v t="$total" -v n="$n" 'BEGIN { printf "%d", t / n < 1 ? 1 : t / n }')
 : >"$log"

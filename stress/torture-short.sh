@@ -43,6 +43,7 @@ run stall 6 --mode=stall
 run enomem 6 --mode=enomem
 run reader-stall 6 --mode=reader-stall
 run shrink-stall 6 --mode=shrink-stall
+run fork 6 --mode=fork
 run mixed-$memb-nodtor 5 --mode=mixed --flavor=$memb --dtor=off
 run fixed-pthread 4 --mode=mixed --flavor=pthread --fixed --capacity=256 --keys=2048
 echo "=== torture-short: $runs runs, $fails failed,$failed_modes $skipped skipped"

@@ -119,6 +119,15 @@ void t_free(void *ptr, size_t size, void *arg)
 	tl_in_lock--;
 }
 
+/* Around a fork (fork.c): no other thread holds the quarantine's lock. */
+void a_fork_lock(bool lock)
+{
+	if (lock)
+		pthread_mutex_lock(&a_qlock);
+	else
+		pthread_mutex_unlock(&a_qlock);
+}
+
 void a_quar_flush(void)
 {
 	for (size_t i = 0; i < A_QUAR; i++) {

@@ -42,6 +42,15 @@ static atomic_long h_skipped, h_viol;
  * them itself (h_check_own), so that no window is ever dropped. */
 static _Thread_local struct hwin *tl_own;
 
+/* Around a fork (fork.c): no other thread holds the queue's lock. */
+void h_fork_lock(bool lock)
+{
+	if (lock)
+		pthread_mutex_lock(&hq_lock);
+	else
+		pthread_mutex_unlock(&hq_lock);
+}
+
 static void hq_push(struct hwin *w)
 {
 	bool queued = false;

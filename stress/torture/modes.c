@@ -16,10 +16,11 @@
 
 static void mix_loop(struct worker *w);
 static void storm_loop(struct worker *w);
+static void fork_loop(struct worker *w);
 static uint64_t chain_hash(const void *key, size_t len, void *arg);
 
 enum { M_MIXED, M_STORM, M_CHAIN, M_HOT, M_OVERSUB, M_CHURN, M_STALL,
-	    M_ENOMEM, M_RSTALL, M_SSTALL, M_N };
+	    M_ENOMEM, M_RSTALL, M_SSTALL, M_FORK, M_N };
 
 /* In --help's order; the first is the default. */
 static const struct mode modes[M_N] = {
@@ -37,6 +38,8 @@ static const struct mode modes[M_N] = {
 		       .stall = STALL_READER },
 	[M_SSTALL] = { .name = "shrink-stall", .loop = storm_loop,
 		       .storm = true, .stall = STALL_ALLOC },
+	[M_FORK] = { .name = "fork", .loop = fork_loop, .forks = true,
+		     .report = fork_report },
 };
 
 /* The index of the mode called name, or -1. */
@@ -102,6 +105,9 @@ void mode_defaults(int m)
 		O.pinned = 16;
 		O.hkeys = 8;
 		break;
+	case M_FORK:
+		O.keys = 16384;
+		break;
 	default:
 		break;
 	}
@@ -127,6 +133,29 @@ static void mix_loop(struct worker *w)
 		tl_in_op = 1;
 		one_op(w);
 		tl_in_op = 0;
+	}
+}
+
+/* fork: worker 0 runs the mix for 20-100 ms, forks (fork.c), and again;
+ * the others run the mix. */
+static void fork_loop(struct worker *w)
+{
+	if (w->idx != 0) {
+		mix_loop(w);
+		return;
+	}
+	while (!atomic_load_explicit(&stop_flag, RLX)) {
+		double until = now() + 0.02 +
+			       0.08 * (double)rng_below(&w->r, 1000) / 1000.0;
+
+		while (now() < until && !atomic_load_explicit(&stop_flag, RLX)) {
+			maybe_pause();
+			tl_in_op = 1;
+			one_op(w);
+			tl_in_op = 0;
+		}
+		if (!atomic_load_explicit(&stop_flag, RLX))
+			fork_once(w);
 	}
 }
 

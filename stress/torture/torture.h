@@ -68,6 +68,8 @@ struct mode {
 	bool expect_enomem; /* some call must return -ENOMEM */
 	enum stall_kind stall;
 	uint64_t (*hash)(const void *key, size_t len, void *arg); /* or NULL */
+	bool forks;	/* worker 0 forks (fork.c): fork_setup before lfd_new */
+	void (*report)(void); /* the mode's lines in the end report, or NULL */
 };
 
 struct opts {
@@ -170,6 +172,9 @@ struct tcache {
 	uint64_t uid_hi, uid_lo;
 };
 
+/* A value's magic while it is live, and once destroyed or recycled. */
+#define V_LIVE 0x11fe5a1e11fe5a1eull
+#define V_DEAD 0xdeaddeaddeaddeadull
 bool valid_val(const void *p);
 void recycle(struct tval *v);
 struct tval *val_new(struct tcache *c, uint32_t key);
@@ -283,6 +288,16 @@ void reader_stall_step(double el);
 void reader_stall_end(void);
 void maybe_pause(void);
 void stall_report(void);
+
+/* ------------------------------------------------------------------ */
+/* the fork mode (fork.c); the locks it makes fork-safe                */
+
+void fork_setup(void);
+void fork_once(struct worker *w);
+void fork_report(void);
+void a_fork_lock(bool lock);
+void val_fork_lock(bool lock);
+void h_fork_lock(bool lock);
 
 /* ------------------------------------------------------------------ */
 /* final checks (final.c)                                              */

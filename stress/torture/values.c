@@ -41,8 +41,6 @@ int64_t parsekey(const void *k, size_t len)
 /* ------------------------------------------------------------------ */
 /* values                                                              */
 
-#define V_LIVE 0x11fe5a1e11fe5a1eull
-#define V_DEAD 0xdeaddeaddeaddeadull
 #define V_DEP 1u
 #define V_DTOR 0x10000u
 #define V_QUAR 8192
@@ -84,6 +82,15 @@ void recycle(struct tval *v)
 	fifo_n++;
 	pthread_mutex_unlock(&pool_lock);
 	tl_in_lock--;
+}
+
+/* Around a fork (fork.c): no other thread holds the pool's lock. */
+void val_fork_lock(bool lock)
+{
+	if (lock)
+		pthread_mutex_lock(&pool_lock);
+	else
+		pthread_mutex_unlock(&pool_lock);
 }
 
 struct tval *val_new(struct tcache *c, uint32_t key)

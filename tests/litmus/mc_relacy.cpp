@@ -147,6 +147,16 @@ template <class T> struct mc_plain {
 #include "../../lib/dict.c"
 #include "../../lib/table.c"
 
+/* fork.c (pthread_atfork, liburcu's fork hooks) is not modelled: no
+ * scenario forks. */
+int lfd_fork_register(struct lfd *)
+{
+	return 0;
+}
+void lfd_fork_unregister(struct lfd *)
+{
+}
+
 /* The hash (SipHash) is irrelevant here; lfd_new still seeds it. */
 void lfd_seed_init(uint64_t seed[2])
 {
