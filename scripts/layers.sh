@@ -113,6 +113,25 @@ for o in "${objs[@]}"; do
 	done < <(nm -u "$o" | awk '$2 ~ /^lfd_/ { print $2 }')
 done
 
+# doc/design.md's table ("## Files in layers") names the same files in
+# the same layers.
+doc=$top/doc/design.md
+if [ -e "$doc" ]; then
+	docrows=$(awk '
+		/^## Files in layers/ { on = 1; next }
+		on && /^## / { exit }
+		on && /^\| [a-z]+ \| `/ {
+			split($0, c, "|"); name = c[2]; gsub(/ /, "", name)
+			n = split(c[3], f, "`")
+			for (i = 2; i <= n; i += 2) print name, f[i]
+		}' "$doc" | sort)
+	picrows=$(awk '{ print $1, $3 }' <<<"$rows" | sort)
+	if [ "$docrows" != "$picrows" ]; then
+		fail "doc/design.md's table of layers differs from the picture:"
+		diff <(echo "$picrows") <(echo "$docrows") | sed 's/^/    /' || true
+	fi
+fi
+
 nlayers=$(cut -d' ' -f1 <<<"$rows" | uniq | wc -l)
 if [ "$bad" -ne 0 ]; then
 	echo "layers: FAILED (the picture: $picture)"
