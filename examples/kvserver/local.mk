@@ -5,7 +5,9 @@
 noinst_PROGRAMS += examples/kvserver/lfd-kvserver
 # tests/rcu_pthread.c is compiled in (unused unless -DLFD_TEST_RCU_PTHREAD,
 # the ThreadSanitizer build, where the server selects that flavour).
-examples_kvserver_lfd_kvserver_SOURCES = examples/kvserver/kvserver.c \
+examples_kvserver_lfd_kvserver_SOURCES = examples/kvserver/kvserver.h \
+	examples/kvserver/protocol.c examples/kvserver/items.c \
+	examples/kvserver/conn.c examples/kvserver/main.c \
 	tests/rcu_pthread.c tests/rcu_pthread.h
 examples_kvserver_lfd_kvserver_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 examples_kvserver_lfd_kvserver_CFLAGS = $(AM_CFLAGS) $(URCU_MEMB_CFLAGS) \

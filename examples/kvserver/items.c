@@ -1,0 +1,381 @@
+/*
+ * items.c - lfd-kvserver's items and the table mapping: the immutable item
+ * (allocation against the memory limit, expiry), and the lfdict calls that
+ * get, the storage commands, incr/decr/touch and flush_all make.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * May use: kvserver.h: the options, conn.c's output helpers and counters (get
+ * copies an item into the connection's output buffer; a storage command's
+ * key and cas unique wait on its connection).  Parsing the commands and
+ * wording most replies is protocol.c's; nothing here touches a socket.
+ *
+ * How the memcached commands map onto lfdict (the table is one struct lfd,
+ * `dict`; no lock guards it):
+ *
+ *   The value stored under a key is a pointer to an immutable `struct item`
+ *   (flags, expiry, cas unique, the bytes).  An item is never changed once
+ *   published: every write builds a new item and swaps the pointer.  The item
+ *   that leaves the table (overwritten, popped) is freed by the dictionary's
+ *   value destructor (item_free) after an RCU grace period, so a reader that
+ *   found it inside lfd_read_lock()/lfd_read_unlock() can still copy it.
+ *
+ *   get/gets  lfd_get inside a read-side section; the item is copied into the
+ *             connection's output buffer before the section ends.
+ *   set       lfd_set: insert or overwrite, unconditionally.
+ *   add       lfd_insert (insert if absent).  If the present item has expired
+ *             it counts as absent: lfd_cas from that dead item to the new one.
+ *   delete    lfd_pop (in protocol.c's cmd_delete).  Popping an expired item
+ *             answers NOT_FOUND (the key was logically absent, and is absent
+ *             after the pop either way).
+ *   replace, cas, append, prepend, incr, decr, touch
+ *             lfd_cas loops: read the current item, build the new item from
+ *             it, lfd_cas(current -> new); on -EAGAIN another write won, retry
+ *             from the item that won.  replace is not lfd_replace: memcached's
+ *             replace must fail on an expired item that is still physically
+ *             in the table, and only a compare-and-set on the live item it
+ *             checked gives that exactly (lfd_replace would swap out whatever
+ *             is there, dead or alive).
+ *   flush_all lfd_foreach + lfd_pop_if(key, the item visited): each visited
+ *             item is removed only if it is still the one visited.  With a
+ *             delay, items stored before the deadline are dead from then on
+ *             and the sweeper (main thread, main.c) removes them.
+ *
+ *   Why every loop runs inside lfd_read_lock(): lfd_cas and lfd_pop_if compare
+ *   pointers.  Inside a read-side section the item we read cannot be freed, so
+ *   its address cannot be reused by a newer item for the same key (no ABA): a
+ *   successful lfd_cas really replaced the item we built from.
+ *
+ *   Expiry is lazy, as in memcached: an expired item is treated as absent by
+ *   every command (and popped with lfd_pop_if when met); the main thread also
+ *   sweeps expired items every few seconds so that memory comes back.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kvserver.h"
+
+#define REALTIME_MAXDELTA (60 * 60 * 24 * 30)
+
+struct lfd *dict;
+atomic_size_t mem_used;			/* bytes of live + deferred items */
+static atomic_uint_fast64_t next_cas = 1;
+atomic_llong flush_deadline;		/* 0, or time of a delayed flush */
+atomic_bool have_expiring;		/* some item had an exptime */
+
+static size_t item_size(uint32_t nbytes, uint32_t klen)
+{
+	return sizeof(struct item) + nbytes + 2 + klen;
+}
+
+/* Allocate an unpublished item; NULL when over the memory limit or out of
+ * memory. */
+struct item *item_new(uint32_t nbytes, uint32_t klen)
+{
+	size_t sz = item_size(nbytes, klen);
+	struct item *it;
+
+	if (atomic_fetch_add_explicit(&mem_used, sz, memory_order_relaxed) + sz >
+	    opt.mem_limit) {
+		atomic_fetch_sub_explicit(&mem_used, sz, memory_order_relaxed);
+		return NULL;
+	}
+	it = malloc(sizeof(*it) + nbytes + 2);
+	if (it == NULL) {
+		atomic_fetch_sub_explicit(&mem_used, sz, memory_order_relaxed);
+		return NULL;
+	}
+	it->nbytes = nbytes;
+	it->klen = klen;
+	it->flags = 0;
+	it->exptime = 0;
+	it->stime = time(NULL);
+	it->cas = atomic_fetch_add_explicit(&next_cas, 1, memory_order_relaxed);
+	it->data[nbytes] = '\r';
+	it->data[nbytes + 1] = '\n';
+	return it;
+}
+
+/* Free an item that was never published, or (as the value destructor) one
+ * that left the table a grace period ago. */
+void item_release(struct item *it)
+{
+	if (it == NULL)
+		return;
+	atomic_fetch_sub_explicit(&mem_used, item_size(it->nbytes, it->klen),
+				  memory_order_relaxed);
+	free(it);
+}
+
+void item_free(void *value, void *arg)
+{
+	(void)arg;
+	item_release(value);
+}
+
+/* Expired, or invalidated by a delayed flush_all whose time has come. */
+bool item_dead(const struct item *it, int64_t now)
+{
+	long long fl = atomic_load_explicit(&flush_deadline,
+					    memory_order_relaxed);
+
+	if (it->exptime != 0 && it->exptime <= now)
+		return true;
+	return fl != 0 && now >= fl && it->stime < fl;
+}
+
+/* memcached's exptime: 0 never, negative already expired, up to 30 days
+ * relative, else an absolute unix time. */
+int64_t abs_exptime(int64_t e, int64_t now)
+{
+	if (e == 0)
+		return 0;
+	atomic_store_explicit(&have_expiring, true, memory_order_relaxed);
+	if (e < 0)
+		return 1; /* long past */
+	if (e <= REALTIME_MAXDELTA)
+		return now + e;
+	return e;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The table: get, store, the lfd_cas loops, flush                            */
+
+static void append_value(struct conn *c, const char *key, size_t klen,
+			 const struct item *it, bool with_cas)
+{
+	char hdr[64];
+	int n;
+
+	out_mem(c, "VALUE ", 6);
+	out_mem(c, key, klen);
+	if (with_cas)
+		n = snprintf(hdr, sizeof(hdr), " %" PRIu32 " %" PRIu32 " %" PRIu64 "\r\n",
+			     it->flags, it->nbytes, it->cas);
+	else
+		n = snprintf(hdr, sizeof(hdr), " %" PRIu32 " %" PRIu32 "\r\n",
+			     it->flags, it->nbytes);
+	out_mem(c, hdr, (size_t)n);
+	out_mem(c, it->data, (size_t)it->nbytes + 2); /* value and \r\n */
+}
+
+/* get/gets: one lfd_get per key inside a read-side section; the item is
+ * copied into the output buffer before the section ends, so a concurrent
+ * set or delete cannot free it under us. */
+void get_one(struct conn *c, const char *key, size_t klen, bool with_cas,
+		    int64_t now)
+{
+	void *v;
+
+	stat_inc(&c->w->st.v[ST_cmd_get], 1);
+	lfd_read_lock(dict);
+	if (lfd_get(dict, key, klen, &v) == 0) {
+		const struct item *it = v;
+		if (!item_dead(it, now)) {
+			append_value(c, key, klen, it, with_cas);
+			stat_inc(&c->w->st.v[ST_get_hits], 1);
+			lfd_read_unlock(dict);
+			return;
+		}
+		lfd_pop_if(dict, key, klen, v); /* lazy expiry */
+	}
+	lfd_read_unlock(dict);
+	stat_inc(&c->w->st.v[ST_get_misses], 1);
+}
+
+/* Store the completed item `it` under c->key according to c->scmd.  Takes
+ * ownership of `it`.  Returns the reply. */
+const char *do_store(struct conn *c, struct item *it)
+{
+	const char *key = c->key;
+	size_t klen = c->klen;
+	int64_t now = time(NULL);
+	void *cur, *v;
+	const char *res;
+	int r;
+
+	stat_inc(&c->w->st.v[ST_cmd_set], 1);
+	switch (c->scmd) {
+	case CMD_SET:
+		/* set = lfd_set; the item replaced is freed after a grace period */
+		r = lfd_set(dict, key, klen, it, NULL);
+		if (r < 0) {
+			item_release(it);
+			return "SERVER_ERROR out of memory storing object\r\n";
+		}
+		return "STORED\r\n";
+	case CMD_ADD:
+		/* add = lfd_insert; an expired item in the way counts as absent */
+		lfd_read_lock(dict);
+		for (;;) {
+			r = lfd_insert(dict, key, klen, it, &cur);
+			if (r == 0) {
+				res = "STORED\r\n";
+				break;
+			}
+			if (r != -EEXIST) {
+				item_release(it);
+				res = "SERVER_ERROR out of memory storing object\r\n";
+				break;
+			}
+			if (!item_dead(cur, now)) {
+				item_release(it);
+				res = "NOT_STORED\r\n";
+				break;
+			}
+			r = lfd_cas(dict, key, klen, cur, it, NULL);
+			if (r == 0) {
+				res = "STORED\r\n";
+				break;
+			}
+			/* -EAGAIN or -ENOENT: someone else wrote; look again */
+		}
+		lfd_read_unlock(dict);
+		return res;
+	case CMD_REPLACE:
+	case CMD_APPEND:
+	case CMD_PREPEND:
+	case CMD_CAS:
+		break;
+	}
+
+	/* replace / append / prepend / cas: an lfd_cas loop on the live item */
+	lfd_read_lock(dict);
+	r = lfd_get(dict, key, klen, &cur);
+	for (;;) {
+		struct item *old = cur, *nw = it;
+
+		if (r == -ENOENT || item_dead(old, now)) {
+			if (r == 0)
+				lfd_pop_if(dict, key, klen, cur);
+			res = c->scmd == CMD_CAS ? "NOT_FOUND\r\n" : "NOT_STORED\r\n";
+			if (c->scmd == CMD_CAS)
+				stat_inc(&c->w->st.v[ST_cas_misses], 1);
+			break;
+		}
+		if (c->scmd == CMD_CAS && old->cas != c->cas_in) {
+			res = "EXISTS\r\n";
+			stat_inc(&c->w->st.v[ST_cas_badval], 1);
+			break;
+		}
+		if (c->scmd == CMD_APPEND || c->scmd == CMD_PREPEND) {
+			/* a new item: old bytes + new bytes, old flags and expiry */
+			size_t total = (size_t)old->nbytes + it->nbytes;
+			if (total > opt.max_item) {
+				res = "SERVER_ERROR object too large for cache\r\n";
+				break;
+			}
+			nw = item_new((uint32_t)total, (uint32_t)klen);
+			if (nw == NULL) {
+				res = "SERVER_ERROR out of memory storing object\r\n";
+				break;
+			}
+			nw->flags = old->flags;
+			nw->exptime = old->exptime;
+			if (c->scmd == CMD_APPEND) {
+				memcpy(nw->data, old->data, old->nbytes);
+				memcpy(nw->data + old->nbytes, it->data, it->nbytes);
+			} else {
+				memcpy(nw->data, it->data, it->nbytes);
+				memcpy(nw->data + it->nbytes, old->data, old->nbytes);
+			}
+		}
+		r = lfd_cas(dict, key, klen, cur, nw, &v);
+		if (r == 0) {
+			res = "STORED\r\n";
+			if (c->scmd == CMD_CAS)
+				stat_inc(&c->w->st.v[ST_cas_hits], 1);
+			if (nw != it)
+				item_release(it);
+			it = NULL; /* published (or merged into nw) */
+			break;
+		}
+		if (nw != it)
+			item_release(nw);
+		if (r == -EAGAIN) {
+			cur = v; /* retry from the item that won */
+			r = 0;
+		} else if (r != -ENOENT) {
+			res = "SERVER_ERROR out of memory storing object\r\n";
+			break;
+		}
+	}
+	lfd_read_unlock(dict);
+	item_release(it); /* not stored: never published, free it now */
+	return res;
+}
+
+/*
+ * Replace the live item under key by make(old)'s copy of it, with an
+ * lfd_cas loop (a racing update makes make run again on the newer item).
+ * make returns NULL and sets *nw, or returns the error reply.  Returns
+ * NULL once the copy is stored, "NOT_FOUND\r\n" when there is no live item
+ * (a dead one is popped), or an error reply ("SERVER_ERROR ...", or make's).
+ */
+const char *item_cas_update(const char *key, size_t klen, int64_t now,
+				   item_copy_fn make, void *arg)
+{
+	const char *res = NULL;
+	void *cur, *v;
+	int r;
+
+	lfd_read_lock(dict);
+	r = lfd_get(dict, key, klen, &cur);
+	for (;;) {
+		const struct item *old = cur;
+		struct item *nw;
+
+		if (r == -ENOENT || item_dead(old, now)) {
+			if (r == 0)
+				lfd_pop_if(dict, key, klen, cur);
+			res = "NOT_FOUND\r\n";
+			break;
+		}
+		res = make(old, (uint32_t)klen, arg, &nw);
+		if (res != NULL)
+			break;
+		r = lfd_cas(dict, key, klen, cur, nw, &v);
+		if (r == 0)
+			break;
+		item_release(nw);
+		if (r == -EAGAIN) {
+			cur = v;
+			r = 0;
+		} else if (r != -ENOENT) {
+			res = "SERVER_ERROR out of memory\r\n";
+			break;
+		}
+	}
+	lfd_read_unlock(dict);
+	return res;
+}
+
+struct flush_arg {
+	int64_t before; /* pop items stored before this time; 0: all */
+	int64_t now;
+	bool dead_only;
+};
+
+static int flush_one(void *arg, const void *key, size_t len, void *value)
+{
+	const struct flush_arg *fa = arg;
+	const struct item *it = value;
+
+	if (fa->dead_only && !item_dead(it, fa->now))
+		return 0;
+	/* only if still the item visited: a newer one set meanwhile stays */
+	lfd_pop_if(dict, key, len, value);
+	return 0;
+}
+
+void flush_table(bool dead_only)
+{
+	struct flush_arg fa = { 0, time(NULL), dead_only };
+
+	lfd_foreach(dict, flush_one, &fa);
+}

@@ -1,0 +1,567 @@
+/*
+ * protocol.c - lfd-kvserver's memcached text protocol: the framing of a
+ * connection's input (command lines, data blocks, swallowed values), the
+ * tokenizer and number parsers, and one function per command that checks
+ * its arguments and words the reply.
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * May use: kvserver.h: items.c for the table work (and the table itself for
+ * delete's lfd_pop and the stats), conn.c's output helpers, the options.  It
+ * never touches a socket: conn.c hands it what a connection read
+ * (process_input) and sends what it wrote into the output buffer.
+ *
+ * Protocol details follow memcached 1.6 (proto_text.c) where clients can see
+ * them: error strings, the swallowing of a too-large value, errors sent even
+ * with noreply, "stats <unknown>" -> ERROR.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvserver.h"
+
+#define KV_VERSION "1.6.0-lfdict-kvserver-0.1"
+#define WBUF_HIGH (256 * 1024)	  /* stop parsing while this much is unsent */
+
+/* ------------------------------------------------------------------------ */
+/* Parsing helpers                                                            */
+
+#define MAX_TOKENS 24
+
+struct tokens {
+	char *t[MAX_TOKENS];
+	size_t len[MAX_TOKENS];
+	int n;
+	char *rest; /* first unsplit byte when more than MAX_TOKENS words */
+};
+
+/* Split on spaces, up to MAX_TOKENS words; the rest stays in `rest`. */
+static void tokenize(char *s, size_t n, struct tokens *tk)
+{
+	size_t i = 0;
+
+	tk->n = 0;
+	tk->rest = NULL;
+	while (i < n) {
+		while (i < n && s[i] == ' ')
+			i++;
+		if (i >= n)
+			break;
+		if (tk->n == MAX_TOKENS) {
+			tk->rest = s + i;
+			break;
+		}
+		size_t b = i;
+		while (i < n && s[i] != ' ')
+			i++;
+		tk->t[tk->n] = s + b;
+		tk->len[tk->n] = i - b;
+		s[i < n ? i : n] = '\0'; /* s has room for one byte past n */
+		tk->n++;
+		i++;
+	}
+}
+
+/* Strict decimal parsers: the whole token, no sign unless allowed. */
+static bool parse_u64(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (len == 0 || len > 20)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_i64(const char *s, size_t len, int64_t *out)
+{
+	uint64_t v;
+	bool neg = len > 0 && s[0] == '-';
+
+	if (!parse_u64(s + neg, len - neg, &v))
+		return false;
+	if (v > (uint64_t)INT64_MAX)
+		return false;
+	*out = neg ? -(int64_t)v : (int64_t)v;
+	return true;
+}
+
+static bool is_noreply(const struct tokens *tk, int i)
+{
+	return tk->n > i && tk->len[i] == 7 && memcmp(tk->t[i], "noreply", 7) == 0;
+}
+
+static bool key_ok(size_t len)
+{
+	return len > 0 && len <= KEY_MAX;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Commands                                                                   */
+
+/* get/gets <key>*: keys scanned straight from the line (any number). */
+static void cmd_get(struct conn *c, const char *s, size_t n, bool with_cas)
+{
+	int64_t now = time(NULL);
+	size_t mark = c->wend - c->wstart, i = 0;
+	int nkeys = 0;
+
+	for (;;) {
+		while (i < n && s[i] == ' ')
+			i++;
+		if (i >= n)
+			break;
+		size_t b = i;
+		while (i < n && s[i] != ' ')
+			i++;
+		if (!key_ok(i - b)) {
+			/* memcached drops the partial answer */
+			c->wend = c->wstart + mark;
+			reply_err(c, "CLIENT_ERROR bad command line format\r\n");
+			return;
+		}
+		get_one(c, s + b, i - b, with_cas, now);
+		nkeys++;
+	}
+	if (nkeys == 0) {
+		reply_err(c, "ERROR\r\n");
+		return;
+	}
+	out_mem(c, "END\r\n", 5);
+}
+
+/* set/add/replace/append/prepend <key> <flags> <exptime> <bytes> [noreply]
+ * cas <key> <flags> <exptime> <bytes> <cas unique> [noreply] */
+static void cmd_store(struct conn *c, struct tokens *tk, enum store_cmd sc)
+{
+	int need = sc == CMD_CAS ? 6 : 5;
+	uint64_t flags, cas_in = 0;
+	int64_t exptime, vlen;
+
+	if (tk->n < need || tk->n > need + 1 || tk->rest != NULL) {
+		reply_err(c, "ERROR\r\n");
+		return;
+	}
+	if (!key_ok(tk->len[1]) ||
+	    !parse_u64(tk->t[2], tk->len[2], &flags) || flags > UINT32_MAX ||
+	    !parse_i64(tk->t[3], tk->len[3], &exptime) ||
+	    !parse_i64(tk->t[4], tk->len[4], &vlen) ||
+	    (sc == CMD_CAS && !parse_u64(tk->t[5], tk->len[5], &cas_in)) ||
+	    (tk->n == need + 1 && !is_noreply(tk, need))) {
+		/* like memcached: no swallowing, the data line will be parsed as
+		 * a command (and usually answered ERROR) */
+		reply_err(c, "CLIENT_ERROR bad command line format\r\n");
+		return;
+	}
+	if (vlen < 0 || vlen > INT_MAX - 2) {
+		reply_err(c, "CLIENT_ERROR bad command line format\r\n");
+		return;
+	}
+	c->noreply = is_noreply(tk, need);
+	struct item *it = NULL;
+	const char *err = "SERVER_ERROR object too large for cache\r\n";
+	if ((uint64_t)vlen <= opt.max_item) {
+		it = item_new((uint32_t)vlen, (uint32_t)tk->len[1]);
+		err = "SERVER_ERROR out of memory storing object\r\n";
+	}
+	if (it == NULL) {
+		reply_err(c, err);
+		/* read and drop the data block, as memcached does; and, as it
+		 * does for set, do not leave the old value behind */
+		c->state = ST_SWALLOW;
+		c->swallow = (uint64_t)vlen + 2;
+		if (sc == CMD_SET) {
+			lfd_pop(dict, tk->t[1], tk->len[1], NULL);
+		}
+		return;
+	}
+	it->flags = (uint32_t)flags;
+	it->exptime = abs_exptime(exptime, time(NULL));
+	c->scmd = sc;
+	c->it = it;
+	c->it_have = 0;
+	c->cas_in = cas_in;
+	c->sreply = !c->noreply;
+	c->klen = tk->len[1];
+	memcpy(c->key, tk->t[1], c->klen);
+	c->state = ST_DATA;
+}
+
+/* The data block of a storage command is complete. */
+static void finish_store(struct conn *c)
+{
+	struct item *it = c->it;
+
+	c->it = NULL;
+	c->state = ST_LINE;
+	c->noreply = !c->sreply;
+	if (it->data[it->nbytes] != '\r' || it->data[it->nbytes + 1] != '\n') {
+		/* a value longer than announced (or a bad terminator) */
+		item_release(it);
+		reply_err(c, "CLIENT_ERROR bad data chunk\r\n");
+		return;
+	}
+	const char *res = do_store(c, it);
+	if (strncmp(res, "SERVER_ERROR", 12) == 0)
+		reply_err(c, res);
+	else
+		reply(c, res);
+}
+
+/* delete <key> [0] [noreply] = lfd_pop */
+static void cmd_delete(struct conn *c, struct tokens *tk)
+{
+	int n = tk->n;
+	void *v;
+
+	if (n > 2 && is_noreply(tk, n - 1)) {
+		c->noreply = true;
+		n--;
+	}
+	if (n < 2 || n > 3 || tk->rest != NULL ||
+	    (n == 3 && !(tk->len[2] == 1 && tk->t[2][0] == '0'))) {
+		reply_err(c, "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n");
+		return;
+	}
+	if (!key_ok(tk->len[1])) {
+		reply_err(c, "CLIENT_ERROR bad command line format\r\n");
+		return;
+	}
+	/* inside a read-side section so that the popped item can be looked at */
+	lfd_read_lock(dict);
+	int r = lfd_pop(dict, tk->t[1], tk->len[1], &v);
+	bool hit = r == 0 && !item_dead(v, time(NULL));
+	lfd_read_unlock(dict);
+	stat_inc(hit ? &c->w->st.v[ST_delete_hits] : &c->w->st.v[ST_delete_misses], 1);
+	reply(c, hit ? "DELETED\r\n" : "NOT_FOUND\r\n");
+}
+
+/* The shape "<cmd> <key> <arg> [noreply]" (incr, decr, touch): check it,
+ * set c->noreply, and answer the client's error if it is off. */
+static bool check_key_arg_line(struct conn *c, const struct tokens *tk)
+{
+	if (tk->n < 3 || tk->n > 4 || tk->rest != NULL ||
+	    (tk->n == 4 && !is_noreply(tk, 3))) {
+		reply_err(c, "ERROR\r\n");
+		return false;
+	}
+	c->noreply = tk->n == 4;
+	if (!key_ok(tk->len[1])) {
+		reply_err(c, "CLIENT_ERROR bad command line format\r\n");
+		return false;
+	}
+	return true;
+}
+
+struct arith_arg {
+	uint64_t delta;
+	bool incr;
+	char buf[32]; /* the new value, in decimal */
+};
+
+/* incr/decr's copy: the new decimal value, the old flags and expiry. */
+static const char *arith_copy(const struct item *old, uint32_t klen,
+			      void *arg, struct item **out)
+{
+	struct arith_arg *a = arg;
+	uint64_t val;
+
+	if (!parse_u64(old->data, old->nbytes, &val))
+		return "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n";
+	if (a->incr)
+		val += a->delta; /* wraps at 2^64, as memcached */
+	else
+		val = a->delta > val ? 0 : val - a->delta;
+	int n = snprintf(a->buf, sizeof(a->buf), "%" PRIu64, val);
+	struct item *nw = item_new((uint32_t)n, klen);
+	if (nw == NULL)
+		return "SERVER_ERROR out of memory\r\n";
+	memcpy(nw->data, a->buf, (size_t)n);
+	nw->flags = old->flags;
+	nw->exptime = old->exptime;
+	*out = nw;
+	return NULL;
+}
+
+/* incr/decr <key> <delta> [noreply]. */
+static void cmd_arith(struct conn *c, struct tokens *tk, bool incr)
+{
+	struct arith_arg a = { .incr = incr };
+
+	if (!check_key_arg_line(c, tk))
+		return;
+	if (!parse_u64(tk->t[2], tk->len[2], &a.delta)) {
+		reply_err(c, "CLIENT_ERROR invalid numeric delta argument\r\n");
+		return;
+	}
+	const char *res = item_cas_update(tk->t[1], tk->len[1], time(NULL),
+					  arith_copy, &a);
+	if (res == NULL) {
+		stat_inc(incr ? &c->w->st.v[ST_incr_hits] : &c->w->st.v[ST_decr_hits], 1);
+		if (!c->noreply) {
+			out_str(c, a.buf);
+			out_mem(c, "\r\n", 2);
+		}
+	} else if (res[0] == 'N') {
+		stat_inc(incr ? &c->w->st.v[ST_incr_misses] : &c->w->st.v[ST_decr_misses], 1);
+		reply(c, res);
+	} else {
+		reply_err(c, res);
+	}
+}
+
+/* touch's copy: the same data, flags and cas unique (as memcached keeps
+ * it), the new expiry. */
+static const char *touch_copy(const struct item *old, uint32_t klen,
+			      void *arg, struct item **out)
+{
+	struct item *nw = item_new(old->nbytes, klen);
+
+	if (nw == NULL)
+		return "SERVER_ERROR out of memory\r\n";
+	memcpy(nw->data, old->data, old->nbytes);
+	nw->flags = old->flags;
+	nw->cas = old->cas;
+	nw->exptime = *(const int64_t *)arg;
+	*out = nw;
+	return NULL;
+}
+
+/* touch <key> <exptime> [noreply]. */
+static void cmd_touch(struct conn *c, struct tokens *tk)
+{
+	int64_t exptime, now = time(NULL);
+
+	if (!check_key_arg_line(c, tk))
+		return;
+	if (!parse_i64(tk->t[2], tk->len[2], &exptime)) {
+		reply_err(c, "CLIENT_ERROR invalid exptime argument\r\n");
+		return;
+	}
+	exptime = abs_exptime(exptime, now);
+	stat_inc(&c->w->st.v[ST_cmd_touch], 1);
+	const char *res = item_cas_update(tk->t[1], tk->len[1], now,
+					  touch_copy, &exptime);
+	if (res == NULL)
+		res = "TOUCHED\r\n";
+	stat_inc(&c->w->st.v[res[0] == 'T' ? ST_touch_hits : ST_touch_misses], 1);
+	if (res[0] == 'S')
+		reply_err(c, res);
+	else
+		reply(c, res);
+}
+
+/* flush_all [delay] [noreply] */
+static void cmd_flush(struct conn *c, struct tokens *tk)
+{
+	int n = tk->n;
+	int64_t delay = 0;
+
+	if (n > 1 && is_noreply(tk, n - 1)) {
+		c->noreply = true;
+		n--;
+	}
+	if (n > 2 || tk->rest != NULL ||
+	    (n == 2 && (!parse_i64(tk->t[1], tk->len[1], &delay) || delay < 0))) {
+		reply_err(c, "CLIENT_ERROR bad command line format\r\n");
+		return;
+	}
+	stat_inc(&c->w->st.v[ST_cmd_flush], 1);
+	if (delay == 0) {
+		atomic_store(&flush_deadline, 0);
+		flush_table(false);
+	} else {
+		atomic_store(&flush_deadline,
+			     (long long)abs_exptime(delay, time(NULL)));
+	}
+	reply(c, "OK\r\n");
+}
+
+#define KV_NAME(n) #n,
+static const char *const stat_names[] = { KV_STATS(KV_NAME) };
+
+static uint64_t sum_stat(int k)
+{
+	uint64_t s = 0;
+
+	for (int i = 0; i < opt.threads; i++)
+		s += atomic_load_explicit(&workers[i].st.v[k], memory_order_relaxed);
+	return s;
+}
+
+static void cmd_stats(struct conn *c, struct tokens *tk)
+{
+	char buf[128];
+	size_t count = 0;
+	struct rusage ru;
+
+	if (tk->n != 1) {
+		reply_err(c, "ERROR\r\n");
+		return;
+	}
+	lfd_count(dict, &count);
+	getrusage(RUSAGE_SELF, &ru);
+#define S(fmt, ...)                                                           \
+	do {                                                                  \
+		int n_ = snprintf(buf, sizeof(buf), "STAT " fmt "\r\n",       \
+				  __VA_ARGS__);                               \
+		out_mem(c, buf, (size_t)n_);                                  \
+	} while (0)
+	time_t now = time(NULL);
+	S("pid %ld", (long)getpid());
+	S("uptime %ld", (long)(now - start_time));
+	S("time %ld", (long)now);
+	S("version %s", KV_VERSION);
+	S("pointer_size %d", (int)(8 * sizeof(void *)));
+	S("rusage_user %ld.%06ld", (long)ru.ru_utime.tv_sec,
+	  (long)ru.ru_utime.tv_usec);
+	S("rusage_system %ld.%06ld", (long)ru.ru_stime.tv_sec,
+	  (long)ru.ru_stime.tv_usec);
+	S("max_connections %ld", opt.max_conns);
+	S("curr_connections %ld", atomic_load(&curr_conns));
+	S("total_connections %lu", atomic_load(&total_conns));
+	for (int k = 0; k < ST_COUNT; k++)
+		S("%s %" PRIu64, stat_names[k], sum_stat(k));
+	S("limit_maxbytes %zu", opt.mem_limit);
+	S("threads %d", opt.threads);
+	S("bytes %zu", atomic_load_explicit(&mem_used, memory_order_relaxed));
+	S("curr_items %zu", count);
+	S("item_size_max %zu", opt.max_item);
+#undef S
+	out_mem(c, "END\r\n", 5);
+}
+
+/* One command line (without \r\n; line[len] is writable). */
+static void process_line(struct conn *c, char *line, size_t len)
+{
+	struct tokens tk;
+
+	c->noreply = false;
+	/* get and gets take any number of keys: scan the line itself */
+	size_t w = 0;
+	while (w < len && line[w] == ' ')
+		w++;
+	if (len - w >= 4 && memcmp(line + w, "get ", 4) == 0) {
+		cmd_get(c, line + w + 4, len - w - 4, false);
+		return;
+	}
+	if (len - w >= 5 && memcmp(line + w, "gets ", 5) == 0) {
+		cmd_get(c, line + w + 5, len - w - 5, true);
+		return;
+	}
+	tokenize(line, len, &tk);
+	if (tk.n == 0) {
+		reply_err(c, "ERROR\r\n");
+		return;
+	}
+	const char *cmd = tk.t[0];
+#define IS(s) (tk.len[0] == sizeof(s) - 1 && memcmp(cmd, s, sizeof(s) - 1) == 0)
+	if (IS("set"))
+		cmd_store(c, &tk, CMD_SET);
+	else if (IS("add"))
+		cmd_store(c, &tk, CMD_ADD);
+	else if (IS("replace"))
+		cmd_store(c, &tk, CMD_REPLACE);
+	else if (IS("append"))
+		cmd_store(c, &tk, CMD_APPEND);
+	else if (IS("prepend"))
+		cmd_store(c, &tk, CMD_PREPEND);
+	else if (IS("cas"))
+		cmd_store(c, &tk, CMD_CAS);
+	else if (IS("delete"))
+		cmd_delete(c, &tk);
+	else if (IS("incr"))
+		cmd_arith(c, &tk, true);
+	else if (IS("decr"))
+		cmd_arith(c, &tk, false);
+	else if (IS("touch"))
+		cmd_touch(c, &tk);
+	else if (IS("flush_all"))
+		cmd_flush(c, &tk);
+	else if (IS("stats"))
+		cmd_stats(c, &tk);
+	else if (IS("version"))
+		out_str(c, "VERSION " KV_VERSION "\r\n"); /* 1.6: args ignored */
+	else if (IS("verbosity") && tk.rest == NULL &&
+		 (tk.n == 2 || (tk.n == 3 && is_noreply(&tk, 2)))) {
+		/* accepted and ignored: this server has no log levels */
+		c->noreply = is_noreply(&tk, tk.n - 1);
+		reply(c, "OK\r\n");
+	} else if (IS("quit"))
+		c->closing = true;
+	else
+		reply_err(c, "ERROR\r\n");
+#undef IS
+}
+
+/* Consume what the read buffer holds.  Returns false when output has piled
+ * up and parsing must wait for the socket to drain. */
+bool process_input(struct conn *c)
+{
+	while (!c->closing && c->rstart < c->rend) {
+		if (c->wend - c->wstart > WBUF_HIGH)
+			return false;
+		char *p = c->rbuf + c->rstart;
+		size_t avail = c->rend - c->rstart;
+
+		if (c->state == ST_SWALLOW) {
+			size_t n = avail < c->swallow ? avail : (size_t)c->swallow;
+			c->swallow -= n;
+			c->rstart += n;
+			if (c->swallow == 0)
+				c->state = ST_LINE;
+			continue;
+		}
+		if (c->state == ST_DATA) {
+			size_t want = (size_t)c->it->nbytes + 2 - c->it_have;
+			size_t n = avail < want ? avail : want;
+			memcpy(c->it->data + c->it_have, p, n);
+			c->it_have += n;
+			c->rstart += n;
+			if (n == want)
+				finish_store(c);
+			continue;
+		}
+		char *nl = memchr(p, '\n', avail);
+		if (nl == NULL) {
+			if (avail > LINE_MAX_LEN) {
+				reply_err(c, "CLIENT_ERROR line too long\r\n");
+				c->closing = true;
+			}
+			break;
+		}
+		size_t len = (size_t)(nl - p);
+		c->rstart += len + 1;
+		if (len > LINE_MAX_LEN) {
+			reply_err(c, "CLIENT_ERROR line too long\r\n");
+			c->closing = true;
+			break;
+		}
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		process_line(c, p, len); /* p[len] is '\r' or '\n': writable */
+	}
+	/* compact the read buffer */
+	if (c->rstart == c->rend) {
+		c->rstart = c->rend = 0;
+	} else if (c->rstart > 0 && c->rstart > c->rsize / 2) {
+		memmove(c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
+		c->rend -= c->rstart;
+		c->rstart = 0;
+	}
+	return true;
+}
