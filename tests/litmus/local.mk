@@ -4,7 +4,7 @@
 
 # --- litmus tests: one program per pattern, all from tests/litmus/litmus.c
 # (the program's name selects the pattern).  `make check` runs each for
-# LFD_LITMUS_ROUNDS rounds (default 20000); `make litmus-long` for 10^6.
+# LFD_LITMUS_ROUNDS rounds (default 10000; 1000 in sanitizer builds); `make litmus-long` for 10^6.
 LFD_LITMUS = tests/litmus/lit_mp tests/litmus/lit_sb tests/litmus/lit_sb_set \
 	tests/litmus/lit_lb tests/litmus/lit_iriw tests/litmus/lit_2plus2w \
 	tests/litmus/lit_setdefault tests/litmus/lit_pop2 \
