@@ -168,7 +168,7 @@ static void append_value(struct conn *c, const char *key, size_t klen,
  * copied into the output buffer before the section ends, so a concurrent
  * set or delete cannot free it under us. */
 void get_one(struct conn *c, const char *key, size_t klen, bool with_cas,
-		    int64_t now)
+	     int64_t now)
 {
 	void *v;
 
@@ -318,7 +318,7 @@ const char *do_store(struct conn *c, struct item *it)
  * (a dead one is popped), or an error reply ("SERVER_ERROR ...", or make's).
  */
 const char *item_cas_update(const char *key, size_t klen, int64_t now,
-				   item_copy_fn make, void *arg)
+			    item_copy_fn make, void *arg)
 {
 	const char *res = NULL;
 	void *cur, *v;
