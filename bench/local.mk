@@ -7,7 +7,14 @@
 # the peers need libck-dev and libglib2.0-dev, which building and testing
 # lfdict does not (doc/performance.md lists the packages).
 EXTRA_PROGRAMS += bench/lfd-bench
-bench_lfd_bench_SOURCES = bench/lfd-bench.c
+# The harness and one adapter file per peer; a new peer adds its line here
+# and in BENCH_PEERS (bench/peer.h).
+bench_lfd_bench_SOURCES = bench/harness.c bench/peer.h \
+	bench/peer_lfdict.c \
+	bench/peer_rculfhash.c \
+	bench/peer_ck_ht.c \
+	bench/peer_ghash.c \
+	bench/peer_seq.c
 bench_lfd_bench_CFLAGS = $(AM_CFLAGS) $(PTHREAD_LIBS) \
 	`pkg-config --cflags liburcu-cds liburcu-memb ck glib-2.0`
 bench_lfd_bench_LDADD = lib/liblfdict.la \
