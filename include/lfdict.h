@@ -117,7 +117,9 @@
  *    it (urcu_memb_call_rcu_before_fork() and so on), and fork only while
  *    no other thread is inside a read-side section of that flavour: liburcu
  *    keeps the parent's reader registrations in the child, and a grace
- *    period would wait for a reader that no longer exists.
+ *    period would wait for a reader that no longer exists.  Never fork
+ *    from inside a read-side section or from a value destructor lfdict
+ *    runs: the fork would wait for the calling thread itself.
  *  - liburcu itself: urcu-bp registers a thread on its first read-side
  *    section (a mutex and, rarely, an mmap), and liburcu creates its
  *    call_rcu worker thread on first use; liburcu aborts if those fail.
