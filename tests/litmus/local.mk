@@ -20,6 +20,11 @@ check-local: check-TESTS
 		if ./$$t >$$t.log 2>&1; then tail -n 1 $$t.log; \
 		else cat $$t.log; echo "FAIL: $$t"; fail=1; fi; \
 	done; exit $$fail
+# (automake cleans the logs of TESTS only)
+clean-local: clean-litmus-logs
+clean-litmus-logs:
+	rm -f $(LFD_LITMUS:=.log)
+.PHONY: clean-litmus-logs
 LFD_LITMUS_SRC = tests/litmus/litmus.c $(LFD_TEST_COMMON)
 tests_litmus_lit_mp_SOURCES = $(LFD_LITMUS_SRC)
 tests_litmus_lit_mp_CFLAGS = $(LFD_TEST_CFLAGS)
