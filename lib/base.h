@@ -15,6 +15,12 @@ LFD_HIDDEN void lfd_mem_free(struct lfd *d, void *p, size_t size);
 /* This thread's number (from 1), which picks its counter and slab stripe
  * (count.c, slab.c). */
 LFD_HIDDEN unsigned int lfd_my_thread_no(void);
+/* The stripe of d this thread's updates write (count.c, slab.c,
+ * reclaim.c). */
+static inline struct lfd_stripe *lfd_my_stripe(struct lfd *d)
+{
+	return &d->stripes[lfd_my_thread_no() & (d->nstripes - 1)];
+}
 
 /*
  * The fork gate.  A thread runs the few windows of lfdict whose state a

@@ -23,7 +23,6 @@
 
 #include "count.h"
 
-#define LFD_MAX_STRIPES 64u
 #define LFD_CHECK_MAX 64u
 
 int lfd_count_init(struct lfd *d)
@@ -47,6 +46,8 @@ int lfd_count_init(struct lfd *d)
 		lfd_a_init(&d->stripes[i].backlog, 0L);
 		for (int c = 0; c < LFD_SLAB_CLASSES; c++)
 			lfd_a_init(&d->stripes[i].slab[c], (uintptr_t)0);
+		lfd_a_init(&d->stripes[i].retire, (uintptr_t)0);
+		d->stripes[i].inflight = 0;
 	}
 	return 0;
 }
@@ -58,8 +59,7 @@ void lfd_count_fini(struct lfd *d)
 
 bool lfd_count_update(struct lfd *d, long delta)
 {
-	struct lfd_stripe *s =
-		&d->stripes[lfd_my_thread_no() & (d->nstripes - 1)];
+	struct lfd_stripe *s = lfd_my_stripe(d);
 	/* relaxed: the count orders nothing; lfd_resize_check fences. */
 	long v = lfd_a_fetch_add(&s->n, delta, memory_order_relaxed) + delta;
 	size_t buckets = (size_t)1
@@ -98,8 +98,7 @@ size_t lfd_count_sum(struct lfd *d)
 
 void lfd_backlog_add(struct lfd *d, long delta)
 {
-	struct lfd_stripe *s =
-		&d->stripes[lfd_my_thread_no() & (d->nstripes - 1)];
+	struct lfd_stripe *s = lfd_my_stripe(d);
 
 	/* relaxed: a gauge for backpressure and lfd_stats; orders nothing. */
 	lfd_a_fetch_add(&s->backlog, delta, memory_order_relaxed);

@@ -162,16 +162,28 @@ LFD_HIDDEN extern const unsigned char lfd_tombstone_byte;
 #define LFD_SLAB_EXTRA 32u
 #define LFD_SLAB_CLASSES 5
 
-/* One stripe of the split entry counter and of the slab's free slots, alone
- * on its cache line. */
+/* The most stripes a dictionary has (count.c: twice the CPUs, at most
+ * this). */
+#define LFD_MAX_STRIPES 64u
+
+/* One stripe of the split entry counter, of the slab's free slots and of
+ * the retire stack: what one thread's updates write, alone on its first
+ * cache line; the second line keeps the next stripe's writers (and the
+ * adjacent-line prefetch) off it. */
 struct lfd_stripe {
 	LFD_ATOMIC(long) n;
 	/* retired items pushed minus items freed, by the stripe's threads */
 	LFD_ATOMIC(long) backlog;
 	/* free slab slots per class, for this stripe's threads (slab.c) */
 	LFD_ATOMIC(uintptr_t) slab[LFD_SLAB_CLASSES];
-	char pad[LFD_CACHELINE - 2 * sizeof(long) -
-		 LFD_SLAB_CLASSES * sizeof(uintptr_t)];
+	/* items the stripe's threads retired, not yet in a batch: a
+	 * lock-free stack (reclaim.c) */
+	LFD_ATOMIC(uintptr_t) retire;
+	/* what the batch in flight took from `retire`; owned by that batch
+	 * (written when it is taken, read by its callback) */
+	uintptr_t inflight;
+	char pad[2 * LFD_CACHELINE - 2 * sizeof(long) -
+		 (LFD_SLAB_CLASSES + 2) * sizeof(uintptr_t)];
 };
 
 struct lfd_slab_block;
@@ -207,8 +219,12 @@ struct lfd {
 	LFD_ATOMIC(int) resize_oom; /* the last run stopped on ENOMEM */
 	LFD_ATOMIC(int) destroying;
 	/* The fork gate (fork.c, base.h): 2 per thread inside a window that a
-	 * fork must not cut; LFD_GATE_CLOSED while a fork is prepared. */
+	 * fork must not cut; LFD_GATE_CLOSED while a fork is prepared.  A
+	 * line's worth of padding on each side (the dictionary itself may be
+	 * only malloc-aligned): every thread entering a window writes it. */
+	char gate_pad0[LFD_CACHELINE];
 	LFD_ATOMIC(unsigned int) fork_gate;
+	char gate_pad1[LFD_CACHELINE];
 	/* the registry of live dictionaries (fork.c), under its mutex */
 	struct lfd *fork_prev, *fork_next;
 	unsigned int shrink_log; /* owned by the running resize */
@@ -220,8 +236,7 @@ struct lfd {
 	LFD_ATOMIC(uint32_t) grow_done; /* chunks of that grow linked */
 
 	/* --- reclaim pipeline (one batch in flight; see reclaim.c) --- */
-	LFD_ATOMIC(uintptr_t) retire_pending;
-	uintptr_t retire_inflight; /* owned by the batch in flight */
+	/* (the retire stacks and the batch in flight: in the stripes) */
 	LFD_ATOMIC(int) retire_busy;
 	struct rcu_head retire_head;
 	/* chains past their grace period, freed by helpers and callbacks */

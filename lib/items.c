@@ -50,8 +50,8 @@ uint32_t lfd_item_kind(uintptr_t w)
 uintptr_t lfd_item_next(uintptr_t w)
 {
 	/* relaxed: the chain's links were published to whoever holds it by
-	 * the exchange or CAS it took it with (retire_pending, ready slots),
-	 * or written by this thread. */
+	 * the exchange or CAS it took it with (a stripe's retire stack, a
+	 * ready slot), or written by this thread. */
 	return lfd_a_load(lfd_item_link(w), memory_order_relaxed) &
 	       ~LFD_LINK_TAGS;
 }

@@ -6,11 +6,14 @@
  * SPDX-License-Identifier: MIT
  *
  * Retired items (popped entries, and records carrying an overwritten value
- * to its destructor) are pushed on a per-dictionary lock-free stack.  One
- * batch at a time waits for a grace period: whoever finds no batch in
- * flight takes the whole stack and hands it to one update_call_rcu.  One
- * call_rcu per batch instead of one per entry, and no rcu_head in an entry.
- * A pusher never waits: if a batch is in flight, its item rides in the next.
+ * to its destructor) are pushed on a lock-free stack, one per stripe
+ * (lfd_stripe.retire): a thread pushes on its own stripe's, so two
+ * threads' pops do not write one line.  One batch at a time waits for a
+ * grace period: whoever finds no batch in flight takes every stripe's whole
+ * stack (each stripe's part in its `inflight`) and hands them to one
+ * update_call_rcu.  One call_rcu per batch instead of one per entry, and no
+ * rcu_head in an entry.  A pusher never waits: if a batch is in flight, its
+ * item rides in the next, and it learns that from one load of retire_busy.
  *
  * Who frees.  The callback runs on the flavour's call_rcu worker, one
  * thread for the whole process.  Under oversubscription (1000 updaters on
@@ -49,9 +52,15 @@
  *
  * Waiting (lfd_barrier, lfd_destroy): a waiter announces itself in
  * `reclaim_waiters`, waits until no helper holds a chain, then pushes a
- * marker.  While a waiter is announced, no helper takes a chain, and every
- * callback frees its whole batch and empties all slots, with no budget,
- * before it signals the markers of its batch.
+ * marker on every stripe's stack.  While a waiter is announced, no helper
+ * takes a chain, and every callback frees its whole batch and empties all
+ * slots, with no budget, before it signals the markers of its batch.  One
+ * marker per stripe: an item retired before the wait began is below the
+ * marker of its own stripe (its push happens-before the marker's, so it
+ * comes first in that stack's modification order), so the batch that
+ * takes the marker, or an earlier one, holds it; a single marker on one
+ * stripe would say nothing of the others, whose stacks the batch taker
+ * reads at other instants.
  */
 #include <errno.h>
 #include <limits.h>
@@ -121,10 +130,50 @@ static void lfd_throttle_update(struct lfd *d);
 /* Is anything waiting: not yet in a batch, or ready to be freed? */
 static bool lfd_reclaim_work(struct lfd *d)
 {
+	unsigned int i;
+
 	/* seq_cst: the store-buffering pairs described in
 	 * lfd_retire_schedule. */
-	return lfd_a_load(&d->retire_pending, memory_order_seq_cst) != 0 ||
-	       lfd_a_load(&d->ready_count, memory_order_seq_cst) != 0;
+	for (i = 0; i < d->nstripes; i++)
+		if (lfd_a_load(&d->stripes[i].retire, memory_order_seq_cst))
+			return true;
+	return lfd_a_load(&d->ready_count, memory_order_seq_cst) != 0;
+}
+
+/* Take every stripe's stack into its `inflight` (the caller holds
+ * retire_busy); true if any was not empty. */
+static bool lfd_batch_take(struct lfd *d)
+{
+	bool any = false;
+	unsigned int i;
+
+	for (i = 0; i < d->nstripes; i++) {
+		struct lfd_stripe *s = &d->stripes[i];
+
+		/* acquire: pairs with the pushes' release, so each item's
+		 * link and value are visible to the callback; seq_cst for
+		 * the waiter's markers (lfd_reclaim_wait). */
+		s->inflight = lfd_a_xchg(&s->retire, (uintptr_t)0,
+					 memory_order_seq_cst);
+		any |= s->inflight != 0;
+	}
+	return any;
+}
+
+/* The batch in flight's next non-empty chain, taken from its stripe
+ * (*i: the stripe to look at next); 0 when none is left.  Callback only. */
+static uintptr_t lfd_batch_next(struct lfd *d, unsigned int *i)
+{
+	while (*i < d->nstripes) {
+		struct lfd_stripe *s = &d->stripes[(*i)++];
+		uintptr_t w = s->inflight;
+
+		if (w != 0) {
+			s->inflight = 0;
+			return w;
+		}
+	}
+	return 0;
 }
 
 /* If work waits and no batch is in flight, queue a callback for it. */
@@ -132,32 +181,36 @@ static void lfd_retire_schedule(struct lfd *d)
 {
 	for (;;) {
 		int idle = 0;
-		uintptr_t batch;
 
 		/* seq_cst (these loads, the busy CAS, the stores of
 		 * retire_busy = 0, the pushes and the slot counts): store
 		 * buffering between a pusher or a helper putting a chain back
 		 * (write; check busy) and the callback (clear busy; check
 		 * work) -- one of them always sees the other's write, so no
-		 * item is left behind with no callback queued. */
+		 * item is left behind with no callback queued.
+		 * Busy first: a batch in flight will see the work, and a
+		 * retiring update learns it from one load of a line written
+		 * once per batch, before it reads the other stripes' lines
+		 * or writes any shared one (the gate and the CAS below take
+		 * theirs exclusive; they were 12% of a 2-thread U run's
+		 * samples, doc/performance.md). */
+		if (lfd_a_load(&d->retire_busy, memory_order_seq_cst) != 0)
+			return;
 		if (!lfd_reclaim_work(d))
 			return;
 		/* From taking a batch to handing it to call_rcu: a window a
 		 * fork must not cut (base.h); closed: fork.c reschedules. */
 		if (!lfd_gate_enter(d))
 			return;
+		/* seq_cst on failure too: a failure is this pair's load of
+		 * busy, and returns on what it read. */
 		if (!lfd_a_cas(&d->retire_busy, &idle, 1, memory_order_seq_cst,
-			     memory_order_relaxed)) {
+			     memory_order_seq_cst)) {
 			lfd_gate_exit(d);
 			return; /* the callback in flight will see it */
 		}
-		/* acquire: pairs with the pushes' release, so each item's
-		 * link and value are visible to the callback. */
-		batch = lfd_a_xchg(&d->retire_pending, (uintptr_t)0,
-				 memory_order_acq_rel);
-		if (batch != 0 ||
+		if (lfd_batch_take(d) ||
 		    lfd_a_load(&d->ready_count, memory_order_seq_cst) != 0) {
-			d->retire_inflight = batch;
 #ifdef LFD_BREAK_NO_GRACE /* deliberately broken build for stress/, see doc/torture.md */
 			lfd_retire_cb(&d->retire_head); /* no grace period */
 			lfd_gate_exit(d);
@@ -173,14 +226,14 @@ static void lfd_retire_schedule(struct lfd *d)
 	}
 }
 
-/* Push the chain first..last (linked, last's link about to be set) on the
- * retire stack. */
-static void lfd_retire_push_chain(struct lfd *d, uintptr_t first,
-				  uintptr_t last)
+/* Push the chain first..last (linked, last's link about to be set) on
+ * stripe s's retire stack. */
+static void lfd_retire_push_chain(struct lfd *d, struct lfd_stripe *s,
+				  uintptr_t first, uintptr_t last)
 {
 	LFD_ATOMIC(uintptr_t) *link = lfd_item_link(last);
 	/* relaxed: only seeds the CAS loop. */
-	uintptr_t head = lfd_a_load(&d->retire_pending, memory_order_relaxed);
+	uintptr_t head = lfd_a_load(&s->retire, memory_order_relaxed);
 
 	do
 		/* release: an entry's link is its next word, which walkers
@@ -194,7 +247,7 @@ static void lfd_retire_push_chain(struct lfd *d, uintptr_t first,
 		lfd_a_store(link, head | LFD_LINK_TAGS, memory_order_release);
 	/* seq_cst: release publishes r to the batch taker; seq_cst for the
 	 * store-buffering pair described in lfd_retire_schedule. */
-	while (!lfd_a_cas_weak(&d->retire_pending, &head, first,
+	while (!lfd_a_cas_weak(&s->retire, &head, first,
 			     memory_order_seq_cst, memory_order_relaxed));
 	lfd_retire_schedule(d);
 }
@@ -203,7 +256,7 @@ static void lfd_retire_push(struct lfd *d, uintptr_t item)
 {
 	if (lfd_item_kind(item) != LFD_KIND_MARKER)
 		lfd_backlog_add(d, 1);
-	lfd_retire_push_chain(d, item, item);
+	lfd_retire_push_chain(d, lfd_my_stripe(d), item, item);
 }
 
 /*
@@ -224,7 +277,7 @@ static void lfd_give_back(struct lfd *d, uintptr_t w, unsigned from,
 		 * destructors and frees. */
 		while ((next = lfd_item_next(last)) != 0)
 			last = next;
-		lfd_retire_push_chain(d, w, last);
+		lfd_retire_push_chain(d, lfd_my_stripe(d), w, last);
 	}
 	while (markers != NULL) {
 		/* relaxed: this thread's list (lfd_free_items). */
@@ -251,12 +304,13 @@ void lfd_record_retire(struct lfd *d, struct lfd_retired *r, void *value)
 }
 
 /*
- * With a waiter: free chain w and every ready chain, then signal the
- * markers met.  No budget: a marker stands for everything retired before
- * it, and under a steady stream of retires a run that stopped short could
- * leave the waiter behind for ever.  The waiter asked for this wait.
+ * With a waiter: free chain w, the rest of the batch (its chains from
+ * stripe *i on) and every ready chain, then signal the markers met.  No
+ * budget: a marker stands for everything retired before it, and under a
+ * steady stream of retires a run that stopped short could leave the waiter
+ * behind for ever.  The waiter asked for this wait.
  */
-static void lfd_free_all(struct lfd *d, uintptr_t w,
+static void lfd_free_all(struct lfd *d, uintptr_t w, unsigned int *i,
 			 struct lfd_retired **markers)
 {
 	struct lfd_budget all = { UINT_MAX, 0 };
@@ -264,15 +318,30 @@ static void lfd_free_all(struct lfd *d, uintptr_t w,
 
 	while ((c = lfd_ready_take(d, 0)) != 0)
 		lfd_free_items(d, c, &all, markers);
-	lfd_free_items(d, w, &all, markers);
+	do
+		lfd_free_items(d, w, &all, markers);
+	while ((w = lfd_batch_next(d, i)) != 0);
 	lfd_signal_markers(*markers);
 	*markers = NULL;
+}
+
+/* Was anything retired since the batch in flight was taken?  (relaxed: a
+ * heuristic for the callback's budget.) */
+static bool lfd_retired_since(struct lfd *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nstripes; i++)
+		if (lfd_a_load(&d->stripes[i].retire, memory_order_relaxed))
+			return true;
+	return false;
 }
 
 static void lfd_retire_cb(struct rcu_head *head)
 {
 	struct lfd *d = lfd_of_retire_head(head);
-	uintptr_t w = d->retire_inflight;
+	unsigned int i = 0; /* the next stripe of the batch to free */
+	uintptr_t w = lfd_batch_next(d, &i);
 	struct lfd_retired *markers = NULL;
 	struct lfd_budget budget = { UINT_MAX, lfd_now_ns() + LFD_CB_TIME_NS };
 	/* relaxed: a heuristic; only this callback chain reads it. */
@@ -286,14 +355,13 @@ static void lfd_retire_cb(struct rcu_head *head)
 	int helping = lfd_helping;
 
 	d->help_taken_seen = taken;
-	d->retire_inflight = 0;
 	lfd_helping = 1; /* destructors' updates neither help nor pause */
 	/* A waiter announces itself before it pushes its marker, and this
 	 * batch was taken (acquire) after the push (release): happens-before
 	 * and coherence, so a batch with a marker always sees the waiter
 	 * (seq_cst is not needed for that; kept for simplicity). */
 	if (lfd_a_load(&d->reclaim_waiters, memory_order_seq_cst) != 0) {
-		lfd_free_all(d, w, &markers);
+		lfd_free_all(d, w, &i, &markers);
 	} else {
 		uintptr_t c = w;
 
@@ -304,19 +372,26 @@ static void lfd_retire_cb(struct rcu_head *head)
 		 * take it waits for the next run.  Over the bound, updates are
 		 * running and will help; this thread may be the starved one:
 		 * an item budget too. */
-		if (!alone && (lfd_a_load(&d->retire_pending,
-					  memory_order_relaxed) != 0 ||
+		if (!alone && (lfd_retired_since(d) ||
 			       lfd_a_load(&d->throttle, memory_order_relaxed)))
 			budget.items = LFD_CB_BUDGET;
-		do
+		/* The batch's chains, then the ready ones, until the budget
+		 * stops the run (c: the rest of the chain it stopped in). */
+		while (c != 0 || (c = lfd_batch_next(d, &i)) != 0 ||
+		       (c = lfd_ready_take(d, 0)) != 0) {
 			c = lfd_free_items(d, c, &budget, &markers);
-		while (c == 0 && (c = lfd_ready_take(d, 0)) != 0);
+			if (c != 0)
+				break;
+		}
 		/* Markers come only with a waiter (above); if one ever came
 		 * here, it gets what it waits for. */
-		if (markers != NULL)
-			lfd_free_all(d, c, &markers);
-		else
-			lfd_give_back(d, c, 0, NULL);
+		if (markers != NULL) {
+			lfd_free_all(d, c, &i, &markers);
+		} else {
+			do
+				lfd_give_back(d, c, 0, NULL);
+			while ((c = lfd_batch_next(d, &i)) != 0);
+		}
 	}
 	lfd_helping = helping;
 	lfd_throttle_update(d);
@@ -456,7 +531,8 @@ void lfd_reclaim_destroy_value(struct lfd *d, void *value)
  */
 void lfd_reclaim_wait(struct lfd *d)
 {
-	struct lfd_marker m;
+	struct lfd_marker m[LFD_MAX_STRIPES];
+	unsigned int i;
 
 	/* seq_cst, and seq_cst loads of reclaim_helpers below: the
 	 * store-buffering pair of lfd_help_free (both loads must be seq_cst;
@@ -468,14 +544,19 @@ void lfd_reclaim_wait(struct lfd *d)
 	lfd_a_fetch_add(&d->reclaim_waiters, 1, memory_order_seq_cst);
 	while (lfd_a_load(&d->reclaim_helpers, memory_order_seq_cst) != 0)
 		sched_yield();
-	lfd_a_init(&m.r.link, (uintptr_t)0);
-	m.r.kind = LFD_KIND_MARKER;
-	m.r.value = NULL;
-	lfd_a_init(&m.done, 0);
-	lfd_retire_push(d, (uintptr_t)&m.r);
+	/* One marker per stripe: see "Waiting" at the top. */
+	for (i = 0; i < d->nstripes; i++) {
+		lfd_a_init(&m[i].r.link, (uintptr_t)0);
+		m[i].r.kind = LFD_KIND_MARKER;
+		m[i].r.value = NULL;
+		lfd_a_init(&m[i].done, 0);
+		lfd_retire_push_chain(d, &d->stripes[i], (uintptr_t)&m[i].r,
+				      (uintptr_t)&m[i].r);
+	}
 	/* acquire: pairs with the callback's release of done. */
-	while (!lfd_a_load(&m.done, memory_order_acquire))
-		d->flavor->barrier();
+	for (i = 0; i < d->nstripes; i++)
+		while (!lfd_a_load(&m[i].done, memory_order_acquire))
+			d->flavor->barrier();
 	/* relaxed: helpers read the count only to back off; a stale
 	 * nonzero costs one skipped help. */
 	lfd_a_fetch_add(&d->reclaim_waiters, -1, memory_order_relaxed);

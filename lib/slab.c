@@ -296,8 +296,7 @@ static struct lfd_entry *lfd_steal(struct lfd *d, int c)
 
 struct lfd_entry *lfd_slab_alloc(struct lfd *d, int c)
 {
-	struct lfd_stripe *s =
-		&d->stripes[lfd_my_thread_no() & (d->nstripes - 1)];
+	struct lfd_stripe *s = lfd_my_stripe(d);
 	struct lfd_entry *e = lfd_stack_pop(&s->slab[c]);
 
 	if (e == NULL) {

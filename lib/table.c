@@ -210,7 +210,6 @@ LFD_EXPORT struct lfd *lfd_new(const struct lfd_config *cfg)
 	lfd_a_init(&d->shrinks, (uint64_t)0);
 	lfd_a_init(&d->grow_claim, (uint32_t)0);
 	lfd_a_init(&d->grow_done, (uint32_t)0);
-	lfd_a_init(&d->retire_pending, (uintptr_t)0);
 	lfd_a_init(&d->retire_busy, 0);
 	for (unsigned int i = 0; i < LFD_READY_SLOTS; i++)
 		lfd_a_init(&d->ready[i], (uintptr_t)0);
