@@ -43,6 +43,8 @@ struct impl {
 	void (*quiesce)(void *t);
 	size_t (*size)(void *t);
 	int max_threads; /* 0: any */
+	/* 1: pop is not thread-safe, so the harness refuses M and U */
+	int no_concurrent_pop;
 };
 
 /* The peers, in the order `lfd-bench -l` lists them: one line per adapter
