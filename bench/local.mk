@@ -4,7 +4,7 @@
 # them, the C++ peers libcuckoo, oneTBB and Abseil).  Not part of `make
 # check` or CI.
 #   make bench        full matrix  (bench/run.sh full;  see doc/performance.md)
-#   make bench-quick  reduced matrix, < 2 minutes, prints the target table
+#   make bench-quick  reduced matrix, < 3 minutes, prints the target table
 # Built on demand by `make bench`/`make bench-quick` only (EXTRA_PROGRAMS):
 # the peers need libck-dev and libglib2.0-dev, which building and testing
 # lfdict does not (doc/performance.md lists the packages).
