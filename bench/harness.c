@@ -6,7 +6,9 @@
  *   lfd-bench -l          list the implementations
  *
  * Prints one CSV line (see CSV_HEADER) on stdout; exits 1 (and prints the
- * reason on stderr) if any lookup returned a wrong value or a check failed.
+ * reason on stderr) if any lookup returned a wrong value or a check failed,
+ * 3 (and says why) if IMPL does not run this cell: more threads than its
+ * max_threads, or M or U for a table whose pop is not thread-safe.
  *
  * Every table gets the same 8-byte keys, key(i) = (i + 1) * golden (never 0),
  * 8-byte values val(key) = key ^ VAL_XOR, and, where it takes one, the same
@@ -401,7 +403,14 @@ int main(int argc, char **argv)
 	if (im->max_threads && sh.nthreads > im->max_threads) {
 		fprintf(stderr, "%s runs with at most %d thread(s)\n", im->name,
 			im->max_threads);
-		return 2;
+		return 3;
+	}
+	if (im->no_concurrent_pop && (wl == 'M' || wl == 'U')) {
+		fprintf(stderr,
+			"%s does not run %c: its pop is not thread-safe "
+			"(workloads R, C and B only)\n",
+			im->name, wl);
+		return 3;
 	}
 	if (header)
 		printf("%s\n", CSV_HEADER);

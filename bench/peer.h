@@ -6,7 +6,10 @@
  * C++-clean, so that an adapter written in C++ can include it.
  *
  * Adding a peer: its adapter bench/peer_NAME.c defining peer_NAME[] (see
- * BENCH_PEERS), one line in BENCH_PEERS, one line in bench/local.mk.
+ * BENCH_PEERS), one line in BENCH_PEERS, one line in bench/local.mk.  A
+ * C++ peer (bench/peer_NAME.cc, defining extern "C" peer_NAME[]) is built
+ * only if configure found its package: its line in BENCH_PEERS goes through
+ * a macro that is empty unless bench/local.mk defines LFD_BENCH_NAME.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -43,16 +46,39 @@ struct impl {
 	void (*quiesce)(void *t);
 	size_t (*size)(void *t);
 	int max_threads; /* 0: any */
+	/* 1: pop is not thread-safe, so the harness refuses M and U */
+	int no_concurrent_pop;
 };
 
+/* The C++ peers configure found (bench/local.mk defines LFD_BENCH_NAME
+ * for each one it builds); the others expand to nothing. */
+#ifdef LFD_BENCH_LIBCUCKOO
+#define BENCH_PEER_LIBCUCKOO(X) X(libcuckoo)
+#else
+#define BENCH_PEER_LIBCUCKOO(X)
+#endif
+#ifdef LFD_BENCH_TBB
+#define BENCH_PEER_TBB(X) X(tbb)
+#else
+#define BENCH_PEER_TBB(X)
+#endif
+#ifdef LFD_BENCH_ABSL
+#define BENCH_PEER_ABSL(X) X(absl)
+#else
+#define BENCH_PEER_ABSL(X)
+#endif
+
 /* The peers, in the order `lfd-bench -l` lists them: one line per adapter
- * file bench/peer_NAME.c, which defines peer_NAME[], its implementations,
- * ended by an entry whose name is NULL. */
+ * file bench/peer_NAME.c (or .cc), which defines peer_NAME[], its
+ * implementations, ended by an entry whose name is NULL. */
 #define BENCH_PEERS(X)                                                     \
 	X(lfdict)                                                          \
 	X(rculfhash)                                                       \
 	X(ck_ht)                                                           \
+	BENCH_PEER_LIBCUCKOO(X)                                            \
+	BENCH_PEER_TBB(X)                                                  \
 	X(ghash)                                                           \
+	BENCH_PEER_ABSL(X)                                                 \
 	X(seq)
 
 #define BENCH_PEER_DECLARE(p) extern const struct impl peer_##p[];

@@ -57,8 +57,11 @@ def fmt(x, nd=2):
 
 # --- summary ---------------------------------------------------------------
 impl_order = ["lfdict-h", "lfdict", "lfdict-memb", "lfdict-sparse", "rcu-auto", "rcu-pre",
-              "ck_ht", "ghash-mutex", "ghash-rwlock", "seq"]
+              "ck_ht", "libcuckoo", "tbb-chm", "tbb-cum", "ghash-mutex", "ghash-rwlock",
+              "absl", "seq"]
+# every implementation in raw.csv: the known ones in this order, then any other
 impls = [i for i in impl_order if any(c[3] == i for c in mops)]
+impls += sorted({c[3] for c in mops} - set(impls))
 configs = sorted({c[:3] for c in mops}, key=lambda c: ("RMUCB".index(c[0]), c[1], c[2]))
 
 with open(os.path.join(out, "summary.csv"), "w") as f:
@@ -85,54 +88,47 @@ def paired(a, b, f=lambda x, y: x / y):
             for k in sorted(ra) if k in rb]
 
 
-big = 16000000 if any(c[1] == 16000000 and c[0] == "R" and c[2] == 1 and c[3] == "seq"
-                      for c in mops) else 1000000
-b64n = 1000000 if ("B", 1000000, 64, "lfdict-h") in mops else 100000
-
-targets = []  # (measure, target text, op, threshold, [(lfd impl -> ratios)])
+targets = []  # (measure, against, op, threshold, fn, the lfdict columns)
+LFD = ("lfdict-h", "lfdict")
 
 
-def T(measure, peer_label, thr, fn, op=">="):
-    targets.append((measure, peer_label, op, thr, fn))
+def T(measure, peer_label, thr, fn, op=">=", cols=LFD):
+    targets.append((measure, peer_label, op, thr, fn, cols))
 
 
-T("R, N=1,000, 1 thread", "rculfhash auto-resize", 1.5,
-  lambda L: paired(("R", 1000, 1, L), ("R", 1000, 1, "rcu-auto")))
-T("R, N=1,000, 1 thread", "rculfhash presized (info)", 1.5,
-  lambda L: paired(("R", 1000, 1, L), ("R", 1000, 1, "rcu-pre")))
-T("R, N=1,000, 1 thread", "ck_ht", 1.0,
-  lambda L: paired(("R", 1000, 1, L), ("R", 1000, 1, "ck_ht")))
-T("R, N=1,000, 1 thread", "sequential ceiling", 0.6,
-  lambda L: paired(("R", 1000, 1, L), ("R", 1000, 1, "seq")))
-T("R, N=1,000,000, 2 threads", "rculfhash auto-resize", 3.0,
-  lambda L: paired(("R", 1000000, 2, L), ("R", 1000000, 2, "rcu-auto")))
-T("R, N=1,000,000, 2 threads", "rculfhash presized (info)", 3.0,
-  lambda L: paired(("R", 1000000, 2, L), ("R", 1000000, 2, "rcu-pre")))
-T("R, N=1,000,000, 2 threads", "ck_ht", 1.0,
-  lambda L: paired(("R", 1000000, 2, L), ("R", 1000000, 2, "ck_ht")))
-for wl in "MU":
-    for n in (1000, 1000000):
-        for t in (2, 8):
-            for peer, lab, thr in (("rcu-auto", "rculfhash auto-resize", 2.0),
-                                   ("ghash-mutex", "GHashTable + mutex", 1.5)):
-                T(f"{wl}, N={n:,}, {t} threads", lab, thr,
-                  lambda L, wl=wl, n=n, t=t, peer=peer:
-                  paired((wl, n, t, L), (wl, n, t, peer)))
-T("B, N=1,000,000, 1 thread", "rculfhash auto-resize", 3.0,
-  lambda L: paired(("B", 1000000, 1, L), ("B", 1000000, 1, "rcu-auto")))
-T("B, N=1,000,000, 1 thread", "ck_ht", 1.0,
-  lambda L: paired(("B", 1000000, 1, L), ("B", 1000000, 1, "ck_ht")))
-for wl in "RMUCB":
-    n = b64n if wl == "B" else 1000
-    T(f"{wl}, N={n:,}: 64 threads / 2 threads", "itself", 0.8,
-      lambda L, wl=wl, n=n: paired((wl, n, 64, L), (wl, n, 2, L)))
-T("memory at N=1,000,000 (B, 1 thread)", "bytes/entry", 48.0,
-  lambda L: list(mem.get(("B", 1000000, 1, L), {}).values()), op="<=")
-T(f"per-op cost growth N=1,000 -> {big:,} (R, 1 thread)",
-  "x the sequential table's growth", 1.5,
-  lambda L: [x / y for x, y in zip(
-      paired(("R", 1000, 1, L), ("R", big, 1, L)),
-      paired(("R", 1000, 1, "seq"), ("R", big, 1, "seq")))], op="<=")
+def vs(wl, n, t, peer, label, thr):
+    """target: lfdict (each column) / peer in the cell (wl, n, t)"""
+    T(f"{wl}, N={n:,}, {t} thread{'s' if t > 1 else ''}", label, thr,
+      lambda L: paired((wl, n, t, L), (wl, n, t, peer)))
+
+
+# issue 21's targets
+M = 1000000
+vs("U", 1000, 2, "libcuckoo", "libcuckoo", 1.0)
+vs("U", 1000, 2, "rcu-auto", "rculfhash auto-resize", 2.0)
+for t in (8, 64):
+    vs("U", 1000, t, "libcuckoo", "libcuckoo", 1.5)
+    vs("U", 1000, t, "tbb-chm", "oneTBB concurrent_hash_map", 1.5)
+vs("R", 1000, 1, "ck_ht", "ck_ht", 1.0)
+vs("R", 1000, 1, "rcu-auto", "rculfhash auto-resize", 1.5)
+vs("R", 1000, 1, "libcuckoo", "libcuckoo", 1.5)
+vs("R", 1000, 1, "absl", "absl flat_hash_map (1 thread)", 0.6)
+vs("R", M, 2, "ck_ht", "ck_ht", 0.75)
+vs("R", M, 2, "libcuckoo", "libcuckoo", 1.5)
+vs("R", M, 2, "tbb-chm", "oneTBB concurrent_hash_map", 2.0)
+vs("M", M, 2, "libcuckoo", "libcuckoo", 1.0)
+vs("M", M, 2, "ck_ht", "ck_ht", 1.0)
+vs("B", M, 1, "libcuckoo", "libcuckoo", 1.5)
+vs("B", M, 1, "rcu-auto", "rculfhash auto-resize", 3.0)
+# the default keyed hash against the peers' hash: lfdict / lfdict-h
+for n, t, thr in ((1000, 1, 0.85), (M, 2, 0.9)):
+    T(f"R, N={n:,}, {t} thread{'s' if t > 1 else ''}: default keyed hash",
+      "lfdict-h", thr,
+      lambda L, n=n, t=t: paired(("R", n, t, L), ("R", n, t, "lfdict-h")),
+      cols=("lfdict",))
+T("memory at N=1,000,000 (B, 1 thread)", "bytes/entry", 36.0,
+  lambda L: list(mem.get(("B", M, 1, L), {}).values()), op="<=",
+  cols=("lfdict-h",))
 
 
 def verdict(xs, op, thr):
@@ -147,9 +143,12 @@ lines = []
 csvrows = []
 lines.append(f"| measure | against | target | lfdict-h (peer hash) median [min-max] | | lfdict (default) median [min-max] | |")
 lines.append("|---|---|---|---|---|---|---|")
-for measure, peer, op, thr, fn in targets:
+for measure, peer, op, thr, fn, which in targets:
     cols = []
-    for L in ("lfdict-h", "lfdict"):
+    for L in LFD:
+        if L not in which:
+            cols += ["", ""]
+            continue
         xs = fn(L)
         lo, hi = spread(xs)
         cols.append(f"{fmt(med(xs))} [{fmt(lo)}-{fmt(hi)}] (n={len(xs)})")
