@@ -131,16 +131,12 @@ struct lfd_op {
 static inline __attribute__((always_inline)) int lfd_op_begin(struct lfd_op *op, struct lfd *d,
 			       const void *key, size_t len)
 {
-	uint64_t h;
-
-	if (d == NULL || (key == NULL && len != 0) || len > LFD_KEY_MAX)
+	if (d == NULL || !lfd_key_valid(key, len))
 		return -EINVAL;
-	h = d->hash ? d->hash(key, len, d->hash_arg)
-		    : lfd_siphash13(d->seed, key, len);
+	op->so = lfd_key_so(d, key, len);
 	op->d = d;
 	op->key = key;
 	op->klen = (uint32_t)len;
-	op->so = lfd_so_entry(h);
 	lfd_rcu_lock(d);
 	/* The bucket is chosen inside the section: a shrink unlinks an upper
 	 * bucket only a grace period after publishing the smaller size. */
@@ -333,23 +329,19 @@ LFD_EXPORT int lfd_get(struct lfd *d, const void *key, size_t len,
 		       void **value)
 {
 	struct lfd_op op;
-	struct lfd_entry *e;
+	void *v;
 	int r = lfd_op_begin(&op, d, key, len);
 
 	if (r != 0)
 		return r;
 	r = -ENOENT;
-	e = lfd_list_lookup(d, op.start, op.first, op.so, key, op.klen);
-	if (e != NULL) {
-		/* VALUE_LOAD: seq_cst, get's linearization point; acquire
-		 * pairs with the release of the call that stored v. */
-		void *v = lfd_a_load(&e->value, LFD_MO_VALUE_LOAD);
-
-		if (v != LFD_TOMBSTONE) {
-			if (value)
-				*value = v;
-			r = 0;
-		}
+	/* the linearization point: lfd_entry_value's VALUE_LOAD (found),
+	 * or as "get" in the design comment above (absent) */
+	if (lfd_entry_value(lfd_list_lookup(d, op.start, op.first, op.so,
+					    key, op.klen), &v)) {
+		if (value)
+			*value = v;
+		r = 0;
 	}
 	lfd_op_end(&op);
 	return r;
