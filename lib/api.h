@@ -1,5 +1,5 @@
 /*
- * api.h - what the top layer's files (dict.c, table.c, fork.c) share:
+ * api.h - what the top layer's files (dict.c, many.c, table.c, fork.c) share:
  * entering and leaving a read-side section of a dictionary's flavour,
  * LFD_EXPORT, the fork registry.
  * Include it first: it defines _LGPL_SOURCE before any liburcu header.

@@ -1,8 +1,8 @@
 /*
  * dict.c - lfdict's calls on one key (get, insert, set, replace, cas, pop,
  * pop_if): argument checks, the value-slot state machine, linearization.
- * The calls on the whole table are in table.c.  Uses api.h, which brings
- * every layer below.
+ * The calls on the whole table are in table.c, lfd_get_many in many.c.
+ * Uses api.h, which brings every layer below.
  *
  * SPDX-License-Identifier: MIT
  *
@@ -60,7 +60,7 @@
  * file may include the headers of, and call, only its own layer and those
  * below it; each row is a layer, the top one first)
  *   api       dict.c table.c api.h        the public calls; fork()
- *             fork.c
+ *             fork.c many.c
  *   reclaim   reclaim.c reclaim.h         retire stack, batches, helping,
  *             items.c items.h             backpressure; freeing items
  *   resize    buckets.c buckets.h         index allocation, grow, shrink
