@@ -2,7 +2,7 @@
  * test_many.c - lfd_get_many against its contract in <lfdict.h>: every
  * key answered as lfd_get answers it (found with its value, or -ENOENT),
  * for every mix of present and absent keys, any n (0, 1, around and far
- * past the group of 16), duplicates, keys of any length, popped keys;
+ * past the group of 32), duplicates, keys of any length, popped keys;
  * bad input refused before anything is written; stable keys always found
  * while other threads' updates make the table grow and shrink under the
  * calls.  The ordering claim is a litmus test (tests/litmus/, lit_mp_many).
@@ -238,7 +238,8 @@ START_TEST(test_all_mixes)
 END_TEST
 
 /* 1000 keys, a third absent, in one call and in calls of every n from 1 to
- * 40 (groups full, partial, one past); then popped keys. */
+ * 70 (groups of 32 full, partial, one past, two and more); then popped
+ * keys. */
 START_TEST(test_many_keys)
 {
 	struct family f;
@@ -246,7 +247,7 @@ START_TEST(test_many_keys)
 	struct lfd *d = family_dict(&f, n, true, 3);
 
 	check_as_get(d, n, f.kp, f.lens, "1000 keys");
-	for (size_t m = 1; m <= 40; m++)
+	for (size_t m = 1; m <= 70; m++)
 		for (size_t s = 0; s + m <= n; s += 97)
 			check_as_get(d, m, f.kp + s, f.lens + s, "slice");
 	{
