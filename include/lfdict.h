@@ -304,7 +304,9 @@ int lfd_get(struct lfd *d, const void *key, size_t len, void **value);
  * callback.  The lookups run in groups of 32 keys, each group in a
  * read-side section of its own (a long call does not hold back grace
  * periods); a value found stays valid after the call only inside the
- * caller's own lfd_read_lock section, as with lfd_get.
+ * caller's own lfd_read_lock section, as with lfd_get.  A caller's hash
+ * function (cfg.hash) is called inside those sections (lfd_get calls it
+ * just before its own): it must not wait for a grace period.
  */
 int lfd_get_many(struct lfd *d, size_t n, const void *const keys[],
 		 const size_t lens[], void *values[], int results[]);
