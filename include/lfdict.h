@@ -270,6 +270,48 @@ int lfd_destroy(struct lfd *d);
 int lfd_get(struct lfd *d, const void *key, size_t len, void **value);
 
 /*
+ * lfd_get_many - look n keys up in one call, overlapping their cache
+ * misses (each stage of a group of keys prefetches what the next stage
+ * reads), for callers that have many keys at hand: on a table bigger
+ * than the caches, 2 to 3.3 times the throughput of n lfd_get calls (8
+ * to 32 or more keys per call), for a few more instructions per key
+ * (doc/performance.md).
+ * Key i is keys[i], lens[i] bytes: keys of any length, as every other
+ * call takes (one call, not one per key length: a fixed-length variant
+ * would save two sequential loads per key, next to two cache misses).
+ * Each key is looked up as by lfd_get: results[i] = 0 with values[i] =
+ * its value, or results[i] = -ENOENT with values[i] untouched.  values
+ * may be NULL (the caller wants only which keys are present, as with
+ * lfd_get's value); keys, lens and results may not, when n > 0.  A key
+ * may appear more than once; each is looked up.
+ * Returns the number of keys found (0..n); -EINVAL, writing nothing and
+ * looking nothing up, if d is NULL, n > INT_MAX (the count must fit the
+ * return), keys, lens or results is NULL with n > 0, or any key is bad
+ * (NULL with lens[i] > 0, lens[i] > LFD_KEY_MAX): every key is checked
+ * before the first lookup.  n = 0 returns 0 (the arrays may be NULL).
+ * Linearization: each key's lookup on its own, exactly as lfd_get's (the
+ * seq_cst load of its entry's value slot, or the seq_cst link load that
+ * shows it absent).  Nothing is promised across keys: the call is not a
+ * snapshot, and its lookups are not ordered among themselves (they are
+ * interleaved, not made one after another): with concurrent updates it
+ * may report key A's new value and key B's old one, or A absent and B
+ * present although B was inserted after A.
+ * Ordering: per key as lfd_get: on results[i] = 0, acquire from the call
+ * that stored values[i].  Progress: lock-free; writes no dictionary
+ * memory (only the RCU flavour's per-thread reader state).
+ * Who may call: as lfd_get: any thread, concurrently with any call but
+ * lfd_destroy, also inside lfd_read_lock sections and lfd_foreach's
+ * callback.  The lookups run in groups of 32 keys, each group in a
+ * read-side section of its own (a long call does not hold back grace
+ * periods); a value found stays valid after the call only inside the
+ * caller's own lfd_read_lock section, as with lfd_get.  A caller's hash
+ * function (cfg.hash) is called inside those sections (lfd_get calls it
+ * just before its own): it must not wait for a grace period.
+ */
+int lfd_get_many(struct lfd *d, size_t n, const void *const keys[],
+		 const size_t lens[], void *values[], int results[]);
+
+/*
  * lfd_insert - insert if absent (Python's dict.setdefault).
  * Returns 0 if inserted, with *current = value; -EEXIST if the key was
  * present, with *current = the value present at the linearization point

@@ -1,5 +1,5 @@
 /*
- * api.h - what the top layer's files (dict.c, table.c, fork.c) share:
+ * api.h - what the top layer's files (dict.c, many.c, table.c, fork.c) share:
  * entering and leaving a read-side section of a dictionary's flavour,
  * LFD_EXPORT, the fork registry.
  * Include it first: it defines _LGPL_SOURCE before any liburcu header.
@@ -50,6 +50,44 @@ static inline void lfd_rcu_unlock(const struct lfd *d)
 		urcu_bp_read_unlock();
 	else
 		d->flavor->read_unlock();
+}
+
+/* The argument checks every call makes of a key (lfdict.h): key may be
+ * NULL only when len is 0, and len is at most LFD_KEY_MAX. */
+static inline bool lfd_key_valid(const void *key, size_t len)
+{
+	return !((key == NULL && len != 0) || len > LFD_KEY_MAX);
+}
+
+/* The split-order key of a key: its hash (the caller's function, or
+ * SipHash-1-3 keyed with the dictionary's seed), folded.  Always inlined:
+ * on the path of every call on a key. */
+static inline __attribute__((always_inline)) uint32_t
+lfd_key_so(const struct lfd *d, const void *key, size_t len)
+{
+	uint64_t h = d->hash ? d->hash(key, len, d->hash_arg)
+			     : lfd_siphash13(d->seed, key, len);
+
+	return lfd_so_entry(h);
+}
+
+/* A lookup's last step, after lfd_list_lookup returned e (NULL: no entry
+ * of the key): true, with *v, if e holds a value; false if there is no
+ * entry or it is tombstoned (the key is absent). */
+static inline bool lfd_entry_value(struct lfd_entry *e, void **v)
+{
+	void *x;
+
+	if (e == NULL)
+		return false;
+	/* VALUE_LOAD: seq_cst, the lookup's linearization point (found, or
+	 * a tombstone: absent); acquire pairs with the release of the call
+	 * that stored the value (VALUE_CAS or LINK_CAS). */
+	x = lfd_a_load(&e->value, LFD_MO_VALUE_LOAD);
+	if (x == LFD_TOMBSTONE)
+		return false;
+	*v = x;
+	return true;
 }
 
 #endif /* LFD_API_H */

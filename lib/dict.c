@@ -1,8 +1,8 @@
 /*
  * dict.c - lfdict's calls on one key (get, insert, set, replace, cas, pop,
  * pop_if): argument checks, the value-slot state machine, linearization.
- * The calls on the whole table are in table.c.  Uses api.h, which brings
- * every layer below.
+ * The calls on the whole table are in table.c, lfd_get_many in many.c.
+ * Uses api.h, which brings every layer below.
  *
  * SPDX-License-Identifier: MIT
  *
@@ -60,7 +60,7 @@
  * file may include the headers of, and call, only its own layer and those
  * below it; each row is a layer, the top one first)
  *   api       dict.c table.c api.h        the public calls; fork()
- *             fork.c
+ *             fork.c many.c
  *   reclaim   reclaim.c reclaim.h         retire stack, batches, helping,
  *             items.c items.h             backpressure; freeing items
  *   resize    buckets.c buckets.h         index allocation, grow, shrink
@@ -131,16 +131,12 @@ struct lfd_op {
 static inline __attribute__((always_inline)) int lfd_op_begin(struct lfd_op *op, struct lfd *d,
 			       const void *key, size_t len)
 {
-	uint64_t h;
-
-	if (d == NULL || (key == NULL && len != 0) || len > LFD_KEY_MAX)
+	if (d == NULL || !lfd_key_valid(key, len))
 		return -EINVAL;
-	h = d->hash ? d->hash(key, len, d->hash_arg)
-		    : lfd_siphash13(d->seed, key, len);
+	op->so = lfd_key_so(d, key, len);
 	op->d = d;
 	op->key = key;
 	op->klen = (uint32_t)len;
-	op->so = lfd_so_entry(h);
 	lfd_rcu_lock(d);
 	/* The bucket is chosen inside the section: a shrink unlinks an upper
 	 * bucket only a grace period after publishing the smaller size. */
@@ -333,23 +329,19 @@ LFD_EXPORT int lfd_get(struct lfd *d, const void *key, size_t len,
 		       void **value)
 {
 	struct lfd_op op;
-	struct lfd_entry *e;
+	void *v;
 	int r = lfd_op_begin(&op, d, key, len);
 
 	if (r != 0)
 		return r;
 	r = -ENOENT;
-	e = lfd_list_lookup(d, op.start, op.first, op.so, key, op.klen);
-	if (e != NULL) {
-		/* VALUE_LOAD: seq_cst, get's linearization point; acquire
-		 * pairs with the release of the call that stored v. */
-		void *v = lfd_a_load(&e->value, LFD_MO_VALUE_LOAD);
-
-		if (v != LFD_TOMBSTONE) {
-			if (value)
-				*value = v;
-			r = 0;
-		}
+	/* the linearization point: lfd_entry_value's VALUE_LOAD (found),
+	 * or as "get" in the design comment above (absent) */
+	if (lfd_entry_value(lfd_list_lookup(d, op.start, op.first, op.so,
+					    key, op.klen), &v)) {
+		if (value)
+			*value = v;
+		r = 0;
 	}
 	lfd_op_end(&op);
 	return r;

@@ -40,21 +40,32 @@ static inline LFD_ATOMIC(uintptr_t) *lfd_link_next(struct lfd *d, uintptr_t l)
 	return &lfd_link_entry(l)->ln.next;
 }
 
-/* The next word of the bucket node an operation on a key of split-order
- * key so starts from: its bucket's, or, while a grow has not linked that
- * node yet (LFD_PENDING), its nearest linked ancestor's (lfd_bucket_parent,
- * and so on; node 0 is always linked).  The walk from an ancestor passes
- * the key's own bucket node if it is linked by then. */
-static inline LFD_ATOMIC(uintptr_t) *lfd_bucket_for(struct lfd *d,
-						      uint32_t so,
-						      uintptr_t *first)
+/* lfd_bucket_for in two halves, for lfd_get_many, which prefetches the
+ * bucket node's word between them.  The first: the key of the bucket node
+ * of split-order key so at the current size.  Call both halves inside the
+ * read-side section that walks from the node (a shrink unlinks an upper
+ * bucket node only a grace period after publishing the smaller size, so
+ * a size read earlier in the section is as good as one read now). */
+static inline uint32_t lfd_bucket_key_now(struct lfd *d, uint32_t so)
 {
 	/* SIZE_LOAD: acquire, pairs with SIZE_STORE in lfd_grow_open: every
 	 * bucket node below the size we read is in its published segment,
 	 * linked or pending. */
 	unsigned int log = lfd_a_load(&d->size_log, LFD_MO_SIZE_LOAD);
-	uint32_t k = lfd_bucket_key(so, log);
-	LFD_ATOMIC(uintptr_t) *s = &lfd_bucket_at(d, k)->next;
+
+	return lfd_bucket_key(so, log);
+}
+
+/* The second half: the next word an operation starts from, given bucket
+ * node k and its next word s: s, or, while a grow has not linked node k
+ * yet (LFD_PENDING), its nearest linked ancestor's (lfd_bucket_parent,
+ * and so on; node 0 is always linked).  *first: what that word held.  The
+ * walk from an ancestor passes node k if it is linked by then. */
+static inline LFD_ATOMIC(uintptr_t) *lfd_bucket_start(struct lfd *d,
+							uint32_t k,
+							LFD_ATOMIC(uintptr_t) *s,
+							uintptr_t *first)
+{
 	uintptr_t w;
 
 	/* LINK_LOAD: the walk's first load (*first), as in lfd_list_find;
@@ -72,6 +83,17 @@ static inline LFD_ATOMIC(uintptr_t) *lfd_bucket_for(struct lfd *d,
 #endif
 	*first = w;
 	return s;
+}
+
+/* The next word of the bucket node an operation on a key of split-order
+ * key so starts from (both halves above), and *first, what it held. */
+static inline LFD_ATOMIC(uintptr_t) *lfd_bucket_for(struct lfd *d,
+						      uint32_t so,
+						      uintptr_t *first)
+{
+	uint32_t k = lfd_bucket_key_now(d, so);
+
+	return lfd_bucket_start(d, k, &lfd_bucket_at(d, k)->next, first);
 }
 
 #endif /* LFD_INDEX_H */

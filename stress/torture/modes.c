@@ -25,9 +25,10 @@ enum { M_MIXED, M_STORM, M_CHAIN, M_HOT, M_OVERSUB, M_CHURN, M_STALL,
 /* In --help's order; the first is the default. */
 static const struct mode modes[M_N] = {
 	[M_MIXED] = { .name = "mixed", .loop = mix_loop },
-	[M_STORM] = { .name = "storm", .loop = storm_loop, .storm = true },
+	[M_STORM] = { .name = "storm", .loop = storm_loop, .storm = true,
+		      .get_many = true },
 	[M_CHAIN] = { .name = "chain", .loop = mix_loop, .hash = chain_hash },
-	[M_HOT] = { .name = "hot", .loop = mix_loop },
+	[M_HOT] = { .name = "hot", .loop = mix_loop, .get_many = true },
 	[M_OVERSUB] = { .name = "oversub", .loop = mix_loop },
 	[M_CHURN] = { .name = "churn", .loop = mix_loop, .churn = true },
 	[M_STALL] = { .name = "stall", .loop = mix_loop,

@@ -69,6 +69,8 @@ struct mode {
 	enum stall_kind stall;
 	uint64_t (*hash)(const void *key, size_t len, void *arg); /* or NULL */
 	bool forks;	/* worker 0 forks (fork.c): fork_setup before lfd_new */
+	bool get_many;	/* a quarter of the gets are lfd_get_many calls of
+			 * 1-6 keys, each key's lookup recorded as a get */
 	void (*report)(void); /* the mode's lines in the end report, or NULL */
 };
 

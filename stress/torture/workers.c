@@ -300,6 +300,55 @@ void slot_take(unsigned idx)
 	atomic_store_explicit(&slot_ops[idx].clk_set, 1, memory_order_release);
 }
 
+static uint32_t pick_key(struct worker *w);
+
+/* A get of key and up to 5 more keys (picked as the mix picks them, the
+ * same key again now and then) in one lfd_get_many call, for the modes
+ * that ask (mode->get_many).  lfdict.h: each key's lookup is linearizable
+ * on its own, with nothing across keys, so each is recorded as a get of
+ * its own in its key's history, its interval the whole call, and checked
+ * as a get. */
+#define MANY_KEYS 6
+static void get_many_op(struct worker *w, uint32_t key)
+{
+	uint32_t ks[MANY_KEYS];
+	unsigned char kb[MANY_KEYS][KEYMAX];
+	const void *kp[MANY_KEYS];
+	size_t lens[MANY_KEYS];
+	void *vals[MANY_KEYS];
+	int res[MANY_KEYS];
+	struct hrec *hr[MANY_KEYS];
+	size_t n = 1 + (size_t)rng_below(&w->r, MANY_KEYS);
+	int found = 0;
+	bool skip;
+
+	for (size_t i = 0; i < n; i++) {
+		ks[i] = i == 0 ? key
+			: rng_below(&w->r, 4) == 0 ? ks[i - 1]
+						  : pick_key(w);
+		lens[i] = mkkey(ks[i], kb[i]);
+		kp[i] = kb[i];
+		/* a key whose history window is full is looked up, not
+		 * recorded (a get changes nothing) */
+		hr[i] = h_begin(ks[i], &skip);
+	}
+	lfd_read_lock(D);
+	long inj = inj_snap();
+	int rc = lfd_get_many(D, n, kp, lens, vals, res);
+	for (size_t i = 0; i < n; i++) {
+		check_rc(OP_GET, ks[i], res[i], inj);
+		if (ks[i] < O.pinned && res[i] == -ENOENT)
+			viol("get_many: pinned key %u absent", ks[i]);
+		h_end(ks[i], hr[i], OP_GET, res[i], 0, 0,
+		      res[i] == 0 ? val_check(vals[i], ks[i], "get_many") : 0);
+		found += res[i] == 0;
+		count_op(w, OP_GET, res[i]);
+	}
+	CHECK(rc == found, "lfd_get_many returned %d, %d keys found", rc,
+	      found);
+	lfd_read_unlock(D);
+}
+
 /* key_op, with in_call set around it for the hang check (release: whoever
  * sees in_call = 1 sees the count of the calls before, and the clock). */
 void do_key_op(struct worker *w, int op, uint32_t key)
@@ -312,7 +361,10 @@ void do_key_op(struct worker *w, int op, uint32_t key)
 	atomic_store_explicit(&s->op, op, RLX);
 	atomic_store_explicit(&s->key, key, RLX);
 	atomic_store_explicit(&s->in_call, 1, memory_order_release);
-	key_op(w, op, key);
+	if (op == OP_GET && O.mode->get_many && rng_below(&w->r, 4) == 0)
+		get_many_op(w, key);
+	else
+		key_op(w, op, key);
 	atomic_store_explicit(&s->in_call, 0, memory_order_release);
 }
 

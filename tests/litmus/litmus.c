@@ -153,6 +153,49 @@ static int mp_classify(struct lit_ctx *c)
 	return b * 2 + a;
 }
 
+/* --- MP through lfd_get_many: set(A,p); insert(B,q) || get_many(B, A)
+ * and read the payloads found.  Forbidden: a payload seen not initialized
+ * (each key's lookup acquires from the call that stored its value).  "B
+ * !A" is allowed: the call's lookups are not ordered among themselves
+ * (lfdict.h), unlike get(B); get(A) in mp.  Needed: nothing seen and both
+ * seen, so the race happened both ways. */
+static struct lit_payload lit_plm[2];
+static void mpm_setup(struct lit_ctx *c)
+{
+	lit_apart(c);
+	memset(lit_plm, 0, sizeof lit_plm);
+}
+static void mpm_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	if (t == 0) {
+		lit_plm[0].a = 1;
+		lit_plm[0].b = 2;
+		lfd_set(c->d, K(KA), &lit_plm[0], NULL);
+		lit_plm[1].a = 3;
+		lit_plm[1].b = 4;
+		lfd_insert(c->d, K(KB), &lit_plm[1], NULL);
+	} else {
+		const void *keys[2] = { &KB, &KA };
+		const size_t lens[2] = { sizeof KB, sizeof KA };
+		int n = lfd_get_many(c->d, 2, keys, lens, c->v[1], c->r[1]);
+		const struct lit_payload *b = c->v[1][0], *a = c->v[1][1];
+
+		/* each value found is the one stored, and reads initialized */
+		c->r[1][2] = n == (c->r[1][0] == 0) + (c->r[1][1] == 0) &&
+			     (c->r[1][0] != 0 ||
+			      (b == &lit_plm[1] && b->a == 3 && b->b == 4)) &&
+			     (c->r[1][1] != 0 ||
+			      (a == &lit_plm[0] && a->a == 1 && a->b == 2));
+	}
+}
+static int mpm_classify(struct lit_ctx *c)
+{
+	if (!c->r[1][2])
+		return 4; /* a wrong value or count, a payload not initialized */
+	return (c->r[1][0] == 0) * 2 + (c->r[1][1] == 0);
+}
+
 /* --- SB: insert(A); get(B) || insert(B); get(A).  Forbidden: both absent. */
 static void sb_thread(struct lit_ctx *c, int t, long round)
 {
@@ -362,6 +405,11 @@ static const struct lit lits[] = {
 	  mp_setup, mp_thread, mp_classify,
 	  { "!B !A", "!B A", "B !A", "B A", "A seen, *p not initialized" },
 	  { 0, 0, 1, 0, 1 }, { 0 } },
+	{ "mp_many", "set(A,p); insert(B,q) || get_many(B, A) and read *p, *q",
+	  2, mpm_setup, mpm_thread, mpm_classify,
+	  { "!B !A", "!B A", "B !A (allowed: not a snapshot)", "B A",
+	    "wrong value, or payload not initialized" },
+	  { 0, 0, 0, 0, 1 }, { 1, 0, 0, 1, 0 } },
 	{ "sb", "insert(A); get(B) || insert(B); get(A)", 2, lit_apart,
 	  sb_thread, sb_classify,
 	  { "both absent", "T1 saw A", "T0 saw B", "both saw" },
