@@ -136,7 +136,7 @@ static inline __attribute__((always_inline)) int lfd_op_begin(struct lfd_op *op,
 	if (d == NULL || (key == NULL && len != 0) || len > LFD_KEY_MAX)
 		return -EINVAL;
 	h = d->hash ? d->hash(key, len, d->hash_arg)
-		    : lfd_siphash13(d->seed, key, len);
+		    : lfd_sip13(d->sip13, key, len);
 	op->d = d;
 	op->key = key;
 	op->klen = (uint32_t)len;

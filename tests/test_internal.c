@@ -1,6 +1,7 @@
 /*
  * test_internal.c - white-box checks of lib/ helpers the public API cannot
- * observe: SipHash against published test vectors, the split-order
+ * observe: SipHash against published test vectors (and the inline
+ * SipHash-1-3 of every call against the generic one), the split-order
  * keys (the fold, bucket keys, parents, segment places), and the encoding
  * of links to bucket nodes.  It includes lib/hash.h and lib/solist.h on purpose (and links lib/hash.c
  * directly); every other test uses only <lfdict.h>.
@@ -8,6 +9,9 @@
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "hash.h"
 #include "so_checks.h"
@@ -88,22 +92,92 @@ static const uint64_t sip13_zero_key[][2] = {
 	{ 16, UINT64_C(0x8972188433a5c5b7) }, { 63, UINT64_C(0x385d3e39e5f37359) },
 };
 
+/* Both implementations of SipHash-1-3 (hash.h says why two). */
 START_TEST(siphash13_vectors)
 {
 	static const uint64_t zero[2] = { 0, 0 };
 	unsigned char msg[64];
+	uint64_t st[4];
 	size_t i;
 
 	for (i = 0; i < sizeof(msg); i++)
 		msg[i] = (unsigned char)i;
-	for (i = 0; i < 64; i++)
+	lfd_sip13_prepare(st, k_paper);
+	for (i = 0; i < 64; i++) {
 		ck_assert_uint_eq(lfd_siphash13(k_paper, msg, i), sip13_vectors[i]);
+		ck_assert_uint_eq(lfd_sip13(st, msg, i), sip13_vectors[i]);
+	}
+	lfd_sip13_prepare(st, zero);
 	for (i = 0; i < sizeof(sip13_zero_key) / sizeof(*sip13_zero_key); i++) {
 		size_t len = (size_t)sip13_zero_key[i][0];
 
 		ck_assert_uint_eq(lfd_siphash13(zero, msg, len),
 				  sip13_zero_key[i][1]);
+		ck_assert_uint_eq(lfd_sip13(st, msg, len),
+				  sip13_zero_key[i][1]);
 	}
+}
+END_TEST
+
+/* splitmix64: the test's deterministic random numbers. */
+static uint64_t mix_next(uint64_t *s)
+{
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/* lfd_sip13 (the straight paths and lfd_sip13_long) equals the generic
+ * lfd_siphash13 for every length 0..64, random keys and seeds from
+ * lfd_seed_init.  Each key is copied into a buffer of exactly its length
+ * (under ASan an over-read fails), and placed against an inaccessible
+ * page on either side (an over-read faults in any build). */
+START_TEST(siphash13_fast_matches_reference)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *map, *lo, *hi;
+	uint64_t rs = 0x6c66646963742121u, seed[2], st[4];
+	int round;
+	size_t len, i;
+
+	ck_assert(page >= 128);
+	map = mmap(NULL, 3 * (size_t)page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(map != MAP_FAILED);
+	ck_assert(mprotect(map, (size_t)page, PROT_NONE) == 0);
+	ck_assert(mprotect(map + 2 * page, (size_t)page, PROT_NONE) == 0);
+	lo = map + page; /* a key starting at a page's start */
+	hi = map + 2 * page; /* and one ending at a page's end: hi - len */
+	for (round = 0; round < 200; round++) {
+		if (round % 2) {
+			lfd_seed_init(seed);
+		} else {
+			seed[0] = mix_next(&rs);
+			seed[1] = mix_next(&rs);
+		}
+		lfd_sip13_prepare(st, seed);
+		for (len = 0; len <= 64; len++) {
+			unsigned char *buf = malloc(len ? len : 1);
+			uint64_t want;
+
+			ck_assert(buf != NULL);
+			for (i = 0; i < len; i++)
+				buf[i] = (unsigned char)mix_next(&rs);
+			want = lfd_siphash13(seed, buf, len);
+			ck_assert_uint_eq(lfd_sip13(st, buf, len), want);
+			memcpy(lo, buf, len);
+			memcpy(hi - len, buf, len);
+			ck_assert_uint_eq(lfd_sip13(st, lo, len), want);
+			ck_assert_uint_eq(lfd_sip13(st, hi - len, len), want);
+			free(buf);
+		}
+		/* no key at all (lfd_get(d, NULL, 0, ..) is valid) */
+		ck_assert_uint_eq(lfd_sip13(st, NULL, 0),
+				  lfd_siphash13(seed, NULL, 0));
+	}
+	munmap(map, 3 * (size_t)page);
 }
 END_TEST
 
@@ -163,6 +237,7 @@ int main(void)
 
 	tcase_add_test(tc, siphash24_paper_vector);
 	tcase_add_test(tc, siphash13_vectors);
+	tcase_add_test(tc, siphash13_fast_matches_reference);
 	tcase_add_test(tc, siphash13_keyed);
 	tcase_add_test(tc, seed_differs);
 	tcase_add_test(tc, split_order_keys);
