@@ -66,7 +66,7 @@ static inline __attribute__((always_inline)) uint32_t
 lfd_key_so(const struct lfd *d, const void *key, size_t len)
 {
 	uint64_t h = d->hash ? d->hash(key, len, d->hash_arg)
-			     : lfd_siphash13(d->seed, key, len);
+			     : lfd_sip13(d->sip13, key, len);
 
 	return lfd_so_entry(h);
 }

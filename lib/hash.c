@@ -11,6 +11,15 @@
  * kept for checking this implementation against the paper's test vector.
  * With a secret 128-bit seed per dictionary, someone who chooses keys but
  * not the seed cannot aim them at one chain (hash flooding).
+ *
+ * Two implementations of the same function: lfd_siphash13 here, the
+ * paper's algorithm as written (the reference), and lfd_sip13 in hash.h,
+ * the one calls use: it starts from a state computed once per dictionary
+ * from the seed (lfd_sip13_prepare: the key XOR the constants, and the
+ * first round's steps that do not involve the message), and takes keys of
+ * up to 16 bytes without loops.  Both compute SipHash-1-3 keyed by the
+ * seed, so the argument above holds for either; tests/test_internal.c
+ * checks that they agree and match published vectors.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -21,54 +30,24 @@
 
 #include "hash.h"
 
-static inline uint64_t lfd_rotl(uint64_t x, unsigned int b)
+/* SipHash's initialization: the key XOR "somepseudorandomlygeneratedbytes". */
+static inline struct lfd_sip lfd_sip_init(const uint64_t key[2])
 {
-	return (x << b) | (x >> (64 - b));
-}
-
-struct lfd_sip {
-	uint64_t v0, v1, v2, v3;
-};
-
-static inline void lfd_sip_round(struct lfd_sip *s)
-{
-	s->v0 += s->v1;
-	s->v1 = lfd_rotl(s->v1, 13);
-	s->v1 ^= s->v0;
-	s->v0 = lfd_rotl(s->v0, 32);
-	s->v2 += s->v3;
-	s->v3 = lfd_rotl(s->v3, 16);
-	s->v3 ^= s->v2;
-	s->v0 += s->v3;
-	s->v3 = lfd_rotl(s->v3, 21);
-	s->v3 ^= s->v0;
-	s->v2 += s->v1;
-	s->v1 = lfd_rotl(s->v1, 17);
-	s->v1 ^= s->v2;
-	s->v2 = lfd_rotl(s->v2, 32);
-}
-
-static inline uint64_t lfd_le64(const unsigned char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
-static inline uint64_t lfd_siphash(const uint64_t key[2], const void *data,
-				   size_t len, int c, int d)
-{
-	const unsigned char *p = data;
 	struct lfd_sip s = {
 		key[0] ^ UINT64_C(0x736f6d6570736575),
 		key[1] ^ UINT64_C(0x646f72616e646f6d),
 		key[0] ^ UINT64_C(0x6c7967656e657261),
 		key[1] ^ UINT64_C(0x7465646279746573),
 	};
+
+	return s;
+}
+
+static inline uint64_t lfd_siphash(const uint64_t key[2], const void *data,
+				   size_t len, int c, int d)
+{
+	const unsigned char *p = data;
+	struct lfd_sip s = lfd_sip_init(key);
 	uint64_t m, last = (uint64_t)len << 56;
 	size_t i, tail = len & 7;
 	int r;
@@ -100,6 +79,37 @@ uint64_t lfd_siphash13(const uint64_t key[2], const void *data, size_t len)
 uint64_t lfd_siphash24(const uint64_t key[2], const void *data, size_t len)
 {
 	return lfd_siphash(key, data, len, 2, 4);
+}
+
+/* The initialization of lfd_siphash, then the head of the first
+ * compression round (hash.h: it does not read the message). */
+void lfd_sip13_prepare(uint64_t st[4], const uint64_t seed[2])
+{
+	struct lfd_sip s = lfd_sip_init(seed);
+
+	lfd_sip_round_head(&s);
+	st[0] = s.v0;
+	st[1] = s.v1;
+	st[2] = s.v2;
+	st[3] = s.v3;
+}
+
+/* lfd_sip13 for len > 16: the whole words in a loop, and the last word's
+ * tail bytes from an overlapping load of the key's last 8 bytes. */
+uint64_t lfd_sip13_long(const uint64_t st[4], const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	struct lfd_sip s = { st[0], st[1], st[2], st[3] };
+	uint64_t last = (uint64_t)len << 56;
+	size_t i, tail = len & 7;
+
+	lfd_sip13_first(&s, lfd_le64(p));
+	for (i = 8; i + 8 <= len; i += 8)
+		lfd_sip13_word(&s, lfd_le64(p + i));
+	if (tail)
+		last |= lfd_le64(p + len - 8) >> (8 * (8 - tail));
+	lfd_sip13_word(&s, last);
+	return lfd_sip13_final(&s);
 }
 
 /*

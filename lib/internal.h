@@ -197,6 +197,7 @@ struct lfd {
 	uint64_t (*hash)(const void *key, size_t len, void *arg);
 	void *hash_arg;
 	uint64_t seed[2];
+	uint64_t sip13[4]; /* SipHash-1-3 keyed by seed, prepared (hash.h) */
 	void (*value_free)(void *value, void *arg);
 	void *value_free_arg;
 	void *(*alloc)(size_t size, void *arg);

@@ -191,8 +191,10 @@ LFD_EXPORT struct lfd *lfd_new(const struct lfd_config *cfg)
 	d->flavor = cfg->flavor ? cfg->flavor : &urcu_bp_flavor;
 	d->hash = cfg->hash;
 	d->hash_arg = cfg->hash_arg;
-	if (d->hash == NULL)
+	if (d->hash == NULL) {
 		lfd_seed_init(d->seed);
+		lfd_sip13_prepare(d->sip13, d->seed);
+	}
 	d->value_free = cfg->value_free;
 	d->value_free_arg = cfg->value_free_arg;
 	d->flags = cfg->flags;
