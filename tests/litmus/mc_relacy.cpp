@@ -167,6 +167,14 @@ uint64_t lfd_siphash13(const uint64_t *, const void *, size_t)
 {
 	return 0;
 }
+void lfd_sip13_prepare(uint64_t st[4], const uint64_t *)
+{
+	st[0] = st[1] = st[2] = st[3] = 0;
+}
+uint64_t lfd_sip13_long(const uint64_t *, const void *, size_t)
+{
+	return 0;
+}
 
 /* --- allocator hooks: plain memory, atomics destroyed on free ----------- */
 static long mc_live;
