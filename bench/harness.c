@@ -2,13 +2,14 @@
  * bench/harness.c - lfd-bench's harness: one benchmark cell per process,
  * lfdict against the tables a server author would otherwise pick (issue 5).
  *
- *   lfd-bench -i IMPL -w R|M|U|C|B -n N -t THREADS [-s SECONDS] [-r REP]
+ *   lfd-bench -i IMPL -w R|G|M|U|C|B -n N -t THREADS [-s SECONDS] [-r REP]
  *   lfd-bench -l          list the implementations
  *
  * Prints one CSV line (see CSV_HEADER) on stdout; exits 1 (and prints the
  * reason on stderr) if any lookup returned a wrong value or a check failed,
  * 3 (and says why) if IMPL does not run this cell: more threads than its
- * max_threads, or M or U for a table whose pop is not thread-safe.
+ * max_threads, M or U for a table whose pop is not thread-safe, or G for a
+ * table with no many-keys lookup.
  *
  * Every table gets the same 8-byte keys, key(i) = (i + 1) * golden (never 0),
  * 8-byte values val(key) = key ^ VAL_XOR, and, where it takes one, the same
@@ -18,6 +19,8 @@
  *
  * Workloads (keys drawn uniformly by a per-thread xorshift generator):
  *   R  100% get of present keys (ids in [0, N)); every value checked.
+ *   G  R with GET_MANY keys per call (lfd_get_many; only tables that have
+ *      such a call); ops are keys looked up, so G and R compare per key.
  *   M  90% get, 5% insert, 5% pop over ids in [0, 2N); N prefilled, so the
  *      size stays at N on average.  Found values checked.
  *   U  50% get, 25% insert, 25% pop, as M.
@@ -67,6 +70,9 @@
 
 #define VAL_XOR 0x5bd1e9955bd1e995ULL
 #define HOT_KEYS 4u
+/* keys per call in G: as many as lfd_get_many's group (lib/many.c), what
+ * a memcached multi-get of a page's items would send */
+#define GET_MANY 32
 
 /* ------------------------------------------------------------------ */
 /* keys, values                                                         */
@@ -209,6 +215,33 @@ static void run_mixed(struct worker *w, uint64_t *rs, unsigned get_pct,
 	w->ops = ops;
 }
 
+static void run_many(struct worker *w, uint64_t *rs)
+{
+	struct shared *sh = w->sh;
+	const struct impl *im = sh->im;
+	uint64_t keys[GET_MANY], vals[GET_MANY];
+	unsigned char found[GET_MANY];
+	unsigned long ops = 0;
+
+	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+		for (int i = 0; i < GET_MANY; i++)
+			keys[i] = key_of(below(rs, sh->n));
+		if (im->get_many(sh->t, GET_MANY, keys, vals, found) !=
+		    GET_MANY)
+			fail("get_many: not every present key found", keys[0],
+			     0, 0);
+		for (int i = 0; i < GET_MANY; i++) {
+			if (!found[i])
+				fail("get_many: present key not found",
+				     keys[i], 0, val_of(keys[i]));
+			else
+				check_found("get_many", keys[i], vals[i]);
+		}
+		ops += GET_MANY;
+	}
+	w->ops = ops;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -236,6 +269,9 @@ static void *worker_main(void *arg)
 			ops += 64;
 		}
 		w->ops = ops;
+		break;
+	case 'G':
+		run_many(w, &rs);
 		break;
 	case 'M':
 		run_mixed(w, &rs, 90, 5);
@@ -337,7 +373,7 @@ static size_t heap_in_use(void)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: lfd-bench -i IMPL -w R|M|U|C|B -n N -t THREADS "
+		"usage: lfd-bench -i IMPL -w R|G|M|U|C|B -n N -t THREADS "
 		"[-s SECONDS] [-r REP] [-H]\n       lfd-bench -l\n"
 		"  -H  print the CSV header first\n");
 	exit(2);
@@ -397,7 +433,7 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (im == NULL || strchr("RMUCB", wl) == NULL || wl == 0 ||
+	if (im == NULL || strchr("RGMUCB", wl) == NULL || wl == 0 ||
 	    sh.n < HOT_KEYS || sh.nthreads < 1)
 		usage();
 	if (im->max_threads && sh.nthreads > im->max_threads) {
@@ -410,6 +446,11 @@ int main(int argc, char **argv)
 			"%s does not run %c: its pop is not thread-safe "
 			"(workloads R, C and B only)\n",
 			im->name, wl);
+		return 3;
+	}
+	if (wl == 'G' && im->get_many == NULL) {
+		fprintf(stderr, "%s does not run G: no many-keys lookup\n",
+			im->name);
 		return 3;
 	}
 	if (header)
@@ -504,7 +545,7 @@ int main(int argc, char **argv)
 	}
 	im->quiesce(sh.t);
 	final_size = im->size(sh.t);
-	if ((wl == 'R' || wl == 'C' || wl == 'B') && final_size != sh.n)
+	if ((wl == 'R' || wl == 'G' || wl == 'C' || wl == 'B') && final_size != sh.n)
 		fail("final size", 0, final_size, sh.n);
 	/* Large tables are left to process exit: freeing 16M nodes one by
 	 * one is not what the cell measures and takes longer than the cell. */

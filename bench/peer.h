@@ -48,6 +48,11 @@ struct impl {
 	int max_threads; /* 0: any */
 	/* 1: pop is not thread-safe, so the harness refuses M and U */
 	int no_concurrent_pop;
+	/* Look n keys up in one call (workload G); values[i] set and found[i]
+	 * = 1 for each key present, found[i] = 0 otherwise; returns the
+	 * number found.  NULL: the table has no such call (G refused). */
+	size_t (*get_many)(void *t, size_t n, const uint64_t *keys,
+			   uint64_t *values, unsigned char *found);
 };
 
 /* The C++ peers configure found (bench/local.mk defines LFD_BENCH_NAME

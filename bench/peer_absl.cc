@@ -51,6 +51,6 @@ extern "C" const struct impl peer_absl[] = {
 	{ "absl", "Abseil flat_hash_map (SwissTable), not thread-safe, 1 thread",
 	  swiss::create, swiss::destroy, nop_thread, nop_thread, swiss::get,
 	  swiss_insert, swiss_pop, swiss_incr, swiss::quiesce, swiss::size, 1,
-	  0 },
+	  0, nullptr },
 	{},
 };

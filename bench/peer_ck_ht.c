@@ -184,6 +184,6 @@ static size_t ck_size(void *t)
 const struct impl peer_ck_ht[] = {
 	{ "ck_ht", "ConcurrencyKit ck_ht direct mode, SPMC, writers by mutex",
 	  ck_create, ck_destroy, nop_thread, nop_thread, ck_get, ck_insert,
-	  ck_pop, ck_incr, ck_quiesce, ck_size, 0, 0 },
+	  ck_pop, ck_incr, ck_quiesce, ck_size, 0, 0, NULL },
 	{ .name = NULL },
 };

@@ -156,9 +156,9 @@ static size_t g_size(void *t)
 const struct impl peer_ghash[] = {
 	{ "ghash-mutex", "GLib GHashTable behind a pthread_mutex", g_create_mutex,
 	  g_destroy, nop_thread, nop_thread, g_get, g_insert, g_pop, g_incr,
-	  g_quiesce, g_size, 0, 0 },
+	  g_quiesce, g_size, 0, 0, NULL },
 	{ "ghash-rwlock", "GLib GHashTable behind a pthread_rwlock", g_create_rw,
 	  g_destroy, nop_thread, nop_thread, g_get, g_insert, g_pop, g_incr,
-	  g_quiesce, g_size, 0, 0 },
+	  g_quiesce, g_size, 0, 0, NULL },
 	{ .name = NULL },
 };

@@ -132,6 +132,50 @@ static unsigned lfdx_incr(void *t, uint64_t k)
 	return retries;
 }
 
+/* lfd_get_many takes a pointer and a length per key: the harness's keys
+ * are an array of words, so both arrays are built here, in the caller's
+ * frame, as a server would build them from the keys of one request. */
+#define LFDX_MANY_MAX 64
+
+static size_t lfdx_get_many(void *t, size_t n, const uint64_t *keys,
+			    uint64_t *values, unsigned char *found)
+{
+	const void *kp[LFDX_MANY_MAX];
+	size_t lens[LFDX_MANY_MAX];
+	void *vals[LFDX_MANY_MAX];
+	int res[LFDX_MANY_MAX];
+	size_t i, total = 0;
+	int r;
+
+	while (n > 0) {
+		size_t m = n < LFDX_MANY_MAX ? n : LFDX_MANY_MAX;
+
+		for (i = 0; i < m; i++) {
+			kp[i] = &keys[i];
+			lens[i] = sizeof(keys[i]);
+		}
+		r = lfd_get_many(t, m, kp, lens, vals, res);
+		if (r < 0) {
+			fail("lfd_get_many error", keys[0], (uint64_t)r, 0);
+			return total;
+		}
+		for (i = 0; i < m; i++) {
+			found[i] = res[i] == 0;
+			if (res[i] == 0)
+				values[i] = (uint64_t)(uintptr_t)vals[i];
+			else if (res[i] != -ENOENT)
+				fail("lfd_get_many result", keys[i],
+				     (uint64_t)res[i], 0);
+		}
+		total += (size_t)r;
+		keys += m;
+		values += m;
+		found += m;
+		n -= m;
+	}
+	return total;
+}
+
 static void lfdx_quiesce(void *t)
 {
 	lfd_barrier(t);
@@ -148,15 +192,19 @@ static size_t lfdx_size(void *t)
 const struct impl peer_lfdict[] = {
 	{ "lfdict-h", "lfdict, caller-supplied hash (the peers' hash), urcu-bp",
 	  lfd_create_h, lfdx_destroy, nop_thread, nop_thread, lfdx_get,
-	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0, 0 },
+	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0, 0,
+	  lfdx_get_many },
 	{ "lfdict", "lfdict defaults: keyed SipHash-1-3, urcu-bp",
 	  lfd_create_default, lfdx_destroy, nop_thread, nop_thread, lfdx_get,
-	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0, 0 },
+	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0, 0,
+	  lfdx_get_many },
 	{ "lfdict-memb", "diagnostic: lfdict-h with the urcu-memb flavour",
 	  lfd_create_memb, lfdx_destroy, memb_enter, memb_exit, lfdx_get,
-	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0, 0 },
+	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0, 0,
+	  lfdx_get_many },
 	{ "lfdict-sparse", "diagnostic: lfdict-h presized to capacity 4N (<= 0.5 entries per bucket)",
 	  lfd_create_sparse, lfdx_destroy, nop_thread, nop_thread, lfdx_get,
-	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0, 0 },
+	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0, 0,
+	  lfdx_get_many },
 	{ .name = NULL },
 };

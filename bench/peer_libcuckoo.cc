@@ -71,6 +71,6 @@ extern "C" const struct impl peer_libcuckoo[] = {
 	{ "libcuckoo", "libcuckoo cuckoohash_map, striped locks, from 16 slots",
 	  cuckoo_create, cuckoo::destroy, nop_thread, nop_thread, cuckoo_get,
 	  cuckoo_insert, cuckoo_pop, cuckoo_incr, cuckoo::quiesce, cuckoo::size,
-	  0, 0 },
+	  0, 0, nullptr },
 	{},
 };

@@ -194,9 +194,9 @@ static size_t rcu_size(void *t)
 const struct impl peer_rculfhash[] = {
 	{ "rcu-auto", "rculfhash urcu-memb, AUTO_RESIZE|ACCOUNTING, from 1 bucket",
 	  rcu_create_auto, rcu_destroy, memb_enter, memb_exit, rcu_get,
-	  rcu_insert, rcu_pop, rcu_incr, rcu_quiesce, rcu_size, 0, 0 },
+	  rcu_insert, rcu_pop, rcu_incr, rcu_quiesce, rcu_size, 0, 0, NULL },
 	{ "rcu-pre", "rculfhash urcu-memb, presized (min buckets = N), AUTO_RESIZE|ACCOUNTING",
 	  rcu_create_pre, rcu_destroy, memb_enter, memb_exit, rcu_get,
-	  rcu_insert, rcu_pop, rcu_incr, rcu_quiesce, rcu_size, 0, 0 },
+	  rcu_insert, rcu_pop, rcu_incr, rcu_quiesce, rcu_size, 0, 0, NULL },
 	{ .name = NULL },
 };

@@ -154,6 +154,6 @@ static size_t seq_size(void *t)
 const struct impl peer_seq[] = {
 	{ "seq", "sequential ceiling: linear probing, no atomics, 1 thread",
 	  seq_create, seq_destroy, nop_thread, nop_thread, seq_get, seq_insert,
-	  seq_pop, seq_incr, seq_quiesce, seq_size, 1, 0 },
+	  seq_pop, seq_incr, seq_quiesce, seq_size, 1, 0, NULL },
 	{ .name = NULL },
 };

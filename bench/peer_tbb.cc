@@ -129,9 +129,9 @@ unsigned cum_incr(void *t, uint64_t k)
 extern "C" const struct impl peer_tbb[] = {
 	{ "tbb-chm", "oneTBB concurrent_hash_map, per-bucket/element rwlocks",
 	  chm::create, chm::destroy, nop_thread, nop_thread, chm_get,
-	  chm_insert, chm_pop, chm_incr, chm::quiesce, chm::size, 0, 0 },
+	  chm_insert, chm_pop, chm_incr, chm::quiesce, chm::size, 0, 0, nullptr },
 	{ "tbb-cum", "oneTBB concurrent_unordered_map (split-ordered), R C B only",
 	  cum::create, cum::destroy, nop_thread, nop_thread, cum::get,
-	  cum_insert, cum_pop, cum_incr, cum::quiesce, cum::size, 0, 1 },
+	  cum_insert, cum_pop, cum_incr, cum::quiesce, cum::size, 0, 1, nullptr },
 	{},
 };

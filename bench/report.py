@@ -62,7 +62,7 @@ impl_order = ["lfdict-h", "lfdict", "lfdict-memb", "lfdict-sparse", "rcu-auto", 
 # every implementation in raw.csv: the known ones in this order, then any other
 impls = [i for i in impl_order if any(c[3] == i for c in mops)]
 impls += sorted({c[3] for c in mops} - set(impls))
-configs = sorted({c[:3] for c in mops}, key=lambda c: ("RMUCB".index(c[0]), c[1], c[2]))
+configs = sorted({c[:3] for c in mops}, key=lambda c: ("RGMUCB".index(c[0]), c[1], c[2]))
 
 with open(os.path.join(out, "summary.csv"), "w") as f:
     w = csv.writer(f)
@@ -116,6 +116,9 @@ vs("R", 1000, 1, "absl", "absl flat_hash_map (1 thread)", 0.6)
 vs("R", M, 2, "ck_ht", "ck_ht", 0.75)
 vs("R", M, 2, "libcuckoo", "libcuckoo", 1.5)
 vs("R", M, 2, "tbb-chm", "oneTBB concurrent_hash_map", 2.0)
+# many keys per call (G: lfd_get_many, 32 keys) against ck_ht's one-key gets
+T(f"R, N={M:,}, 2 threads, many keys per call (G)", "ck_ht's one-key gets", 1.5,
+  lambda L: paired(("G", M, 2, L), ("R", M, 2, "ck_ht")))
 vs("M", M, 2, "libcuckoo", "libcuckoo", 1.0)
 vs("M", M, 2, "ck_ht", "ck_ht", 1.0)
 vs("B", M, 1, "libcuckoo", "libcuckoo", 1.5)
@@ -194,7 +197,7 @@ for i in impls:
 # --- plots -------------------------------------------------------------------
 plots = []
 if shutil.which("gnuplot"):
-    for wl in "RMUCB":
+    for wl in "RGMUCB":
         for n in sorted({c[1] for c in configs if c[0] == wl}):
             ts = sorted({c[2] for c in configs if c[0] == wl and c[1] == n})
             if len(ts) < 2:
@@ -218,7 +221,7 @@ if shutil.which("gnuplot"):
                                       for k, s in enumerate(series))]
             subprocess.run(["gnuplot"], input="\n".join(gp), text=True, check=False)
             plots.append(png)
-    for wl in "RMUCB":
+    for wl in "RGMUCB":
         for t in (1, 2):
             ns = sorted({c[1] for c in configs if c[0] == wl and c[2] == t})
             if len(ns) < 2:

@@ -12,7 +12,7 @@
 # not find) is left out; a cell an implementation does not run (lfd-bench
 # exits 3: absl and seq above 1 thread, tbb-cum in M and U) is skipped.
 # Environment overrides (full mode, or to rerun a slice):
-#   BENCH_REPS BENCH_SECS BENCH_WL ("R M U C B") BENCH_N BENCH_THREADS
+#   BENCH_REPS BENCH_SECS BENCH_WL ("R G M U C B") BENCH_N BENCH_THREADS
 #   BENCH_IMPLS BENCH_TIMEOUT (seconds per cell: quick 6, full 600; a
 #   cell over it is recorded as a timeout, a collapse, not a failure)
 # Output in OUTDIR: raw.csv (one line per cell and repetition), summary.csv,
@@ -38,12 +38,13 @@ cells() {
 		echo "U 1000 64 $LF libcuckoo tbb-chm"
 		echo "R 1000 1 $LF rcu-auto ck_ht libcuckoo absl seq"
 		echo "R $M 2 $LF ck_ht libcuckoo tbb-chm tbb-cum"
+		echo "G $M 2 $LF"
 		echo "M $M 2 $LF ck_ht libcuckoo"
 		echo "B $M 1 $LF rcu-auto libcuckoo tbb-chm tbb-cum absl seq"
 		return
 	fi
 	all=${BENCH_IMPLS:-"lfdict-h lfdict lfdict-memb rcu-auto rcu-pre ck_ht libcuckoo tbb-chm tbb-cum ghash-mutex ghash-rwlock absl seq"}
-	for w in ${BENCH_WL:-R M U C B}; do
+	for w in ${BENCH_WL:-R G M U C B}; do
 		for n in ${BENCH_N:-1000 1000000 16000000}; do
 			for t in ${BENCH_THREADS:-1 2 8 64}; do
 				echo "$w $n $t $all"
