@@ -23,12 +23,11 @@ void lfd_mem_free(struct lfd *d, void *p, size_t size)
 /* Thread numbers: 0 = not yet assigned.  relaxed: any distinct-ish number
  * will do; it only spreads threads over stripes. */
 static LFD_ATOMIC(unsigned int) lfd_thread_seq;
-static _Thread_local unsigned int lfd_thread_no;
+_Thread_local unsigned int lfd_thread_no;
 
-unsigned int lfd_my_thread_no(void)
+unsigned int lfd_thread_no_assign(void)
 {
-	if (lfd_thread_no == 0)
-		lfd_thread_no =
-			lfd_a_fetch_add(&lfd_thread_seq, 1u, memory_order_relaxed) + 1u;
+	lfd_thread_no =
+		lfd_a_fetch_add(&lfd_thread_seq, 1u, memory_order_relaxed) + 1u;
 	return lfd_thread_no;
 }

@@ -23,7 +23,7 @@
 
 #include "count.h"
 
-#define LFD_CHECK_MAX 64u
+#define LFD_CHECK_MAX_LOG 6u /* at most 64 updates between checks */
 
 int lfd_count_init(struct lfd *d)
 {
@@ -62,16 +62,15 @@ bool lfd_count_update(struct lfd *d, long delta)
 	struct lfd_stripe *s = lfd_my_stripe(d);
 	/* relaxed: the count orders nothing; lfd_resize_check fences. */
 	long v = lfd_a_fetch_add(&s->n, delta, memory_order_relaxed) + delta;
-	size_t buckets = (size_t)1
-			 << lfd_a_load(&d->size_log, memory_order_relaxed);
-	size_t interval = buckets / (8u * d->nstripes);
+	/* interval = buckets / (8 * stripes), both powers of two: a shift
+	 * (a division here cost each update a divide instruction) */
+	unsigned int log = lfd_a_load(&d->size_log, memory_order_relaxed);
+	unsigned int shift = 3u + (unsigned int)__builtin_ctz(d->nstripes);
+	unsigned int ilog = log > shift ? log - shift : 0u;
 
-	/* both terms are powers of two, so the interval is one too */
-	if (interval > LFD_CHECK_MAX)
-		interval = LFD_CHECK_MAX;
-	if (interval == 0)
-		interval = 1;
-	return ((unsigned long)v & (interval - 1)) == 0;
+	if (ilog > LFD_CHECK_MAX_LOG)
+		ilog = LFD_CHECK_MAX_LOG;
+	return ((unsigned long)v & ((1ul << ilog) - 1)) == 0;
 }
 
 /* Sum one counter over the stripes (the entry count or the backlog), as a
@@ -94,14 +93,6 @@ static size_t lfd_stripes_sum(struct lfd *d, bool backlog)
 size_t lfd_count_sum(struct lfd *d)
 {
 	return lfd_stripes_sum(d, false);
-}
-
-void lfd_backlog_add(struct lfd *d, long delta)
-{
-	struct lfd_stripe *s = lfd_my_stripe(d);
-
-	/* relaxed: a gauge for backpressure and lfd_stats; orders nothing. */
-	lfd_a_fetch_add(&s->backlog, delta, memory_order_relaxed);
 }
 
 size_t lfd_backlog_sum(struct lfd *d)

@@ -16,7 +16,14 @@ LFD_HIDDEN void lfd_count_fini(struct lfd *d);
  * resizer, so the caller that changed the count asks. */
 LFD_HIDDEN bool lfd_count_update(struct lfd *d, long delta);
 LFD_HIDDEN size_t lfd_count_sum(struct lfd *d);
-LFD_HIDDEN void lfd_backlog_add(struct lfd *d, long delta);
+/* Adds delta to this thread's stripe of the backlog gauge.  Inline: every
+ * retire calls it. */
+static inline void lfd_backlog_add(struct lfd *d, long delta)
+{
+	/* relaxed: a gauge for backpressure and lfd_stats; orders nothing. */
+	lfd_a_fetch_add(&lfd_my_stripe(d)->backlog, delta,
+			memory_order_relaxed);
+}
 LFD_HIDDEN size_t lfd_backlog_sum(struct lfd *d);
 
 #endif /* LFD_COUNT_H */
