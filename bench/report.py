@@ -129,6 +129,21 @@ for n, t, thr in ((1000, 1, 0.85), (M, 2, 0.9)):
       "lfdict-h", thr,
       lambda L, n=n, t=t: paired(("R", n, t, L), ("R", n, t, "lfdict-h")),
       cols=("lfdict",))
+# growth of the per-op cost from 1,000 to 16,000,000 keys (R, 1 thread),
+# against absl's growth: (lfdict's mops at 1e3 / at 1.6e7) / (absl's);
+# the 16M cells come from a slice run (doc/performance.md)
+G16 = 16000000
+
+
+def growth(L):
+    """per repetition: L's slowdown from 1e3 to 1.6e7 over absl's"""
+    a = paired(("R", 1000, 1, L), ("R", G16, 1, L))
+    b = paired(("R", 1000, 1, "absl"), ("R", G16, 1, "absl"))
+    return [x / y for x, y in zip(a, b)]
+
+
+T(f"growth of per-op cost N=1,000 -> {G16:,} (R, 1 thread)",
+  "x absl's growth", 1.5, growth, op="<=")
 T("memory at N=1,000,000 (B, 1 thread)", "bytes/entry", 36.0,
   lambda L: list(mem.get(("B", M, 1, L), {}).values()), op="<=",
   cols=("lfdict-h",))
