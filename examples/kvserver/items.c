@@ -20,8 +20,9 @@
  *   value destructor (item_free) after an RCU grace period, so a reader that
  *   found it inside lfd_read_lock()/lfd_read_unlock() can still copy it.
  *
- *   get/gets  lfd_get inside a read-side section; the item is copied into the
- *             connection's output buffer before the section ends.
+ *   get/gets  lfd_get_many on the keys of the line, up to GET_BATCH at a
+ *             time, inside a read-side section; the items found are copied
+ *             into the connection's output buffer before the section ends.
  *   set       lfd_set: insert or overwrite, unconditionally.
  *   add       lfd_insert (insert if absent).  If the present item has expired
  *             it counts as absent: lfd_cas from that dead item to the new one.
@@ -164,28 +165,59 @@ static void append_value(struct conn *c, const char *key, size_t klen,
 	out_mem(c, it->data, (size_t)it->nbytes + 2); /* value and \r\n */
 }
 
-/* get/gets: one lfd_get per key inside a read-side section; the item is
- * copied into the output buffer before the section ends, so a concurrent
- * set or delete cannot free it under us. */
-void get_one(struct conn *c, const char *key, size_t klen, bool with_cas,
-	     int64_t now)
+/*
+ * get/gets of n keys (1..GET_BATCH): one lfd_get_many call inside a
+ * read-side section of ours; every live item found is copied into the
+ * output buffer, in the order of the keys (duplicates included), before
+ * the section ends, so that a concurrent set or delete cannot free it
+ * under us (lfd_get_many's own sections end before it returns).  A dead
+ * item is popped with lfd_pop_if inside the same section: out of it, the
+ * item could be freed and its address reused by a newer item for the
+ * same key, which lfd_pop_if would then remove (ABA).  Each key is
+ * looked up on its own, as by lfd_get: the batch is not a snapshot.
+ * Returns 0, or lfd_get_many's (lfd_get's) negative errno (nothing
+ * appended, nothing counted).
+ */
+int get_batch(struct conn *c, size_t n, const void *const keys[],
+	      const size_t lens[], bool with_cas, int64_t now)
 {
-	void *v;
+	void *vals[GET_BATCH];
+	int res[GET_BATCH];
+	uint64_t hits = 0;
+	int r;
 
-	stat_inc(&c->w->st.v[ST_cmd_get], 1);
 	lfd_read_lock(dict);
-	if (lfd_get(dict, key, klen, &v) == 0) {
-		const struct item *it = v;
-		if (!item_dead(it, now)) {
-			append_value(c, key, klen, it, with_cas);
-			stat_inc(&c->w->st.v[ST_get_hits], 1);
-			lfd_read_unlock(dict);
-			return;
+	if (n == 1) {
+		/* one key (a one-key get, or a line's last key after full
+		 * batches): lfd_get, which is the same lookup in fewer
+		 * instructions (callgrind: about 220 a key against
+		 * lfd_get_many's 370), made to answer as lfd_get_many would */
+		res[0] = lfd_get(dict, keys[0], lens[0], &vals[0]);
+		r = res[0] == 0 ? 1 : res[0] == -ENOENT ? 0 : res[0];
+	} else {
+		r = lfd_get_many(dict, n, keys, lens, vals, res);
+	}
+	if (r < 0) {
+		lfd_read_unlock(dict);
+		return r;
+	}
+	for (size_t i = 0; r > 0 && i < n; i++) {
+		const struct item *it = vals[i];
+
+		if (res[i] != 0)
+			continue;
+		if (item_dead(it, now)) {
+			lfd_pop_if(dict, keys[i], lens[i], vals[i]); /* lazy expiry */
+			continue;
 		}
-		lfd_pop_if(dict, key, klen, v); /* lazy expiry */
+		append_value(c, keys[i], lens[i], it, with_cas);
+		hits++;
 	}
 	lfd_read_unlock(dict);
-	stat_inc(&c->w->st.v[ST_get_misses], 1);
+	stat_inc(&c->w->st.v[ST_cmd_get], n);
+	stat_inc(&c->w->st.v[ST_get_hits], hits);
+	stat_inc(&c->w->st.v[ST_get_misses], n - hits);
+	return 0;
 }
 
 /* Store the completed item `it` under c->key according to c->scmd.  Takes

@@ -176,8 +176,11 @@ void item_release(struct item *it);
 void item_free(void *value, void *arg);
 bool item_dead(const struct item *it, int64_t now);
 int64_t abs_exptime(int64_t e, int64_t now);
-void get_one(struct conn *c, const char *key, size_t klen, bool with_cas,
-	     int64_t now);
+/* keys per get_batch: lfd_get_many's group, so one call is one group and
+ * the section of ours around it copies at most this many items */
+#define GET_BATCH 32
+int get_batch(struct conn *c, size_t n, const void *const keys[],
+	      const size_t lens[], bool with_cas, int64_t now);
 const char *do_store(struct conn *c, struct item *it);
 /* item_cas_update's make: build *nw from old (see items.c) */
 typedef const char *(*item_copy_fn)(const struct item *old, uint32_t klen,

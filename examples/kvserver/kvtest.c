@@ -356,6 +356,159 @@ static void test_basics(struct cl *c)
 	EXPECT(c, "ERROR\r\n");
 }
 
+/* One counter of "stats". */
+static unsigned long long get_stat(struct cl *c, const char *name)
+{
+	char line[512], want[64];
+	unsigned long long v = 0;
+	bool seen = false;
+	int wl = snprintf(want, sizeof(want), "STAT %s ", name);
+
+	cl_sendf(c, "stats\r\n");
+	for (int i = 0; i < 100 && cl_line(c, line, sizeof(line)); i++) {
+		if (strcmp(line, "END\r\n") == 0)
+			break;
+		if (strncmp(line, want, (size_t)wl) == 0) {
+			v = strtoull(line + wl, NULL, 10);
+			seen = true;
+		}
+	}
+	CHECK(seen, "stats: no %s", name);
+	return v;
+}
+
+/*
+ * Multi-key get/gets (lfd_get_many in batches of 32 in the server): 100
+ * stored keys, asked for in a shuffled line of MG_ASK keys with misses, an
+ * expired key and duplicates, so that the line spans several batches and
+ * ends in a short one.  Every VALUE line must come in the order asked, with
+ * the key's flags and data; gets must give each key the cas unique that a
+ * one-key gets gives; the stats must count every key asked.
+ */
+#define MG_KEYS 100
+#define MG_ASK 161 /* 5 batches of 32 and a last one of 1 */
+
+static void mg_value(int k, char *out, size_t n)
+{
+	/* lengths 0..37, distinct per key */
+	int len = k % 38;
+
+	snprintf(out, n, "%d:", k);
+	size_t l = strlen(out);
+	for (int i = 0; i < len && l + 1 < n; i++)
+		out[l++] = (char)('a' + (k + i) % 26);
+	out[l] = '\0';
+}
+
+/* Send "get"/"gets" of the keys ask[] (>= 0: mg:<k>; -1: a missing key;
+ * -2: the expired key) and check the answer; with cas != NULL, each VALUE
+ * line's cas unique must be cas[k]. */
+static void mg_check(struct cl *c, const int *ask, int nask,
+		     const unsigned long long *cas)
+{
+	char req[8192], line[512], want[512], val[64];
+	size_t l = (size_t)snprintf(req, sizeof(req), cas ? "gets" : "get");
+
+	for (int i = 0; i < nask; i++)
+		l += (size_t)(ask[i] >= 0 ?
+			snprintf(req + l, sizeof(req) - l, " mg:%d", ask[i]) :
+			snprintf(req + l, sizeof(req) - l, ask[i] == -1 ?
+				 " mg:miss%d" : " mg:dead", i));
+	l += (size_t)snprintf(req + l, sizeof(req) - l, "\r\n");
+	cl_send(c, req, l);
+	for (int i = 0; i < nask; i++) {
+		int k = ask[i];
+		if (k < 0)
+			continue;
+		mg_value(k, val, sizeof(val));
+		int w = snprintf(want, sizeof(want), "VALUE mg:%d %d %zu", k, k,
+				 strlen(val));
+		cl_line(c, line, sizeof(line));
+		if (cas == NULL) {
+			snprintf(want + w, sizeof(want) - (size_t)w, "\r\n");
+		} else {
+			snprintf(want + w, sizeof(want) - (size_t)w, " %llu\r\n",
+				 cas[k]);
+		}
+		if (strcmp(line, want) != 0) {
+			CHECK(0, "multi-get, key %d of the line: want \"%.*s\" got \"%.*s\"",
+			      i, (int)strcspn(want, "\r\n"), want,
+			      (int)strcspn(line, "\r\n"), line);
+			return; /* out of step: the rest would only repeat it */
+		}
+		snprintf(want, sizeof(want), "%s\r\n", val);
+		EXPECT(c, want);
+	}
+	EXPECT(c, "END\r\n");
+}
+
+static void test_multiget(struct cl *c)
+{
+	int ask[MG_ASK], hits = 0;
+	unsigned long long cas[MG_KEYS];
+	unsigned seed = 4242;
+	char line[512], val[64];
+
+	for (int k = 0; k < MG_KEYS; k++) {
+		mg_value(k, val, sizeof(val));
+		cl_sendf(c, "set mg:%d %d 0 %zu\r\n%s\r\n", k, k, strlen(val), val);
+		EXPECT(c, "STORED\r\n");
+	}
+	cl_sendf(c, "set mg:dead 0 -1 1\r\nx\r\n"); /* stored already expired */
+	EXPECT(c, "STORED\r\n");
+	/* every key once, 40 misses, the expired key, 20 duplicates; then a
+	 * Fisher-Yates shuffle */
+	for (int i = 0; i < MG_ASK; i++)
+		ask[i] = i < MG_KEYS ? i : i < MG_KEYS + 40 ? -1 :
+			 i == MG_KEYS + 40 ? -2 : (i * 7) % MG_KEYS;
+	for (int i = MG_ASK - 1; i > 0; i--) {
+		int j = rand_r(&seed) % (i + 1), t = ask[i];
+		ask[i] = ask[j];
+		ask[j] = t;
+	}
+	for (int i = 0; i < MG_ASK; i++)
+		hits += ask[i] >= 0;
+
+	unsigned long long h0 = get_stat(c, "get_hits"),
+			   m0 = get_stat(c, "get_misses"),
+			   g0 = get_stat(c, "cmd_get");
+	mg_check(c, ask, MG_ASK, NULL);
+	CHECK(get_stat(c, "get_hits") - h0 == (unsigned long long)hits,
+	      "multi-get: get_hits +%llu, want +%d", get_stat(c, "get_hits") - h0,
+	      hits);
+	CHECK(get_stat(c, "get_misses") - m0 == (unsigned long long)(MG_ASK - hits),
+	      "multi-get: get_misses +%llu, want +%d",
+	      get_stat(c, "get_misses") - m0, MG_ASK - hits);
+	CHECK(get_stat(c, "cmd_get") - g0 == MG_ASK, "multi-get: cmd_get +%llu",
+	      get_stat(c, "cmd_get") - g0);
+
+	/* gets: the cas uniques one-key gets report, duplicates alike */
+	for (int k = 0; k < MG_KEYS; k++) {
+		cl_sendf(c, "gets mg:%d\r\n", k);
+		cl_line(c, line, sizeof(line));
+		CHECK(sscanf(line, "VALUE mg:%*d %*u %*u %llu", &cas[k]) == 1,
+		      "gets mg:%d: \"%s\"", k, line);
+		cl_line(c, line, sizeof(line)); /* the value */
+		EXPECT(c, "END\r\n");
+	}
+	mg_check(c, ask, MG_ASK, cas);
+
+	/* a bad key after more than a batch: the whole answer is dropped */
+	{
+		char req[8192];
+		size_t l = (size_t)snprintf(req, sizeof(req), "get");
+		for (int i = 0; i < 40; i++)
+			l += (size_t)snprintf(req + l, sizeof(req) - l, " mg:%d", i);
+		l += (size_t)snprintf(req + l, sizeof(req) - l, " %0251d mg:1\r\n", 0);
+		cl_send(c, req, l);
+		EXPECT(c, "CLIENT_ERROR bad command line format\r\n");
+		cl_sendf(c, "get mg:1\r\n");
+		EXPECT(c, "VALUE mg:1 1 3\r\n");
+		EXPECT(c, "1:b\r\n");
+		EXPECT(c, "END\r\n");
+	}
+}
+
 static void test_expiry_passed(struct cl *c)
 {
 	/* exp and exp2 were given 1 s; wait it out */
@@ -598,6 +751,7 @@ int main(int argc, char **argv)
 	}
 	struct cl *c = cl_open();
 	test_basics(c);
+	test_multiget(c);
 	test_bad_lines(c);
 	test_hostile_conns();
 	test_races(c);

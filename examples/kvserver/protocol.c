@@ -113,29 +113,55 @@ static bool key_ok(size_t len)
 /* ------------------------------------------------------------------------ */
 /* Commands                                                                   */
 
-/* get/gets <key>*: keys scanned straight from the line (any number). */
+/*
+ * get/gets <key>*: keys scanned straight from the line (any number), looked
+ * up GET_BATCH at a time by get_batch (one lfd_get_many each), answered in
+ * the order asked.  A bad key drops the partial answer, as memcached does;
+ * the keys before it are still looked up and counted first, as memcached
+ * (and one lookup per key) would.  get_batch failing (a negative errno
+ * from lfd_get_many or lfd_get: only -EINVAL, which key_ok rules out) is
+ * answered like a bad key but as the server's fault: the partial answer
+ * dropped, "SERVER_ERROR lookup failed", the rest of the line ignored.
+ */
 static void cmd_get(struct conn *c, const char *s, size_t n, bool with_cas)
 {
 	int64_t now = time(NULL);
-	size_t mark = c->wend - c->wstart, i = 0;
-	int nkeys = 0;
+	size_t mark = c->wend - c->wstart, i = 0, nb = 0, nkeys = 0;
+	const void *keys[GET_BATCH];
+	size_t lens[GET_BATCH];
+	const char *err = NULL;
+	bool last = false;
 
-	for (;;) {
+	while (!last) {
 		while (i < n && s[i] == ' ')
 			i++;
-		if (i >= n)
-			break;
-		size_t b = i;
-		while (i < n && s[i] != ' ')
-			i++;
-		if (!key_ok(i - b)) {
-			/* memcached drops the partial answer */
-			c->wend = c->wstart + mark;
-			reply_err(c, "CLIENT_ERROR bad command line format\r\n");
-			return;
+		last = i >= n;
+		if (!last) {
+			size_t b = i;
+			while (i < n && s[i] != ' ')
+				i++;
+			if (key_ok(i - b)) {
+				keys[nb] = s + b;
+				lens[nb++] = i - b;
+				nkeys++;
+			} else {
+				err = "CLIENT_ERROR bad command line format\r\n";
+				last = true;
+			}
 		}
-		get_one(c, s + b, i - b, with_cas, now);
-		nkeys++;
+		/* a full batch, or what is left at the end of the line */
+		if (nb == GET_BATCH || (last && nb > 0)) {
+			if (get_batch(c, nb, keys, lens, with_cas, now) < 0) {
+				err = "SERVER_ERROR lookup failed\r\n";
+				last = true;
+			}
+			nb = 0;
+		}
+	}
+	if (err != NULL) {
+		c->wend = c->wstart + mark; /* drop the partial answer */
+		reply_err(c, err);
+		return;
 	}
 	if (nkeys == 0) {
 		reply_err(c, "ERROR\r\n");
