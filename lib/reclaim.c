@@ -128,16 +128,24 @@ static void lfd_retire_cb(struct rcu_head *head);
 static void lfd_throttle_update(struct lfd *d);
 
 /* Is anything waiting: not yet in a batch, or ready to be freed? */
-static bool lfd_reclaim_work(struct lfd *d)
+/* Is any stripe's retire stack non-empty?  seq_cst: the store-buffering
+ * pairs described in lfd_retire_schedule (the callback's budget heuristic
+ * needs no order; once per batch, the same loads serve it). */
+static bool lfd_any_retired(struct lfd *d)
 {
 	unsigned int i;
 
-	/* seq_cst: the store-buffering pairs described in
-	 * lfd_retire_schedule. */
 	for (i = 0; i < d->nstripes; i++)
 		if (lfd_a_load(&d->stripes[i].retire, memory_order_seq_cst))
 			return true;
-	return lfd_a_load(&d->ready_count, memory_order_seq_cst) != 0;
+	return false;
+}
+
+static bool lfd_reclaim_work(struct lfd *d)
+{
+	/* seq_cst: as lfd_any_retired. */
+	return lfd_any_retired(d) ||
+	       lfd_a_load(&d->ready_count, memory_order_seq_cst) != 0;
 }
 
 /* Take every stripe's stack into its `inflight` (the caller holds
@@ -325,18 +333,6 @@ static void lfd_free_all(struct lfd *d, uintptr_t w, unsigned int *i,
 	*markers = NULL;
 }
 
-/* Was anything retired since the batch in flight was taken?  (relaxed: a
- * heuristic for the callback's budget.) */
-static bool lfd_retired_since(struct lfd *d)
-{
-	unsigned int i;
-
-	for (i = 0; i < d->nstripes; i++)
-		if (lfd_a_load(&d->stripes[i].retire, memory_order_relaxed))
-			return true;
-	return false;
-}
-
 static void lfd_retire_cb(struct rcu_head *head)
 {
 	struct lfd *d = lfd_of_retire_head(head);
@@ -372,7 +368,8 @@ static void lfd_retire_cb(struct rcu_head *head)
 		 * take it waits for the next run.  Over the bound, updates are
 		 * running and will help; this thread may be the starved one:
 		 * an item budget too. */
-		if (!alone && (lfd_retired_since(d) ||
+		/* (anything retired since this batch was taken: a heuristic) */
+		if (!alone && (lfd_any_retired(d) ||
 			       lfd_a_load(&d->throttle, memory_order_relaxed)))
 			budget.items = LFD_CB_BUDGET;
 		/* The batch's chains, then the ready ones, until the budget
