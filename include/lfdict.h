@@ -21,7 +21,8 @@
  *  - Output pointers (`value`, `current`, `old`) may be NULL when the caller
  *    does not want the value; each is written only on the returns its call
  *    lists.
- *  - Single-key calls (get, insert, set, replace, cas, pop, pop_if) are
+ *  - Single-key calls (get, insert, set, replace, cas, pop, pop_if, cad,
+ *    update, get_or_create) are
  *    linearizable, on success and on failure alike: each appears to take
  *    effect at one instant inside the call, and that instant's access is a
  *    memory_order_seq_cst atomic operation.  Consequently all single-key
@@ -48,7 +49,8 @@
  *  - Reclamation and backpressure: popped entries and overwritten values
  *    are reclaimed after a grace period, partly by the RCU callback thread
  *    and partly by the updating calls themselves: an update that removed or
- *    overwrote a value (set, replace, cas, pop, pop_if) then frees at most
+ *    overwrote a value (set, replace, cas, pop, pop_if, cad, update) then
+ *    frees at most
  *    32 items whose grace period has passed, after its linearization point
  *    and outside its own read-side section.
  *    When grace periods fall behind (readers preempted inside their
@@ -63,7 +65,8 @@
  *    and the pause is bounded, so updates go on (more slowly) even while a
  *    reader stalls.  lfd_stats reports the backlog and the pauses.
  *  - What a slow value destructor costs: destructors run on two kinds of
- *    thread.  (1) An updating call (set, replace, cas, pop, pop_if) may run
+ *    thread.  (1) An updating call (set, replace, cas, pop, pop_if, cad,
+ *    update) may run
  *    up to 32 destructors of earlier departures, of any key, on the
  *    caller's thread before it returns: 32 times the destructor's cost is
  *    added to that call's latency.  (2) liburcu's call_rcu worker, one
@@ -148,7 +151,7 @@ extern "C" {
  * pointers are 32 bits). */
 #define LFD_BUCKETS_MAX ((size_t)1 << 31)
 
-/* The mismatch error of lfd_cas() and lfd_pop_if(): the key is present but
+/* The mismatch error of lfd_cas(), lfd_pop_if() and lfd_cad(): the key is present but
  * holds another value than `expected`. */
 #define LFD_EMISMATCH EAGAIN
 
@@ -183,10 +186,10 @@ struct lfd_config {
 	 * read_unlock, read_ongoing, update_call_rcu and barrier must be set. */
 	const struct rcu_flavor_struct *flavor;
 	/* Value destructor, or NULL.  Called exactly once for every value that
-	 * leaves the dictionary -- popped (pop, pop_if), overwritten (set,
+	 * leaves the dictionary -- popped (pop, pop_if, cad, update), overwritten (set,
 	 * replace, cas) or still present at lfd_destroy -- and only after an RCU
 	 * grace period: from an RCU callback thread, from lfd_destroy or
-	 * lfd_barrier, or from inside a later set, replace, cas, pop or pop_if
+	 * lfd_barrier, or from inside a later set, replace, cas, pop, pop_if, cad or update
 	 * on this dictionary by any thread (updates help reclaim; see
 	 * "Reclamation" above), possibly inside that caller's read-side
 	 * section, and concurrently with other destructor calls.  So it must
@@ -383,6 +386,142 @@ int lfd_pop(struct lfd *d, const void *key, size_t len, void **value);
  * value; -ENOENT; -EINVAL.  Linearization and ordering as lfd_cas.
  */
 int lfd_pop_if(struct lfd *d, const void *key, size_t len, void *expected);
+
+/*
+ * lfd_cad - compare-and-delete: remove a key only if its value is
+ * `expected`, and report the value that won when it is not (lfd_pop_if
+ * with lfd_cas's report, so an expiring sweeper needs no second lookup).
+ * Returns 0 if removed, with *current = expected (the value removed: its
+ * destructor runs after a grace period); -EAGAIN (LFD_EMISMATCH) if the key
+ * holds another value, with *current = that value (nothing changed);
+ * -ENOENT if absent; -EINVAL.  `current` may be NULL.
+ * Linearization: the seq_cst compare-exchange on the value slot, successful
+ * (0) or failed (-EAGAIN, or the seq_cst load that saw another value);
+ * -ENOENT as lfd_replace.  Ordering: on 0, a seq_cst read-modify-write; on
+ * -EAGAIN, acquire from the call that stored *current.  When several
+ * threads cad the same key with the same `expected`, exactly one gets 0.
+ * Progress: lock-free; reclaims and may pause after its linearization point
+ * as lfd_pop.  Who may call: as lfd_pop.
+ */
+int lfd_cad(struct lfd *d, const void *key, size_t len, void *expected,
+	    void **current);
+
+/* What lfd_update's function decides (its return value). */
+#define LFD_KEEP 0   /* change nothing */
+#define LFD_STORE 1  /* store *desired: insert it, or replace the value */
+#define LFD_REMOVE 2 /* remove the key (nothing to do if absent) */
+
+/* What lfd_update and lfd_get_or_create did (their non-negative returns). */
+#define LFD_KEPT 0     /* nothing changed */
+#define LFD_INSERTED 1 /* the key was absent; a value was inserted */
+#define LFD_REPLACED 2 /* the key's value was replaced */
+#define LFD_REMOVED 3  /* the key was removed */
+
+/*
+ * lfd_update - update a key with a function (compute, merge, upsert): fn
+ * sees the key's value, or its absence, and decides what becomes of it; the
+ * decision is applied only if the key still holds what fn saw.
+ *
+ *   int fn(void *arg, const void *key, size_t len, int present,
+ *          void *current, void **desired);
+ *
+ * A try: lfdict looks the key up (present = 1 with its value in current,
+ * or present = 0 and current = NULL) and calls fn, which returns LFD_KEEP,
+ * LFD_STORE (with the new value in *desired; NULL is a value), LFD_REMOVE,
+ * or a negative errno value to give up.  lfdict then applies the decision
+ * with one compare-exchange from what fn saw: the value slot from current
+ * (replace, remove), or the list link that showed the key absent (insert).
+ * If that fails because another thread changed the key first, the try is
+ * lost and another try begins: fn is called again, on the new state.  So
+ * fn runs once per try -- once without contention -- and the last call of
+ * fn is the one whose decision took effect, on the present/current it was
+ * given (the caller learns the outcome there, e.g. through arg).
+ * Returns LFD_KEPT (fn said keep, or remove while the key was absent),
+ * LFD_INSERTED, LFD_REPLACED (also when *desired was current itself:
+ * nothing departs) or LFD_REMOVED; fn's own negative return (nothing
+ * changed); -EINVAL, with nothing changed and fn not called, if d or fn is
+ * NULL or the key is bad; -EINVAL, nothing changed, if fn returned
+ * anything else than the three decisions or a negative value; -ENOMEM
+ * (nothing changed) if storing needed an allocation that failed.
+ * Values fn built and lfdict did not store are handed back, never leaked
+ * and never destroyed by lfdict: a value fn put in *desired with
+ * LFD_STORE on a try that was lost, or on the last try when it failed
+ * with -ENOMEM, is passed to discard(arg, value) exactly once, after that
+ * try and outside the read-side section, before fn is called again --
+ * unless it was the try's current value itself (not fn's to give).
+ * discard may be NULL (values are not owned: integers, shared objects).
+ * A value replaced or removed leaves as with lfd_set / lfd_pop: the
+ * dictionary's value destructor runs on it after a grace period.
+ * What fn may do: it runs inside the call's RCU read-side section, so
+ * `current` (and what it points to, if the caller's values are pointers
+ * whose memory the value destructor frees) stays valid while fn runs: fn
+ * may read it to build *desired (a copy-on-write update).  It may call
+ * lfd_get and other calls on other keys.  It must not wait for a grace
+ * period (lfd_barrier, lfd_destroy, synchronize_rcu), must not block for
+ * long (it holds back reclamation), and should not update the key itself
+ * (its own change makes its try lose, and a fn that always does so makes
+ * the call retry forever).  It must tolerate being called again: side
+ * effects other than building a value belong after the call, or must be
+ * idempotent.
+ * Linearization: LFD_KEPT: the seq_cst load that read current (present), or
+ * the instant that shows the key absent, as lfd_get; LFD_INSERTED: the
+ * seq_cst CAS that links the entry; LFD_REPLACED, LFD_REMOVED: the seq_cst
+ * compare-exchange on the value slot.  Ordering: current is read with a
+ * seq_cst load (acquire from the call that stored it, on every try and so
+ * on every return); a stored value is published with a seq_cst RMW
+ * (release: what the caller and fn wrote before it happens-before whoever
+ * gets the value).  A loop of lfd_update calls that add to a counter loses
+ * no increment.  Progress: lock-free as long as fn returns: a try is lost
+ * only when another thread's update of the key (or of its neighbourhood
+ * in the list) succeeded.  Reclaims and may pause after its linearization
+ * point as lfd_set and lfd_pop do.  Who may call: any thread, as lfd_set.
+ */
+int lfd_update(struct lfd *d, const void *key, size_t len,
+	       int (*fn)(void *arg, const void *key, size_t len, int present,
+			 void *current, void **desired),
+	       void (*discard)(void *arg, void *value), void *arg);
+
+/*
+ * lfd_get_or_create - return the key's value, creating and inserting one
+ * if the key is absent (Java's computeIfAbsent, lock-free).
+ *
+ *   int create(void *arg, const void *key, size_t len, void **value);
+ *
+ * Looks the key up; if present, returns its value and create is not
+ * called.  If absent, calls create once (outside any read-side section of
+ * lfdict's: it may allocate, block, take locks), which returns 0 with a new
+ * value in *value or a negative errno value; then inserts that value if the
+ * key is still absent.  Racing callers on an absent key may each create a
+ * value; exactly one value is published, every caller gets that one, and
+ * each loser's value is passed to discard(arg, value) exactly once (outside
+ * the read-side section) before its call returns.  create runs at most once
+ * per call (never again after a lost insert: the winner's value is
+ * returned).  discard may be NULL.  `value` may not be NULL.
+ * Returns LFD_KEPT (0) with *value = the value present (found, or another
+ * caller's that won); LFD_INSERTED (1) with *value = the created value,
+ * now in the dictionary; create's negative return (nothing changed);
+ * -EINVAL (nothing changed, create not called) for a NULL d, create or
+ * value, or a bad key; -ENOMEM (nothing changed; the created value was
+ * handed to discard).
+ * Linearization: LFD_KEPT: the seq_cst load that read the value (the
+ * lookup's, or the insert's that found the winner); LFD_INSERTED: the
+ * seq_cst CAS that links the entry.  Ordering: as lfd_insert: on
+ * LFD_INSERTED, what the caller and create wrote before happens-before
+ * whoever gets the value; on LFD_KEPT, acquire from the call that stored
+ * *value, so the winner's initialization is seen.  Progress: lock-free
+ * (create aside).  Lifetime of *value: as lfd_get's (valid after the call
+ * only inside the caller's own lfd_read_lock section, or while the caller
+ * holds a reference of its own: doc/recipes.md shows refcounted values).
+ * Who may call: any thread.  An "at most once per key" variant would
+ * block racing callers of that key; it is not offered: insert a
+ * placeholder and replace it (doc/recipes.md) where creation must not be
+ * repeated.
+ */
+int lfd_get_or_create(struct lfd *d, const void *key, size_t len,
+		      int (*create)(void *arg, const void *key, size_t len,
+				    void **value),
+		      void (*discard)(void *arg, void *value), void *arg,
+		      void **value);
 
 /*
  * lfd_count - number of entries.

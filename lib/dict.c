@@ -279,7 +279,22 @@ static void lfd_value_departed(struct lfd *d, void *old, void *desired,
 }
 
 /*
- * Shared by replace, cas, pop and pop_if: act on the key only if present.
+ * After a successful swap of a present key's slot from `seen` to `desired`
+ * (LFD_TOMBSTONE: a removal), outside the read-side section: count a
+ * removal (and ask for a resize check when due), and help reclaim if
+ * something was retired -- the entry, or `seen` for its destructor.
+ */
+static void lfd_op_departed(struct lfd *d, void *seen, void *desired)
+{
+	if (desired == LFD_TOMBSTONE && lfd_count_update(d, -1))
+		lfd_resize_check(d);
+	if (desired == LFD_TOMBSTONE || (d->value_free && seen != desired))
+		lfd_reclaim_help(d);
+}
+
+/*
+ * Shared by replace, cas, pop, pop_if and cad: act on the key only if
+ * present.
  */
 static int lfd_update_present(struct lfd *d, const void *key, size_t len,
 			      bool match, void *expected, void *desired,
@@ -310,16 +325,11 @@ static int lfd_update_present(struct lfd *d, const void *key, size_t len,
 	if (rec != NULL)
 		lfd_record_free(d, rec);
 #ifdef LFD_BREAK_COUNT /* deliberately broken build for stress/, see doc/torture.md */
-	if (r == 0 && desired == LFD_TOMBSTONE && !match)
+	if (r == 0 && (desired != LFD_TOMBSTONE || !match))
 #else
-	if (r == 0 && desired == LFD_TOMBSTONE)
+	if (r == 0)
 #endif
-		if (lfd_count_update(d, -1))
-			lfd_resize_check(d);
-	/* Something was retired: an entry, or a value for its destructor. */
-	if (r == 0 && (desired == LFD_TOMBSTONE ||
-		       (d->value_free && seen != desired)))
-		lfd_reclaim_help(d);
+		lfd_op_departed(d, seen, desired);
 	if (seen_out && (r == 0 || r == -EAGAIN))
 		*seen_out = seen;
 	return r;
@@ -448,4 +458,185 @@ LFD_EXPORT int lfd_pop_if(struct lfd *d, const void *key, size_t len,
 {
 	return lfd_update_present(d, key, len, true, expected, LFD_TOMBSTONE,
 				  NULL);
+}
+
+LFD_EXPORT int lfd_cad(struct lfd *d, const void *key, size_t len,
+		       void *expected, void **current)
+{
+	return lfd_update_present(d, key, len, true, expected, LFD_TOMBSTONE,
+				  current);
+}
+
+/*
+ * lfd_update: one try per loop turn.  Each try looks the key up, asks fn,
+ * and applies fn's decision with one compare-exchange from what fn saw --
+ * the value slot from `cur` (VALUE_CAS, match) or the link that showed the
+ * key absent (LINK_CAS) -- so a try applies only if nothing changed since
+ * its look-up, and a lost try costs only another thread's success.  A
+ * value fn built on a lost try goes back to the caller (discard) outside
+ * the read-side section, which the next try enters anew.
+ */
+struct lfd_try {
+	bool present;
+	void *cur;	/* present: the value fn saw */
+	void *desired;	/* LFD_STORE: fn's value */
+	int verdict;	/* fn's return */
+};
+
+/* Look the key up and ask fn.  Returns fn's verdict (or its negative
+ * return), after re-reading a tombstoned entry's key as absent: the search
+ * that finds it again unlinks it. */
+static int lfd_try_ask(struct lfd_op *op, struct lfd_pos *pos,
+		       struct lfd_try *t,
+		       int (*fn)(void *, const void *, size_t, int, void *,
+				 void **),
+		       void *arg)
+{
+	for (;;) {
+		t->present = lfd_op_find(op, pos);
+		t->cur = NULL;
+		if (t->present) {
+			/* VALUE_LOAD: seq_cst, KEPT's linearization point
+			 * when the key is present; acquire for the value fn
+			 * reads (and for *desired built from it). */
+			t->cur = lfd_a_load(&lfd_link_entry(pos->curr)->value,
+					    LFD_MO_VALUE_LOAD);
+			if (t->cur == LFD_TOMBSTONE)
+				continue; /* popped: search again, unlinking it */
+		}
+		t->desired = NULL;
+		t->verdict = fn(arg, op->key, op->klen, t->present, t->cur,
+				&t->desired);
+		return t->verdict;
+	}
+}
+
+/* Apply a try's decision.  Returns LFD_KEPT, LFD_INSERTED, LFD_REPLACED or
+ * LFD_REMOVED; -EAGAIN if the try was lost; -ENOMEM; -EINVAL for a verdict
+ * that is none of fn's three. */
+static int lfd_try_apply(struct lfd_op *op, struct lfd_pos *pos,
+			 struct lfd_try *t, struct lfd_entry **node,
+			 struct lfd_retired **rec)
+{
+	struct lfd *d = op->d;
+	struct lfd_entry *e;
+	void *seen;
+	int r;
+
+	if (t->verdict == LFD_KEEP || (t->verdict == LFD_REMOVE && !t->present))
+		return LFD_KEPT;
+	if (t->verdict != LFD_STORE && t->verdict != LFD_REMOVE)
+		return -EINVAL;
+	if (!t->present) {
+		/* relaxed: the entry is not published yet (a node kept from
+		 * a lost try gets this try's value); LINK_CAS releases it. */
+		if (*node != NULL)
+			lfd_a_store(&(*node)->value, t->desired,
+				    memory_order_relaxed);
+		r = lfd_op_link(op, pos, t->desired, node);
+		return r == 0 ? LFD_INSERTED : r;
+	}
+	e = lfd_link_entry(pos->curr);
+	if (t->verdict == LFD_REMOVE) {
+		r = lfd_slot_swap(d, e, true, t->cur, LFD_TOMBSTONE, &seen, rec);
+		if (r != 0)
+			return -EAGAIN; /* another value, or popped */
+		lfd_list_remove(d, op->start, lfd_elink(e), pos);
+		lfd_retire_entry(d, e, seen);
+		return LFD_REMOVED;
+	}
+	r = lfd_slot_swap(d, e, true, t->cur, t->desired, &seen, rec);
+	if (r == -ENOMEM)
+		return r;
+	if (r != 0)
+		return -EAGAIN;
+	lfd_value_departed(d, seen, t->desired, rec);
+	return LFD_REPLACED;
+}
+
+LFD_EXPORT int lfd_update(struct lfd *d, const void *key, size_t len,
+			  int (*fn)(void *arg, const void *key, size_t len,
+				    int present, void *current,
+				    void **desired),
+			  void (*discard)(void *arg, void *value), void *arg)
+{
+	struct lfd_op op;
+	struct lfd_pos pos;
+	struct lfd_entry *node = NULL;
+	struct lfd_retired *rec = NULL;
+	struct lfd_try t;
+	int r;
+
+	if (fn == NULL)
+		return -EINVAL;
+	for (;;) {
+		r = lfd_op_begin(&op, d, key, len);
+		if (r != 0)
+			return r;
+		r = lfd_try_ask(&op, &pos, &t, fn, arg);
+		if (r < 0) { /* fn gave up: its error, nothing changed */
+			lfd_op_end(&op);
+			break;
+		}
+		r = lfd_try_apply(&op, &pos, &t, &node, &rec);
+		lfd_op_end(&op);
+		if (r != -EAGAIN && r != -ENOMEM)
+			break;
+		/* Lost, or out of memory: hand back what fn built. */
+		if (t.verdict == LFD_STORE && discard != NULL &&
+		    !(t.present && t.desired == t.cur))
+			discard(arg, t.desired);
+		if (r == -ENOMEM)
+			break;
+	}
+	if (node != NULL)
+		lfd_entry_discard(d, node); /* never published */
+	if (rec != NULL)
+		lfd_record_free(d, rec);
+	if (r == LFD_INSERTED)
+		lfd_op_inserted(&op, &pos);
+	else if (r == LFD_REPLACED || r == LFD_REMOVED)
+		lfd_op_departed(d, t.cur,
+				r == LFD_REMOVED ? LFD_TOMBSTONE : t.desired);
+	return r;
+}
+
+LFD_EXPORT int lfd_get_or_create(struct lfd *d, const void *key, size_t len,
+				 int (*create)(void *arg, const void *key,
+					       size_t len, void **value),
+				 void (*discard)(void *arg, void *value),
+				 void *arg, void **value)
+{
+	void *v = NULL, *cur = NULL;
+	int r;
+
+	if (create == NULL || value == NULL)
+		return -EINVAL;
+	/* The look-up checks d and the key; its linearization point is
+	 * KEPT's when the key is present. */
+	r = lfd_get(d, key, len, &v);
+	if (r == 0) {
+		*value = v;
+		return LFD_KEPT;
+	}
+	if (r != -ENOENT)
+		return r;
+	r = create(arg, key, len, &v);
+	if (r < 0)
+		return r;
+	/* Linked (LINK_CAS), or lost to a winner whose value the insert's
+	 * VALUE_LOAD returns; a popped entry of the key makes the insert
+	 * search again, never create again. */
+	r = lfd_insert(d, key, len, v, &cur);
+	if (r == 0) {
+		*value = v;
+		return LFD_INSERTED;
+	}
+	if (discard != NULL)
+		discard(arg, v); /* lost, or -ENOMEM: never published */
+	if (r == -EEXIST) {
+		*value = cur;
+		return LFD_KEPT;
+	}
+	return r;
 }

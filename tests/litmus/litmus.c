@@ -196,6 +196,118 @@ static int mpm_classify(struct lit_ctx *c)
 	return (c->r[1][0] == 0) * 2 + (c->r[1][1] == 0);
 }
 
+/* --- MP through lfd_update on both sides: update(A, store p);
+ * update(B, store 1) || update(B, keep); update(A, keep), each keep's fn
+ * recording what it saw and reading *p inside fn.  Forbidden: B seen and A
+ * absent (the updates are linearizable: the insert of A precedes B's),
+ * and *p seen uninitialized (the storing CAS releases it, the load fn's
+ * current comes from acquires it).  Needed: nothing seen and both seen. */
+static struct lit_payload lit_plu[1];
+struct lu_seen {
+	int present, ok;
+};
+static int lu_store(void *arg, const void *key, size_t len, int present,
+		    void *current, void **desired)
+{
+	(void)key;
+	(void)len;
+	(void)present;
+	(void)current;
+	*desired = arg;
+	return LFD_STORE;
+}
+static int lu_keep(void *arg, const void *key, size_t len, int present,
+		   void *current, void **desired)
+{
+	struct lu_seen *s = arg;
+	const struct lit_payload *p = current;
+	(void)key;
+	(void)desired;
+	s->present = present;
+	/* key A's value is the payload: read it inside fn */
+	s->ok = !present || *(const uint64_t *)key != KA ||
+		(p == &lit_plu[0] && p->a == 1 && p->b == 2);
+	(void)len;
+	return LFD_KEEP;
+}
+static void mpu_setup(struct lit_ctx *c)
+{
+	lit_apart(c);
+	memset(lit_plu, 0, sizeof lit_plu);
+}
+static void mpu_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	if (t == 0) {
+		lit_plu[0].a = 1;
+		lit_plu[0].b = 2;
+		lfd_update(c->d, K(KA), lu_store, NULL, &lit_plu[0]);
+		lfd_update(c->d, K(KB), lu_store, NULL, tu_v(1));
+	} else {
+		struct lu_seen b = { 0, 1 }, a = { 0, 1 };
+		c->r[1][0] = lfd_update(c->d, K(KB), lu_keep, NULL, &b);
+		c->r[1][1] = lfd_update(c->d, K(KA), lu_keep, NULL, &a);
+		c->r[1][2] = b.present * 2 + a.present;
+		c->r[1][3] = a.ok && c->r[1][0] == LFD_KEPT &&
+			     c->r[1][1] == LFD_KEPT;
+	}
+}
+static int mpu_classify(struct lit_ctx *c)
+{
+	return c->r[1][3] ? c->r[1][2] : 4;
+}
+
+/* --- get_or_create race: goc(A, create p0) || goc(A, create p1), each
+ * create initializing its payload; both read the payload returned.
+ * Forbidden: not exactly one inserted, different values returned, a
+ * payload read uninitialized (the loser's -EEXIST load acquires the
+ * winner's), the loser's value not handed back.  Needed: each thread wins
+ * some round. */
+static struct lit_payload lit_plg[2];
+static atomic_int lit_goc_discards;
+static int goc_create(void *arg, const void *key, size_t len, void **value)
+{
+	struct lit_payload *p = arg;
+	(void)key;
+	(void)len;
+	p->a = 1;
+	p->b = 2;
+	*value = p;
+	return 0;
+}
+static void goc_discard(void *arg, void *value)
+{
+	(void)arg;
+	(void)value;
+	atomic_fetch_add(&lit_goc_discards, 1);
+}
+static void goc_setup(struct lit_ctx *c)
+{
+	lit_clear(c);
+	memset(lit_plg, 0, sizeof lit_plg);
+	atomic_store(&lit_goc_discards, 0);
+}
+static void goc_thread(struct lit_ctx *c, int t, long round)
+{
+	const struct lit_payload *p;
+	(void)round;
+	c->r[t][0] = lfd_get_or_create(c->d, K(KA), goc_create, goc_discard,
+				       &lit_plg[t], &c->v[t][0]);
+	p = c->v[t][0];
+	c->r[t][1] = p != NULL && p->a == 1 && p->b == 2;
+}
+static int goc_classify(struct lit_ctx *c)
+{
+	int ins0 = c->r[0][0] == LFD_INSERTED, ins1 = c->r[1][0] == LFD_INSERTED;
+	/* the loser created a value (then it was handed back) or found the
+	 * winner's at its first lookup (then it created nothing) */
+	if (ins0 + ins1 != 1 || c->v[0][0] != c->v[1][0] || !c->r[0][1] ||
+	    !c->r[1][1] || c->r[ins0][0] != LFD_KEPT ||
+	    atomic_load(&lit_goc_discards) > 1)
+		return 2;
+	return ins1;
+}
+
 /* --- SB: insert(A); get(B) || insert(B); get(A).  Forbidden: both absent. */
 static void sb_thread(struct lit_ctx *c, int t, long round)
 {
@@ -410,6 +522,17 @@ static const struct lit lits[] = {
 	  { "!B !A", "!B A", "B !A (allowed: not a snapshot)", "B A",
 	    "wrong value, or payload not initialized" },
 	  { 0, 0, 0, 0, 1 }, { 1, 0, 0, 1, 0 } },
+	{ "mp_update", "update(A,store p); update(B,store) || update(B,keep); "
+	  "update(A,keep) reading *p in fn", 2, mpu_setup, mpu_thread,
+	  mpu_classify,
+	  { "!B !A", "!B A", "B !A", "B A", "*p not initialized, or a keep "
+	    "changed something" },
+	  { 0, 0, 1, 0, 1 }, { 1, 0, 0, 1, 0 } },
+	{ "mp_goc", "get_or_create(A, new p0) || get_or_create(A, new p1), "
+	  "read the payload returned", 2, goc_setup, goc_thread, goc_classify,
+	  { "T0 created", "T1 created", "not one winner, different values, "
+	    "payload not initialized, or a loser's value kept" },
+	  { 0, 0, 1 }, { 1, 1, 0 } },
 	{ "sb", "insert(A); get(B) || insert(B); get(A)", 2, lit_apart,
 	  sb_thread, sb_classify,
 	  { "both absent", "T1 saw A", "T0 saw B", "both saw" },

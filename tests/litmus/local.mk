@@ -6,6 +6,7 @@
 # (the program's name selects the pattern).  `make check` runs each for
 # LFD_LITMUS_ROUNDS rounds (default 10000; 1000 in sanitizer builds); `make litmus-long` for 10^6.
 LFD_LITMUS = tests/litmus/lit_mp tests/litmus/lit_mp_many \
+	tests/litmus/lit_mp_update tests/litmus/lit_mp_goc \
 	tests/litmus/lit_sb tests/litmus/lit_sb_set \
 	tests/litmus/lit_lb tests/litmus/lit_iriw tests/litmus/lit_2plus2w \
 	tests/litmus/lit_setdefault tests/litmus/lit_pop2 \
@@ -31,6 +32,10 @@ tests_litmus_lit_mp_SOURCES = $(LFD_LITMUS_SRC)
 tests_litmus_lit_mp_CFLAGS = $(LFD_TEST_CFLAGS)
 tests_litmus_lit_mp_many_SOURCES = $(LFD_LITMUS_SRC)
 tests_litmus_lit_mp_many_CFLAGS = $(LFD_TEST_CFLAGS)
+tests_litmus_lit_mp_update_SOURCES = $(LFD_LITMUS_SRC)
+tests_litmus_lit_mp_update_CFLAGS = $(LFD_TEST_CFLAGS)
+tests_litmus_lit_mp_goc_SOURCES = $(LFD_LITMUS_SRC)
+tests_litmus_lit_mp_goc_CFLAGS = $(LFD_TEST_CFLAGS)
 tests_litmus_lit_sb_SOURCES = $(LFD_LITMUS_SRC)
 tests_litmus_lit_sb_CFLAGS = $(LFD_TEST_CFLAGS)
 tests_litmus_lit_sb_set_SOURCES = $(LFD_LITMUS_SRC)
@@ -82,7 +87,8 @@ EXTRA_DIST += tests/litmus/mc_relacy.cpp tests/litmus/weaken.sh
 man3_MANS = doc/man/lfdict.3 doc/man/lfd_new.3 doc/man/lfd_destroy.3 \
 	doc/man/lfd_get.3 doc/man/lfd_get_many.3 doc/man/lfd_insert.3 \
 	doc/man/lfd_set.3 doc/man/lfd_replace.3 doc/man/lfd_cas.3 \
-	doc/man/lfd_pop.3 doc/man/lfd_pop_if.3 doc/man/lfd_count.3 \
+	doc/man/lfd_pop.3 doc/man/lfd_pop_if.3 doc/man/lfd_cad.3 \
+	doc/man/lfd_update.3 doc/man/lfd_get_or_create.3 doc/man/lfd_count.3 \
 	doc/man/lfd_foreach.3 \
 	doc/man/lfd_read_lock.3 doc/man/lfd_read_unlock.3 \
 	doc/man/lfd_barrier.3 doc/man/lfd_stats.3 \

@@ -732,6 +732,116 @@ struct mc_grow_stalled : rl::test_suite<mc_grow_stalled, 3> {
 	}
 };
 
+/*
+ * lfd_update from two threads on a key holding a counter object with
+ * n = 0, each storing its own object n = (current's n) + 1 built inside
+ * fn: no increment is lost (the final object's n is 2, both calls
+ * replace), and fn reads the other thread's object through `current` only
+ * as initialized (payload x, written before that thread's call).  Checks
+ * the compare-exchange from what fn saw (VALUE_CAS matching current) and
+ * the acquire of `current`.  Catches a replace applied without the match
+ * (a lost increment in some schedule) and a VALUE_LOAD without acquire
+ * (race on x, n).  The insert path (LINK_CAS) is get_or_create's below.
+ */
+struct mc_counter {
+	payload p;
+	rl::var<int> n;
+};
+
+static int mc_update_fn(void *arg, const void *key, size_t len, int present,
+			void *current, void **desired)
+{
+	mc_counter *mine = (mc_counter *)arg;
+	(void)key;
+	(void)len;
+	int n = 0;
+	if (present) {
+		mc_counter *c = (mc_counter *)current;
+		RL_ASSERT(c->p.x($) == 1);
+		n = c->n($);
+	}
+	mine->n($) = n + 1;
+	*desired = mine;
+	return LFD_STORE;
+}
+
+struct mc_update : rl::test_suite<mc_update, 2> {
+	struct lfd *d;
+	mc_counter c[2], c0;
+	int r[2];
+	void before()
+	{
+		d = mc_new();
+		c0.p.x($) = 1;
+		c0.n($) = 0;
+		lfd_insert(d, KA, 1, &c0, NULL);
+	}
+	void thread(unsigned i)
+	{
+		c[i].p.x($) = 1;
+		r[i] = lfd_update(d, KA, 1, mc_update_fn, NULL, &c[i]);
+	}
+	void after()
+	{
+		void *v = NULL;
+		RL_ASSERT(r[0] == LFD_REPLACED && r[1] == LFD_REPLACED);
+		RL_ASSERT(lfd_get(d, KA, 1, &v) == 0);
+		RL_ASSERT(((mc_counter *)v)->n($) == 2);
+		mc_destroy(d);
+	}
+};
+
+/*
+ * lfd_get_or_create from two threads on an absent key, each creating its
+ * own payload (x = 1 inside create): exactly one inserts, both return its
+ * value, the loser reads the winner's x as written (the -EEXIST VALUE_LOAD
+ * acquires it), and the loser's value is handed to discard.
+ */
+static int mc_create_fn(void *arg, const void *key, size_t len, void **value)
+{
+	payload *p = (payload *)arg;
+	(void)key;
+	(void)len;
+	p->x($) = 1;
+	*value = p;
+	return 0;
+}
+
+static int mc_discards;
+
+static void mc_discard_fn(void *arg, void *value)
+{
+	RL_ASSERT(arg == value);
+	mc_discards++;
+}
+
+struct mc_goc : rl::test_suite<mc_goc, 2> {
+	struct lfd *d;
+	payload p[2];
+	void *got[2];
+	int r[2];
+	void before()
+	{
+		d = mc_new();
+		mc_discards = 0;
+	}
+	void thread(unsigned i)
+	{
+		r[i] = lfd_get_or_create(d, KA, 1, mc_create_fn, mc_discard_fn,
+					 &p[i], &got[i]);
+		RL_ASSERT(((payload *)got[i])->x($) == 1);
+	}
+	void after()
+	{
+		RL_ASSERT(r[0] + r[1] == LFD_INSERTED + LFD_KEPT);
+		RL_ASSERT(got[0] == got[1]);
+		/* a loser that created: its value discarded; a loser that
+		 * found the key present created nothing */
+		RL_ASSERT(mc_discards <= 1);
+		mc_destroy(d);
+	}
+};
+
 template <class T>
 static bool mc_run(const char *name, const char *only, int iters)
 {
@@ -768,5 +878,7 @@ int main(int argc, char **argv)
 	ok &= mc_run<mc_grow>("grow", only, iters);
 	ok &= mc_run<mc_grow_help>("grow_help", only, iters);
 	ok &= mc_run<mc_grow_stalled>("grow_stalled", only, iters);
+	ok &= mc_run<mc_update>("update", only, iters);
+	ok &= mc_run<mc_goc>("get_or_create", only, iters);
 	return ok ? 0 : 1;
 }
