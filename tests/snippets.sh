@@ -1,6 +1,6 @@
 #!/bin/sh
-# make check: every C snippet of README.md (```c blocks) and of the man
-# pages' EXAMPLES sections compiles, with warnings as errors, against this
+# make check: every C snippet of README.md and doc/recipes.md (```c blocks)
+# and of the man pages' EXAMPLES sections compiles, with warnings as errors, against this
 # build's library, and runs to exit 0 (under valgrind's memcheck when it is
 # installed and the build has no sanitizer: an uninitialized value a
 # snippet passes on is an error there).  A snippet with its own main() is
@@ -33,15 +33,17 @@ esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-awk -v dir="$tmp" '
-	/^```c$/ { n++; f = sprintf("%s/README-%d.snip", dir, n); on = 1; next }
+for md in README.md doc/recipes.md; do
+	awk -v dir="$tmp" -v pre="$(basename "$md" .md)" '
+	/^```c$/ { n++; f = sprintf("%s/%s-%d.snip", dir, pre, n); on = 1; next }
 	/^```/ { on = 0; after = 1; next }
 	after && /^<!-- check: / {
 		sub(/^<!-- check: /, ""); sub(/ -->$/, "")
-		print > sprintf("%s/README-%d.check", dir, n)
+		print > sprintf("%s/%s-%d.check", dir, pre, n)
 	}
 	{ after = 0 }
-	on { print > f }' "$top/README.md"
+	on { print > f }' "$top/$md"
+done
 for m in "$top"/doc/man/*.3; do
 	awk -v f="$tmp/$(basename "$m" .3).snip" '
 		/^\.SH EXAMPLES/ { ex = 1; next }
@@ -114,7 +116,7 @@ TAIL
 	fi
 	# shellcheck disable=SC2086
 	if ! ./libtool --mode=link --quiet $cc -std=c11 -Wall -Wextra -Werror \
-		$cflags -I"$top/include" "$c" lib/liblfdict.la $ldflags \
+		-pthread $cflags -I"$top/include" "$c" lib/liblfdict.la $ldflags \
 		-o "$tmp/$name" >"$tmp/$name.log" 2>&1; then
 		echo "FAIL: the snippet of $name does not compile:"
 		cat "$c" "$tmp/$name.log"
