@@ -1,6 +1,6 @@
 /*
  * dict.c - lfdict's calls on one key (get, insert, set, replace, cas, pop,
- * pop_if): argument checks, the value-slot state machine, linearization.
+ * pop_if, cad, update, get_or_create): argument checks, the value-slot state machine, linearization.
  * The calls on the whole table are in table.c, lfd_get_many in many.c.
  * Uses api.h, which brings every layer below.
  *
@@ -86,16 +86,23 @@
  *            node starts again; the last walk's start is inside the call.
  *   insert   inserted: LINK_CAS.  -EEXIST: VALUE_LOAD seeing a value.
  *   set      inserted: LINK_CAS.  replaced: VALUE_CAS.
- *   replace, cas, pop, pop_if
+ *   replace, cas, pop, pop_if, cad
  *            success: VALUE_CAS.  -EAGAIN: VALUE_LOAD or the failed
  *            VALUE_CAS that saw another value.  -ENOENT: as get's not found.
+ *   update   the last try's: INSERTED: LINK_CAS; REPLACED, REMOVED:
+ *            VALUE_CAS from the value fn saw; KEPT: the VALUE_LOAD fn's
+ *            `current` came from, or as get's not found.
+ *   get_or_create
+ *            INSERTED: LINK_CAS.  KEPT: the lookup's VALUE_LOAD, or the
+ *            losing insert's (-EEXIST).
  *   count, foreach: not linearizable (see lfdict.h).
  *
  * Progress guarantees
  *   - get: lock-free, and it never writes shared memory.  (Not wait-free: an
  *     unbounded stream of inserts ahead of it can lengthen its walk, and
  *     pops of the entries it stands on can restart it.)
- *   - insert, set, replace, cas, pop, pop_if, foreach: lock-free.  A retry
+ *   - insert, set, replace, cas, pop, pop_if, cad, update, get_or_create,
+ *     foreach: lock-free (update as long as its fn returns).  A retry
  *     happens only because another thread's CAS on the same word succeeded.
  *     They never wait for a resize, a grace period or another update.
  *   - count, stats, read_lock/unlock: wait-free.
