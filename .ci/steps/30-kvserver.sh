@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # CI step for examples/kvserver (run from the repository top after the main
 # steps; build/ is built).  Installs the memcached clients if missing, then
-# runs the server's tests (memccapable -a + kvtest) and the two-server ketama
-# demo.  The benchmark (make bench-kvserver) is not run here: CI machines are
+# runs the server's tests (memccapable -a + kvtest), the two-server ketama
+# demo and the three-server twemproxy test (a server killed mid-run).  The benchmark (make bench-kvserver) is not run here: CI machines are
 # too noisy for it to mean anything.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=
 command -v memccapable >/dev/null 2>&1 || need="$need libmemcached-tools"
 pkg-config --exists libmemcached 2>/dev/null || need="$need libmemcached-dev"
+command -v nutcracker >/dev/null 2>&1 || need="$need nutcracker"
 if [ -n "$need" ]; then
 	sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
 	$sudo apt-get install -y -q $need >/dev/null
@@ -20,3 +21,4 @@ grep -q '27 ASCII tests passed' build/examples/kvserver/check.sh.log || {
 	echo "kvserver: memccapable did not pass all 27 ASCII tests (skipped?)"
 	cat build/examples/kvserver/check.sh.log; exit 1; }
 make -C build shard-kvserver
+make -C build proxy-kvserver

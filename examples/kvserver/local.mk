@@ -24,7 +24,8 @@ examples_kvserver_kvtest_LDADD = $(PTHREAD_LIBS)
 TESTS += examples/kvserver/check.sh
 EXTRA_DIST += examples/kvserver/check.sh examples/kvserver/bench.sh \
 	examples/kvserver/shard-client.c \
-	examples/kvserver/shard-demo.sh
+	examples/kvserver/shard-demo.sh examples/kvserver/kvlib.sh \
+	examples/kvserver/proxy-client.c examples/kvserver/proxy-test.sh
 
 # make bench-kvserver: lfd-kvserver vs memcached under memcslap/memaslap.
 bench-kvserver: examples/kvserver/lfd-kvserver
@@ -32,4 +33,8 @@ bench-kvserver: examples/kvserver/lfd-kvserver
 # make shard-kvserver: two servers behind one ketama client (doc/kvserver.md).
 shard-kvserver: examples/kvserver/lfd-kvserver
 	$(SHELL) $(srcdir)/examples/kvserver/shard-demo.sh
-.PHONY: bench-kvserver shard-kvserver
+# make proxy-kvserver: three servers behind twemproxy (nutcracker), one
+# killed mid-run (doc/kvserver.md).
+proxy-kvserver: examples/kvserver/lfd-kvserver
+	bash $(srcdir)/examples/kvserver/proxy-test.sh
+.PHONY: bench-kvserver shard-kvserver proxy-kvserver

@@ -22,20 +22,11 @@ trap 'exit 1' INT TERM
 ${CC:-cc} -std=gnu11 -O2 -Wall -o "$tmp/shard-client" "$src/shard-client.c" \
 	$(pkg-config --cflags --libs libmemcached) || exit 1
 servers=
-for i in 1 2; do
-	"$bin" -p 0 -P "$tmp/port$i" -t 1 &
-	pids="$pids $!"
-	n=0
-	while [ ! -s "$tmp/port$i" ]; do
-		n=$((n + 1)); [ $n -gt 100 ] && { echo "server $i did not start"; exit 1; }
-		sleep 0.1
-	done
-	servers="$servers 127.0.0.1:$(cat "$tmp/port$i")"
-done
+. "$src/kvlib.sh"
+kv_start 2 -t 1 || exit 1
 echo "two lfd-kvserver processes:$servers"
 "$tmp/shard-client" "$nkeys" $servers
 rc=$?
-for p in $pids; do kill -TERM "$p"; wait "$p" || rc=1; done
-pids=
+kv_stop || rc=1
 [ $rc = 0 ] && echo "shard demo: ok" || echo "shard demo: FAILED"
 exit $rc
