@@ -25,7 +25,8 @@ TESTS += examples/kvserver/check.sh
 EXTRA_DIST += examples/kvserver/check.sh examples/kvserver/bench.sh \
 	examples/kvserver/shard-client.c \
 	examples/kvserver/shard-demo.sh examples/kvserver/kvlib.sh \
-	examples/kvserver/proxy-client.c examples/kvserver/proxy-test.sh
+	examples/kvserver/proxy-client.c examples/kvserver/proxy-test.sh \
+	examples/kvserver/lfd-kvserver.service
 
 # make bench-kvserver: lfd-kvserver vs memcached under memcslap/memaslap.
 bench-kvserver: examples/kvserver/lfd-kvserver
