@@ -26,7 +26,8 @@ EXTRA_DIST += examples/kvserver/check.sh examples/kvserver/bench.sh \
 	examples/kvserver/shard-client.c \
 	examples/kvserver/shard-demo.sh examples/kvserver/kvlib.sh \
 	examples/kvserver/proxy-client.c examples/kvserver/proxy-test.sh \
-	examples/kvserver/lfd-kvserver.service
+	examples/kvserver/lfd-kvserver.service examples/kvserver/trace-replay.c \
+	examples/kvserver/evict-test.sh
 
 # make bench-kvserver: lfd-kvserver vs memcached under memcslap/memaslap.
 bench-kvserver: examples/kvserver/lfd-kvserver
@@ -38,4 +39,8 @@ shard-kvserver: examples/kvserver/lfd-kvserver
 # killed mid-run (doc/kvserver.md).
 proxy-kvserver: examples/kvserver/lfd-kvserver
 	bash $(srcdir)/examples/kvserver/proxy-test.sh
-.PHONY: bench-kvserver shard-kvserver proxy-kvserver
+# make evict-kvserver: hit ratio and RSS against memcached at the same -m
+# on one replayed trace (doc/kvserver.md).
+evict-kvserver: examples/kvserver/lfd-kvserver
+	bash $(srcdir)/examples/kvserver/evict-test.sh
+.PHONY: bench-kvserver shard-kvserver proxy-kvserver evict-kvserver
