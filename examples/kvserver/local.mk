@@ -27,6 +27,7 @@ EXTRA_DIST += examples/kvserver/check.sh examples/kvserver/bench.sh \
 	examples/kvserver/shard-demo.sh examples/kvserver/kvlib.sh \
 	examples/kvserver/proxy-client.c examples/kvserver/proxy-test.sh \
 	examples/kvserver/lfd-kvserver.service examples/kvserver/trace-replay.c \
+	examples/kvserver/trace.h examples/kvserver/evict-sim.c \
 	examples/kvserver/evict-test.sh
 
 # make bench-kvserver: lfd-kvserver vs memcached under memcslap/memaslap.
