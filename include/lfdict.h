@@ -60,7 +60,8 @@
  *    ms when the backlog has reached 1, 2, 3, ... times that bound (at
  *    most 32 ms) -- or, if the update was made inside a read-side section,
  *    when that section ends: at the caller's outermost lfd_read_unlock, or
- *    at the end of the lfd_foreach whose callback made it -- so that
+ *    at the end of the lfd_foreach or lfd_scan slice whose callback made
+ *    it -- so that
  *    readers and reclaimers get the CPU; it never waits for a grace period,
  *    and the pause is bounded, so updates go on (more slowly) even while a
  *    reader stalls.  lfd_stats reports the backlog and the pauses.
@@ -536,24 +537,106 @@ int lfd_count(struct lfd *d, size_t *count);
 /*
  * lfd_foreach - visit every entry.
  * Calls fn(arg, key, len, value) for entries in the dictionary's internal
- * order, inside one RCU read-side section (so fn may use key and value
- * until it returns, and may call any lfdict call except lfd_destroy and
- * lfd_barrier).  If fn returns non-zero the walk stops and lfd_foreach
- * returns that value; otherwise it returns 0 when every entry has been
- * visited.  -EINVAL if d or fn is NULL.
+ * order: a loop of lfd_scan slices (below) from LFD_SCAN_START to
+ * LFD_SCAN_END, each slice inside an RCU read-side section of its own, so
+ * fn may use key and value until it returns (not after: a value seen by
+ * an earlier call of fn may have been destroyed since, unless the caller
+ * holds its own lfd_read_lock section around the whole lfd_foreach), and
+ * may call any lfdict call except lfd_destroy and lfd_barrier.  If fn
+ * returns non-zero the walk stops and lfd_foreach returns that value;
+ * otherwise it returns 0 when every entry has been visited.  -EINVAL if d
+ * or fn is NULL.
  * Guarantees, concurrently with every call and with resizes: a key present
  * for the whole walk is visited exactly once; no key is visited twice; a key
  * inserted or removed during the walk may or may not be visited.  Each
  * visit reports a value the key held at the visit (a seq_cst load).  Not a
- * snapshot.  Progress: lock-free.  A long walk delays grace periods (memory
- * of removed entries waits).  If updates made by fn owed a backpressure
- * pause (see "Reclamation"), lfd_foreach sleeps it, 1 to 32 ms, after the
- * walk, before it returns -- or, inside the caller's lfd_read_lock section,
- * that section's lfd_read_unlock does.
+ * snapshot.  Progress: lock-free.  A long walk does not hold back grace
+ * periods (it used to run in one section, and did).  If updates made by
+ * fn owed a backpressure pause (see "Reclamation"), lfd_foreach sleeps it,
+ * 1 to 32 ms, after the slice that made them -- or, inside the caller's
+ * lfd_read_lock section, that section's lfd_read_unlock does.
  */
 int lfd_foreach(struct lfd *d,
 		int (*fn)(void *arg, const void *key, size_t len, void *value),
 		void *arg);
+
+/* A scan's position (lfd_scan): the start, and the value once it is done. */
+#define LFD_SCAN_START ((uint64_t)0)
+#define LFD_SCAN_END ((uint64_t)1 << 32)
+
+/*
+ * lfd_scan - one slice of a resumable walk over every entry.
+ * The caller keeps the position: *cursor = LFD_SCAN_START, then call
+ * lfd_scan until *cursor == LFD_SCAN_END (a read-side section of its own
+ * per slice, so a scan does not hold back grace periods, and the caller
+ * may do anything between slices, from any thread):
+ *     uint64_t c = LFD_SCAN_START;
+ *     do r = lfd_scan(d, &c, 100, fn, arg); while (r == 0 && c != LFD_SCAN_END);
+ * A slice enters one read-side section, walks the entries in the internal
+ * order from *cursor on, calls fn(arg, key, len, value) for each one
+ * present, and stops once it has made max calls and finished the group of
+ * entries that share the last one's 32-bit split-order key (more than max
+ * calls only when keys collide there: with the default keyed hash, a group
+ * has one key but with odds of about n / 2^32), or at the end.  It then
+ * stores the next position in *cursor (LFD_SCAN_END at the end) and
+ * returns 0.  fn runs inside the section: it may use key and value until it
+ * returns, and may call any lfdict call except lfd_destroy and
+ * lfd_barrier.
+ * If fn returns non-zero, the slice stops and returns that value, with
+ * *cursor set past the entry fn returned it for, so that a later slice
+ * resumes after it -- except when keys that collide with that entry (same
+ * split-order key) sort after it: then *cursor is the start of their group,
+ * and resuming visits again the group's keys visited before the stop.
+ * Returns 0; fn's non-zero value; -EINVAL if d, cursor or fn is NULL, max
+ * is 0, or *cursor is not a position lfd_scan stores (odd, or above
+ * LFD_SCAN_END): then nothing is visited and *cursor is unchanged.  With
+ * *cursor == LFD_SCAN_END it returns 0 at once.  A position is an even
+ * number up to LFD_SCAN_END, meaningful only for the dictionary that
+ * produced it; it stays valid across any number of resizes and updates.
+ * Guarantees of a scan (the slices from LFD_SCAN_START to LFD_SCAN_END,
+ * none stopped by fn), concurrently with every call and with resizes,
+ * whatever happens between slices: a key present for the whole scan is
+ * visited exactly once; no key is visited twice (a key popped and
+ * inserted again is one key); a key inserted or removed during the scan
+ * may or may not be visited: it is if it sits ahead of the position and
+ * the walk reaches it while it is linked, and it is not if inserted behind
+ * the position.  Each visit reports a value the key held at the visit (a
+ * seq_cst load of its value slot: acquire from the call that stored it).
+ * Not linearizable, not a snapshot: two keys may be seen in a combination
+ * that never existed at one instant.
+ * Progress: lock-free.  Updates made by fn that owed a backpressure pause
+ * (see "Reclamation") sleep it, 1 to 32 ms, at the end of the slice --
+ * or at the end of the caller's own lfd_read_lock section.
+ * Who may call: any thread, also inside lfd_read_lock sections and fn.
+ */
+int lfd_scan(struct lfd *d, uint64_t *cursor, size_t max,
+	     int (*fn)(void *arg, const void *key, size_t len, void *value),
+	     void *arg);
+
+/*
+ * lfd_clear - remove every entry.
+ * Pops (as lfd_pop) every key a scan in slices finds (lfd_scan: a section
+ * of its own per slice, so grace periods go on), and returns 0 with
+ * *removed (if not NULL) = the number of keys this call removed; -EINVAL if
+ * d is NULL.  Each removed value's destructor runs exactly once, after a
+ * grace period, as for lfd_pop; each pop may help reclaim and pause as
+ * lfd_pop does (see "Reclamation").
+ * Not atomic: each key is removed by its own pop (linearized at that pop's
+ * seq_cst CAS), in the scan's order, and other calls see the keys go one
+ * by one.  A key that no other call inserts or removes during the clear
+ * is removed by it (whatever value the key holds when the clear reaches
+ * it, if other calls set it meanwhile) and counted.  A key inserted
+ * during the clear survives it if the clear's position has passed the
+ * key's place, and is removed if the clear reaches it afterwards: a
+ * concurrent insert may see -EEXIST for a key the clear has not reached
+ * yet, and a concurrent get sees some keys removed and others not.  A key
+ * that another call pops first is not counted.  After the call, the
+ * dictionary holds only keys inserted during it.
+ * Progress: lock-free.  Who may call: any thread, also inside
+ * lfd_read_lock sections and fn of lfd_foreach/lfd_scan (then the removed
+ * values stay valid until that section ends).
+ */
+int lfd_clear(struct lfd *d, size_t *removed);
 
 /*
  * lfd_read_lock / lfd_read_unlock - an RCU read-side section of the

@@ -56,42 +56,164 @@ static uintptr_t lfd_foreach_next(struct lfd *d, uintptr_t l)
 			     &c);
 }
 
-LFD_EXPORT int lfd_foreach(struct lfd *d,
-			   int (*fn)(void *arg, const void *key, size_t len,
-				     void *value),
-			   void *arg)
+/* A scan slice's stop: the position that resumes right after the group of
+ * entries of split-order key `group` (odd), and so after every entry of
+ * that group (an even number up to LFD_SCAN_END). */
+static uint64_t lfd_scan_after(uint32_t group)
 {
-	uintptr_t l;
-	int r = 0;
+	return (uint64_t)group + 1u;
+}
 
-	if (d == NULL || fn == NULL)
+/*
+ * One slice of a scan (contract in lfdict.h).  Positions are split-order
+ * keys: *cursor = c (even) asks for the entries whose so_key is >= c, and
+ * every entry's so_key is odd, so c never splits a group of entries that
+ * share a so_key.  The slice finds its first node by a read-only seek
+ * from c's bucket node at the current size (which sorts at or before c
+ * whatever the size, and stays linked while the section lasts: I4 in
+ * solist.c), then walks on as lfd_foreach_next does.
+ *
+ * Why a key K present for the whole scan is visited exactly once: the
+ * slices' positions c0 = 0 < c1 < ... < cn = 2^32 only grow, and slice i
+ * visits only entries whose so_key lies in [ci, ci+1) (it stops before the
+ * first node past its last group, and stores that group's so_key + 1).
+ * So at most one slice can visit K, and within it the walk moves strictly
+ * forward in the order (I1; a retired node makes lfd_foreach_next seek to
+ * the first node after it), so it visits K at most once.  The slice whose
+ * range holds K's so_key started before K (its seek starts at a node that
+ * sorts at or before ci) and went on past K's group or to the end, moving
+ * only along links: with K linked all the while, it met K (the lazy-list
+ * argument of foreach, doc/design.md).  Nothing here depends on the size:
+ * a position is a place in the order, which grows and shrinks keep.
+ */
+LFD_EXPORT int lfd_scan(struct lfd *d, uint64_t *cursor, size_t max,
+			int (*fn)(void *arg, const void *key, size_t len,
+				  void *value),
+			void *arg)
+{
+	LFD_ATOMIC(uintptr_t) *start;
+	uint64_t c, next;
+	uintptr_t l, w;
+	uint32_t group = 0; /* so_key of the last entry walked; 0: none yet */
+	size_t n = 0;
+	int r = 0, cmp;
+
+	if (d == NULL || cursor == NULL || fn == NULL || max == 0)
 		return -EINVAL;
+	c = *cursor;
+	if (c > LFD_SCAN_END || (c & 1u))
+		return -EINVAL;
+	if (c == LFD_SCAN_END)
+		return 0;
 	lfd_rcu_lock(d);
-	/* Walk the one list from bucket 0's node.  next pointers go strictly
-	 * forward in the split order and a key's order is fixed, so no key is
-	 * met twice; a key linked for the whole walk is met once: every node
-	 * reached sorts before it or is it (doc/design.md).
-	 * LINK_LOAD: acquire each node's fields. */
-	l = lfd_succ(lfd_a_load(&lfd_bucket_at(d, 0)->next, LFD_MO_LINK_LOAD));
+	start = lfd_bucket_for(d, (uint32_t)c, &w);
+	/* The first node with so_key >= c (c even: no entry equals it). */
+	l = lfd_list_seek(d, start, w, (uint32_t)c, NULL, 0, 0, &cmp);
+	next = LFD_SCAN_END;
 	while (l != 0) {
-		if (!lfd_is_blink(l)) {
-			struct lfd_entry *e = lfd_link_entry(l);
-			/* VALUE_LOAD: the value the key holds at the visit. */
-			void *v = lfd_a_load(&e->value, LFD_MO_VALUE_LOAD);
+		struct lfd_entry *e;
+		void *v;
 
-			if (v != LFD_TOMBSTONE) {
-				r = fn(arg, e->key, e->ln.klen, v);
-				if (r != 0)
-					break;
+		if (lfd_is_blink(l)) {
+			if (n >= max) { /* a bucket node ends every group */
+				next = lfd_scan_after(group);
+				break;
+			}
+			l = lfd_foreach_next(d, l);
+			continue;
+		}
+		e = lfd_link_entry(l);
+		if (n >= max && e->ln.so_key != group) {
+			next = lfd_scan_after(group);
+			break;
+		}
+		group = e->ln.so_key;
+		/* VALUE_LOAD: the value the key holds at the visit (acquire
+		 * from the call that stored it). */
+		v = lfd_a_load(&e->value, LFD_MO_VALUE_LOAD);
+		if (v != LFD_TOMBSTONE) {
+			n++;
+			r = fn(arg, e->key, e->ln.klen, v);
+			if (r != 0) {
+				/* Past e if no entry of its group follows;
+				 * else the group's start (revisited). */
+				l = lfd_foreach_next(d, l);
+				if (l == 0)
+					next = LFD_SCAN_END;
+				else if (lfd_is_blink(l) ||
+					 lfd_link_entry(l)->ln.so_key != group)
+					next = lfd_scan_after(group);
+				else
+					next = group - 1u;
+				break;
 			}
 		}
 		l = lfd_foreach_next(d, l);
 	}
 	lfd_rcu_unlock(d);
+	*cursor = next;
 	/* Updates made by fn owed a pause for after the section: this
 	 * section, so take it here (unless the caller's own section goes
 	 * on: then at its lfd_read_unlock). */
 	lfd_reclaim_unlocked(d);
+	return r;
+}
+
+/* Visits per slice of lfd_foreach and lfd_clear: long enough that a
+ * slice's seek is noise, short enough that a section stays short. */
+#define LFD_SLICE 256u
+
+LFD_EXPORT int lfd_foreach(struct lfd *d,
+			   int (*fn)(void *arg, const void *key, size_t len,
+				     void *value),
+			   void *arg)
+{
+	uint64_t c = LFD_SCAN_START;
+	int r;
+
+	if (d == NULL || fn == NULL)
+		return -EINVAL;
+	do
+		r = lfd_scan(d, &c, LFD_SLICE, fn, arg);
+	while (r == 0 && c != LFD_SCAN_END);
+	return r;
+}
+
+struct lfd_clear_state {
+	struct lfd *d;
+	size_t removed;
+	int err;
+};
+
+/* lfd_clear's visit: pop the key (the usual path: count, retire, the
+ * value's destructor once, helping and backpressure). */
+static int lfd_clear_visit(void *arg, const void *key, size_t len,
+			   void *value)
+{
+	struct lfd_clear_state *st = arg;
+	int r = lfd_pop(st->d, key, len, NULL);
+
+	(void)value;
+	if (r == 0)
+		st->removed++;
+	else if (r != -ENOENT) /* (pop has no other error on a valid key) */
+		st->err = r;
+	return st->err;
+}
+
+LFD_EXPORT int lfd_clear(struct lfd *d, size_t *removed)
+{
+	struct lfd_clear_state st = { d, 0, 0 };
+	uint64_t c = LFD_SCAN_START;
+	int r;
+
+	if (d == NULL)
+		return -EINVAL;
+	do
+		r = lfd_scan(d, &c, LFD_SLICE, lfd_clear_visit, &st);
+	while (r == 0 && c != LFD_SCAN_END);
+	if (removed)
+		*removed = st.removed;
 	return r;
 }
 

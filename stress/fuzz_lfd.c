@@ -9,7 +9,9 @@
  * Input: byte 0 chooses the configuration (capacity, fixed size, value
  * destructor, one-chain hash, max_capacity); then each operation is 3 bytes:
  * op (low 4 bits; bit 4: fail the next allocation), key index (0..15, key
- * length = index; index 0 is the empty key), value id (0 is NULL).
+ * length = index; index 0 is the empty key), value id (0 is NULL).  Ops:
+ * 0-7 the single-key calls, 8-9 full checks, 10 bad arguments, 11 a scan
+ * in slices (lfd_scan), 12 lfd_clear, 13-15 a burst that grows or shrinks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -111,6 +113,58 @@ static int walk_fn(void *arg, const void *key, size_t len, void *value)
 		     M.present[len], (void *)M.val[len]);
 	w->n++;
 	return 0;
+}
+
+/* A full scan in slices of 1 + v % 5 calls: exactly the model's keys,
+ * each once, with its value.  With v & 8 the callback stops the scan at
+ * its third call and the scan is resumed: then a key may come twice, but
+ * only when it shares its so_key with the stopped key (the one-chain
+ * hash: every key). */
+struct scan_walk {
+	int seen[NK];
+	int calls, stop_at;
+};
+
+static int scan_fn(void *arg, const void *key, size_t len, void *value)
+{
+	struct scan_walk *s = arg;
+	unsigned char buf[NK];
+
+	if (len >= NK || memcmp(key, buf, key_of((unsigned)len, buf)))
+		FAIL("scan: foreign key of length %zu", len);
+	if (!M.present[len] || (uintptr_t)value != M.val[len])
+		FAIL("scan: key %zu value %p, model %d/%p", len, value,
+		     M.present[len], (void *)M.val[len]);
+	s->seen[len]++;
+	return ++s->calls == s->stop_at;
+}
+
+static void check_scan(struct lfd *d, uintptr_t v, int one_chain)
+{
+	struct scan_walk s;
+	uint64_t c = LFD_SCAN_START, bad = 1;
+	int rc, stopped = 0;
+
+	memset(&s, 0, sizeof s);
+	s.stop_at = v & 8 ? 3 : -1;
+	do {
+		rc = lfd_scan(d, &c, 1 + v % 5, scan_fn, &s);
+		if (rc == 1 && s.calls == s.stop_at)
+			stopped = 1;
+		else if (rc != 0)
+			FAIL("scan -> %d", rc);
+		if (c > LFD_SCAN_END || (c & 1))
+			FAIL("scan: cursor %llx", (unsigned long long)c);
+	} while (c != LFD_SCAN_END);
+	for (unsigned k = 0; k < NK; k++)
+		if (M.present[k] ? s.seen[k] < 1 ||
+					   (s.seen[k] > 1 &&
+					    !(stopped && one_chain && s.seen[k] == 2))
+				 : s.seen[k] != 0)
+			FAIL("scan: key %u seen %d times, model %d%s", k,
+			     s.seen[k], M.present[k], stopped ? " (stopped)" : "");
+	if (lfd_scan(d, &bad, 1, scan_fn, &s) != -EINVAL || bad != 1)
+		FAIL("scan: odd cursor accepted");
 }
 
 static void departed(uintptr_t v, int dtor_on)
@@ -285,6 +339,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 9:
 			check_all(d, dtor_on, 1);
 			break;
+		case 11: /* a full scan in slices */
+			check_scan(d, v, (c & 2) != 0);
+			break;
+		case 12: { /* clear: the model becomes empty */
+			size_t removed = 0, mc = 0;
+
+			if (lfd_clear(d, &removed) != 0)
+				FAIL("clear");
+			for (unsigned j = 0; j < NK; j++)
+				if (M.present[j]) {
+					mc++;
+					departed(M.val[j], dtor_on);
+					M.present[j] = 0;
+				}
+			if (removed != mc)
+				FAIL("clear removed %zu, model %zu", removed, mc);
+			break;
+		}
 		case 10: /* invalid arguments change nothing */
 			if (lfd_get(d, NULL, 1, &out) != -EINVAL ||
 			    lfd_insert(d, NULL, 3, vp, &out) != -EINVAL ||

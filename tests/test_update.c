@@ -361,7 +361,8 @@ struct race {
 	struct lfd *d;
 	pthread_barrier_t bar;
 	struct tu_errs errs;
-	long incs;
+	atomic_int stop;	/* set by the test thread: workers finish */
+	atomic_long applied;	/* calls that stored (INSERTED, REPLACED) */
 	atomic_long tries;	/* fn calls */
 	atomic_long built;	/* boxes fn allocated */
 	atomic_long discarded;	/* boxes handed back */
@@ -431,28 +432,39 @@ static int box_inc_fn(void *arg, const void *key, size_t len, int present,
 	return LFD_STORE;
 }
 
-/* NTHREADS threads, started together, each makes r->incs lfd_update
- * calls of r->fn on the key "ctr". */
+/* NTHREADS threads, started together, make lfd_update calls of r->fn on
+ * the key "ctr" until the test thread stops them. */
 static void *update_worker(void *arg)
 {
 	struct race *r = arg;
 
 	pthread_barrier_wait(&r->bar);
-	for (long i = 0; i < r->incs; i++) {
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		int rc = lfd_update(r->d, "ctr", 3, r->fn, r->discard, r);
 		TU_CHECK(&r->errs, rc == LFD_INSERTED || rc == LFD_REPLACED,
 			 "update -> %d", rc);
+		atomic_fetch_add_explicit(&r->applied, 1, memory_order_relaxed);
 	}
 	return NULL;
 }
 
-static void race_run(struct race *r)
+static void race_run(struct race *r, long min_calls)
 {
 	pthread_t t[NTHREADS];
 
 	ck_assert_int_eq(pthread_barrier_init(&r->bar, NULL, NTHREADS), 0);
 	for (int i = 0; i < NTHREADS; i++)
 		tu_spawn(&t[i], update_worker, r);
+	/* Run until min_calls calls applied and, beyond the tries in flight,
+	 * 100 lost (on a loaded machine the threads may run one after the
+	 * other for a long while), or 60 s. */
+	double t0 = tu_now();
+	while (tu_now() - t0 < 60 &&
+	       (atomic_load(&r->applied) < min_calls ||
+		atomic_load(&r->tries) - atomic_load(&r->applied) <
+			NTHREADS + 100))
+		usleep(5000);
+	atomic_store(&r->stop, 1);
 	for (int i = 0; i < NTHREADS; i++)
 		tu_join(t[i]);
 	pthread_barrier_destroy(&r->bar);
@@ -466,13 +478,13 @@ START_TEST(test_update_counter_race)
 
 	memset(&r, 0, sizeof r);
 	r.d = tu_new_default();
-	r.incs = 20000;
 	r.fn = inc_fn;
-	race_run(&r);
+	race_run(&r, 160000);
 	ck_assert_int_eq(lfd_get(r.d, "ctr", 3, &v), 0);
-	long applied = NTHREADS * r.incs, lost = atomic_load(&r.tries) - applied;
-	TU_LOG("  counter: %d threads x %ld updates = %" PRIu64 ", %ld tries "
-	       "lost and retried\n", NTHREADS, r.incs, tu_vid(v), lost);
+	long applied = atomic_load(&r.applied),
+	     lost = atomic_load(&r.tries) - applied;
+	TU_LOG("  counter: %d threads, %ld updates = %" PRIu64 ", %ld tries "
+	       "lost and retried\n", NTHREADS, applied, tu_vid(v), lost);
 	ck_assert_msg(tu_vid(v) == (uint64_t)applied,
 		      "counter %" PRIu64 ", want %ld: updates lost", tu_vid(v),
 		      applied);
@@ -493,12 +505,11 @@ START_TEST(test_update_box_race)
 	cfg.value_free_arg = &r;
 	r.d = lfd_new(&cfg);
 	ck_assert_ptr_nonnull(r.d);
-	r.incs = 10000;
 	r.fn = box_inc_fn;
 	r.discard = box_discard;
-	race_run(&r);
+	race_run(&r, 80000);
 	ck_assert_int_eq(lfd_get(r.d, "ctr", 3, &v), 0);
-	long applied = NTHREADS * r.incs;
+	long applied = atomic_load(&r.applied);
 	ck_assert_int_eq(((struct box *)v)->n, applied);
 	ck_assert_int_eq(lfd_destroy(r.d), 0);
 	long built = atomic_load(&r.built), disc = atomic_load(&r.discarded),
@@ -514,8 +525,11 @@ START_TEST(test_update_box_race)
 }
 END_TEST
 
-/* get_or_create on fresh keys, NTHREADS callers per key and round. */
-enum { GOC_ROUNDS = 3000 };
+/* get_or_create on fresh keys, NTHREADS callers per key and round, for
+ * at least GOC_MIN rounds and until GOC_CONTENDED rounds had several
+ * creators (on a loaded machine the callers may often run one after the
+ * other), at most GOC_ROUNDS. */
+enum { GOC_ROUNDS = 20000, GOC_MIN = 2000, GOC_CONTENDED = 20 };
 
 struct goc {
 	struct lfd *d;
@@ -526,6 +540,9 @@ struct goc {
 	atomic_int creates[GOC_ROUNDS];
 	atomic_int discards[GOC_ROUNDS];
 	atomic_long double_free;
+	int rounds, contended; /* so far: written by the barrier's serial
+				  thread between two barriers */
+	bool enough;
 };
 
 struct goc_arg {
@@ -576,7 +593,7 @@ static void *goc_worker(void *arg)
 	struct goc *g = a->g;
 	char k[TU_KEYBUF];
 
-	for (int r = 0; r < GOC_ROUNDS; r++) {
+	for (int r = 0; r < GOC_ROUNDS && !g->enough; r++) {
 		size_t len = tu_key(k, "goc", (uint64_t)r);
 		a->round = r;
 		a->creates = 0;
@@ -586,6 +603,15 @@ static void *goc_worker(void *arg)
 						   &g->got[r][a->t]);
 		TU_CHECK(&g->errs, a->creates <= 1,
 			 "create ran %d times in one call", a->creates);
+		/* every call of the round done: one thread counts it */
+		if (pthread_barrier_wait(&g->bar) ==
+		    PTHREAD_BARRIER_SERIAL_THREAD) {
+			g->rounds = r + 1;
+			g->contended += atomic_load(&g->creates[r]) > 1;
+			g->enough = g->rounds >= GOC_MIN &&
+				    g->contended >= GOC_CONTENDED;
+		}
+		pthread_barrier_wait(&g->bar); /* all see `enough` */
 	}
 	return NULL;
 }
@@ -613,7 +639,7 @@ START_TEST(test_get_or_create_race)
 	tu_assert_no_errs(&g.errs);
 
 	long contended = 0, creates = 0;
-	for (int r = 0; r < GOC_ROUNDS; r++) {
+	for (int r = 0; r < g.rounds; r++) {
 		int ins = 0;
 		char k[TU_KEYBUF];
 		void *v = NULL;
@@ -638,7 +664,7 @@ START_TEST(test_get_or_create_race)
 	}
 	ck_assert_int_eq(atomic_load(&g.double_free), 0);
 	TU_LOG("  get_or_create: %d rounds x %d callers, %ld values created, "
-	       "%ld rounds with several creators\n", GOC_ROUNDS, NTHREADS,
+	       "%ld rounds with several creators\n", g.rounds, NTHREADS,
 	       creates, contended);
 	ck_assert_msg(contended > 0,
 		      "no round had two creators: the race did not happen");
