@@ -69,20 +69,18 @@ static atomic_uint_fast64_t next_cas = 1;
 atomic_llong flush_deadline;		/* 0, or time of a delayed flush */
 atomic_bool have_expiring;		/* some item had an exptime */
 
-static size_t item_size(uint32_t nbytes, uint32_t klen)
-{
-	return sizeof(struct item) + nbytes + 2 + klen;
-}
-
-/* Allocate an unpublished item; NULL when over the memory limit or out of
- * memory. */
+/* Allocate an unpublished item; NULL when over the memory limit (after
+ * evicting, unless -M) or out of memory. */
 struct item *item_new(uint32_t nbytes, uint32_t klen)
 {
 	size_t sz = item_size(nbytes, klen);
 	struct item *it;
 
+	/* relaxed: a gauge (see evict.c, "Memory") */
 	if (atomic_fetch_add_explicit(&mem_used, sz, memory_order_relaxed) + sz >
-	    opt.mem_limit) {
+		    opt.mem_limit +
+			    atomic_load_explicit(&evicting, memory_order_relaxed) &&
+	    (opt.no_evict || !evict_room())) {
 		atomic_fetch_sub_explicit(&mem_used, sz, memory_order_relaxed);
 		return NULL;
 	}
@@ -96,6 +94,9 @@ struct item *item_new(uint32_t nbytes, uint32_t klen)
 	it->flags = 0;
 	it->exptime = 0;
 	it->stime = time(NULL);
+	it->birth = evict_clock();
+	atomic_init(&it->hits, 1);
+	atomic_init(&it->evicted, false);
 	it->cas = atomic_fetch_add_explicit(&next_cas, 1, memory_order_relaxed);
 	it->data[nbytes] = '\r';
 	it->data[nbytes + 1] = '\n';
@@ -108,7 +109,12 @@ void item_release(struct item *it)
 {
 	if (it == NULL)
 		return;
-	atomic_fetch_sub_explicit(&mem_used, item_size(it->nbytes, it->klen),
+	/* relaxed: evicted was stored inside the evicting thread's read-side
+	 * section, which the grace period before this free waited for */
+	if (atomic_load_explicit(&it->evicted, memory_order_relaxed))
+		atomic_fetch_sub_explicit(&evicting, item_bytes(it),
+					  memory_order_relaxed);
+	atomic_fetch_sub_explicit(&mem_used, item_bytes(it),
 				  memory_order_relaxed);
 	free(it);
 }
@@ -211,6 +217,7 @@ int get_batch(struct conn *c, size_t n, const void *const keys[],
 			continue;
 		}
 		append_value(c, keys[i], lens[i], it, with_cas);
+		item_hit((struct item *)it); /* the hit counter is mutable */
 		hits++;
 	}
 	lfd_read_unlock(dict);

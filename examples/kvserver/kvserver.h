@@ -62,11 +62,26 @@ struct item {
 	uint64_t cas;	  /* unique per stored version */
 	int64_t exptime;  /* absolute unix time; 0 = never */
 	int64_t stime;	  /* unix time when stored (for delayed flush_all) */
+	uint64_t birth;	  /* evict_clock() when built (eviction: its age) */
 	uint32_t flags;
 	uint32_t nbytes;  /* value length, without the trailing \r\n */
 	uint32_t klen;	  /* for memory accounting only */
+	/* The only mutable fields of a published item (evict.c): */
+	_Atomic uint32_t hits;	/* approximate hits since built, from 1 */
+	atomic_bool evicted;	/* removed by eviction (its bytes in evicting) */
 	char data[];
 };
+
+/* The bytes an item counts against the memory limit. */
+static inline size_t item_size(uint32_t nbytes, uint32_t klen)
+{
+	return sizeof(struct item) + nbytes + 2 + klen;
+}
+
+static inline size_t item_bytes(const struct item *it)
+{
+	return item_size(it->nbytes, it->klen);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Connections and workers (conn.c)                                           */
@@ -145,6 +160,7 @@ struct kv_options {
 	long max_conns;
 	size_t max_item;   /* largest value, bytes */
 	size_t mem_limit;  /* bytes of items (including those awaiting free) */
+	bool no_evict;	   /* -M: refuse stores when full instead of evicting */
 	int verbose;
 };
 extern struct kv_options opt;
@@ -155,6 +171,10 @@ extern struct lfd *dict;
 extern atomic_size_t mem_used;		/* bytes of live + deferred items */
 extern atomic_llong flush_deadline;	/* 0, or time of a delayed flush */
 extern atomic_bool have_expiring;	/* some item had an exptime */
+
+/* evict.c */
+extern atomic_size_t evicting;		/* bytes evicted, not yet freed */
+extern atomic_uint_fast64_t evictions;	/* items evicted */
 
 /* conn.c */
 extern atomic_long curr_conns;
@@ -188,6 +208,11 @@ typedef const char *(*item_copy_fn)(const struct item *old, uint32_t klen,
 const char *item_cas_update(const char *key, size_t klen, int64_t now,
 			    item_copy_fn make, void *arg);
 void flush_table(bool dead_only);
+
+/* evict.c: eviction under -m (hyperbolic caching with size) */
+uint64_t evict_clock(void);
+void item_hit(struct item *it);
+bool evict_room(void);
 
 /* protocol.c: consume a connection's input, answer into its output */
 bool process_input(struct conn *c);

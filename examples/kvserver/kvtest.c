@@ -5,7 +5,7 @@
  *
  * SPDX-License-Identifier: MIT
  *
- * usage: kvtest PORT   (server started with -I 1k -c 16; see check.sh)
+ * usage: kvtest PORT   (server started with -I 1k -c 16 -m 16; see check.sh)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -743,6 +743,63 @@ static void test_races(struct cl *c)
 	free(s);
 }
 
+/*
+ * Eviction (the server runs with -m 16, evicting): store three times the
+ * limit in 900-byte values.  Every store must succeed; the server must
+ * have evicted, its item bytes must come back under the limit once the
+ * evicted items' grace periods have passed, every value read must be the
+ * one stored, and the most recent stores must still be there (a new item
+ * is the most valuable: hit once, no age).  Runs last: it evicts whatever
+ * the other tests stored, the sentinel included.
+ */
+static void test_eviction(struct cl *c)
+{
+	unsigned long long limit = get_stat(c, "limit_maxbytes");
+	unsigned long long ev0 = get_stat(c, "evictions"), bytes = 0;
+	char key[64], val[901], line[256];
+	long n = (long)(3 * limit / 900), recent = 0;
+
+	memset(val, 'e', 900);
+	val[900] = '\0';
+	for (long i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "ev:%ld", i);
+		memcpy(val, key, strlen(key)); /* each value names its key */
+		cl_sendf(c, "set %s 0 0 900\r\n%s\r\n", key, val);
+		cl_line(c, line, sizeof(line));
+		if (strcmp(line, "STORED\r\n") != 0) {
+			CHECK(0, "eviction: set %s: %s", key, line);
+			return;
+		}
+	}
+	unsigned long long ev = get_stat(c, "evictions") - ev0;
+	CHECK(ev > 0, "eviction: %ld stores of 900 bytes under a %llu-byte "
+	      "limit, no eviction", n, limit);
+	/* the frees of evicted items follow their grace periods */
+	for (int i = 0; i < 100; i++) {
+		bytes = get_stat(c, "bytes");
+		if (bytes <= limit)
+			break;
+		usleep(20000);
+	}
+	CHECK(bytes <= limit, "eviction: %llu item bytes over the %llu limit",
+	      bytes, limit);
+	for (long i = n - 100; i < n; i++) {
+		snprintf(key, sizeof(key), "ev:%ld", i);
+		memset(val, 'e', 900);
+		memcpy(val, key, strlen(key));
+		char *v = get_val(c, key);
+		if (v != NULL) {
+			CHECK(strcmp(v, val) == 0, "eviction: %s: wrong value", key);
+			recent++;
+		}
+		free(v);
+	}
+	CHECK(recent >= 90, "eviction: only %ld of the last 100 stores kept",
+	      recent);
+	printf("kvtest: eviction: %ld stores of 900 bytes, limit %llu: %llu "
+	       "evicted, %ld of the last 100 kept\n", n, limit, ev, recent);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2 || (port = atoi(argv[1])) <= 0) {
@@ -756,10 +813,11 @@ int main(int argc, char **argv)
 	test_hostile_conns();
 	test_races(c);
 	test_expiry_passed(c);
+	check_sentinel("everything");
+	test_eviction(c);
 	cl_sendf(c, "quit\r\n");
 	CHECK(is_eof(c), "quit: connection not closed");
 	cl_close(c);
-	check_sentinel("everything");
 	if (failures) {
 		fprintf(stderr, "kvtest: %d failures\n", failures);
 		return 1;

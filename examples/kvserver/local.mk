@@ -8,6 +8,7 @@ noinst_PROGRAMS += examples/kvserver/lfd-kvserver
 examples_kvserver_lfd_kvserver_SOURCES = examples/kvserver/kvserver.h \
 	examples/kvserver/protocol.c examples/kvserver/items.c \
 	examples/kvserver/conn.c examples/kvserver/main.c \
+	examples/kvserver/evict.c \
 	tests/rcu_pthread.c tests/rcu_pthread.h
 examples_kvserver_lfd_kvserver_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 examples_kvserver_lfd_kvserver_CFLAGS = $(AM_CFLAGS) $(URCU_MEMB_CFLAGS) \

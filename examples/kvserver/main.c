@@ -28,8 +28,14 @@
 
 #define SWEEP_PERIOD 5		  /* seconds between sweeps of expired items */
 
-struct kv_options opt = { "127.0.0.1", 11211, NULL, 4, 1024, 1024 * 1024,
-			  64 * 1024 * 1024, 0 };
+struct kv_options opt = {
+	.listen_addr = "127.0.0.1",
+	.port = 11211,
+	.threads = 4,
+	.max_conns = 1024,
+	.max_item = 1024 * 1024,
+	.mem_limit = 64 * 1024 * 1024,
+};
 time_t start_time;
 
 static size_t parse_size(const char *s)
@@ -58,7 +64,9 @@ static void usage(FILE *f)
 "  -l, --listen ADDR     IPv4 address to listen on (default 127.0.0.1)\n"
 "  -t, --threads N       worker threads (default 4)\n"
 "  -c, --max-conns N     maximum simultaneous connections (default 1024)\n"
-"  -m, --memory-limit MB item memory limit in megabytes (default 64)\n"
+"  -m, --memory-limit MB item memory limit in megabytes (default 64); when\n"
+"                        full, a store evicts the least valuable items\n"
+"  -M, --disable-evictions  when full, refuse stores with an error instead\n"
 "  -I, --max-item-size S largest value, bytes, k/m suffix (default 1m)\n"
 "  -P, --port-file FILE  write the port listened on to FILE when ready\n"
 "  -v, --verbose         log connections and shutdown to stderr\n"
@@ -74,6 +82,7 @@ static int parse_args(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "max-conns", required_argument, NULL, 'c' },
 		{ "memory-limit", required_argument, NULL, 'm' },
+		{ "disable-evictions", no_argument, NULL, 'M' },
 		{ "max-item-size", required_argument, NULL, 'I' },
 		{ "port-file", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -84,7 +93,7 @@ static int parse_args(int argc, char **argv)
 	char *end;
 	long v;
 
-	while ((ch = getopt_long(argc, argv, "p:l:t:c:m:I:P:vh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:l:t:c:m:MI:P:vh", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			v = strtol(optarg, &end, 10);
@@ -112,6 +121,9 @@ static int parse_args(int argc, char **argv)
 			if (*end || v < 1 || v > 1024 * 1024)
 				goto bad;
 			opt.mem_limit = (size_t)v << 20;
+			break;
+		case 'M':
+			opt.no_evict = true;
 			break;
 		case 'I':
 			opt.max_item = parse_size(optarg);

@@ -466,6 +466,8 @@ static void cmd_stats(struct conn *c, struct tokens *tk)
 	S("threads %d", opt.threads);
 	S("bytes %zu", atomic_load_explicit(&mem_used, memory_order_relaxed));
 	S("curr_items %zu", count);
+	S("evictions %" PRIu64, (uint64_t)atomic_load_explicit(
+					  &evictions, memory_order_relaxed));
 	S("item_size_max %zu", opt.max_item);
 #undef S
 	out_mem(c, "END\r\n", 5);
