@@ -642,6 +642,15 @@ static bool lit_overlapped(const struct lit_ctx *c, int n)
 	return false;
 }
 
+/* Whether a NEEDED outcome has not been seen yet. */
+static bool lit_unseen(const struct lit *l, const long *count)
+{
+	for (int o = 0; o < LIT_MAXO && l->outcome[o]; o++)
+		if (l->needed[o] && !count[o])
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	const char *name = strrchr(argv[0], '/');
@@ -684,10 +693,16 @@ int main(int argc, char **argv)
 		    pthread_create(&th[t], NULL, lit_worker_fn, &w[t]) != 0)
 			return 2;
 	}
-	/* overlapping rounds the run needs; it ends once it has them and has
-	 * run the rounds asked for, or after ten times as many */
+	/* overlapping rounds the run needs; it ends once it has them, has
+	 * seen every NEEDED outcome and has run the rounds asked for -- or
+	 * after a hundred times as many rounds, or 120 s: on a loaded machine
+	 * the threads may run one after the other for a long while */
 	long need = rounds / 100 > 10 ? rounds / 100 : 10, ran = 0;
-	for (long r = 1; r <= 10 * rounds && (r <= rounds || overlapped < need);
+	double t0 = tu_now();
+	for (long r = 1; r <= 100 * rounds &&
+			 (r <= rounds ||
+			  ((overlapped < need || lit_unseen(l, count)) &&
+			   tu_now() - t0 < 120));
 	     r++) {
 		ran = r;
 		l->setup(c);
@@ -707,7 +722,7 @@ int main(int argc, char **argv)
 	lfd_destroy(c->d);
 	free(c);
 
-	int bad = 0, unseen = 0;
+	int bad = 0, unseen = lit_unseen(l, count);
 	bool raced = overlapped >= need;
 	printf("litmus %s (%s), %ld rounds, flavour %s\n", l->name, l->desc,
 	       ran, TU_FLAVOR_NAME);
@@ -718,8 +733,6 @@ int main(int argc, char **argv)
 					: "");
 		if (l->forbidden[o] && count[o])
 			bad = 1;
-		if (l->needed[o] && !count[o])
-			unseen = 1;
 	}
 	if (count[LIT_MAXO])
 		bad = 1;
