@@ -426,6 +426,41 @@ static int pop2_classify(struct lit_ctx *c)
 	return 2;
 }
 
+/* --- cad reports the winner, acquired: A holds v7.  T0 fills *p; set(A, p)
+ * || T1 cad(A, v7, &cur), and on -EAGAIN reads *cur.  Forbidden: -EAGAIN
+ * with another value than p, *p read uninitialized (the failed cad's
+ * load acquires from the set), or anything but 0 / -EAGAIN.  Needed: the
+ * cad first (0) and the set first (-EAGAIN, p). */
+static struct lit_payload lit_plc[1];
+static void cad_setup(struct lit_ctx *c)
+{
+	pop2_setup(c);
+	memset(lit_plc, 0, sizeof lit_plc);
+}
+static void cad_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	if (t == 0) {
+		lit_plc[0].a = 1;
+		lit_plc[0].b = 2;
+		lfd_set(c->d, K(KA), &lit_plc[0], NULL);
+	} else {
+		c->r[1][0] = lfd_cad(c->d, K(KA), tu_v(7), &c->v[1][0]);
+		if (c->r[1][0] == -EAGAIN) {
+			const struct lit_payload *p = c->v[1][0];
+			c->r[1][1] = p == &lit_plc[0] && p->a == 1 && p->b == 2;
+		}
+	}
+}
+static int cad_classify(struct lit_ctx *c)
+{
+	if (c->r[1][0] == 0 && c->v[1][0] == tu_v(7))
+		return 0;
+	if (c->r[1][0] == -EAGAIN && c->r[1][1])
+		return 1;
+	return 2;
+}
+
 /* --- counter: each thread adds 50 through a lfd_cas retry loop; no
  * update is lost (the final value is 100). */
 static void ctr_setup(struct lit_ctx *c)
@@ -563,6 +598,11 @@ static const struct lit lits[] = {
 	  pop2_classify,
 	  { "T0 popped", "T1 popped", "not exactly one pop" }, { 0, 0, 1 },
 	  { 1, 1, 0 } },
+	{ "cad", "set(A,p) || cad(A, old, &cur), read *cur on -EAGAIN", 2,
+	  cad_setup, cad_thread, cad_classify,
+	  { "cad first: removed old", "set first: -EAGAIN with p, *p read",
+	    "a wrong return or value, *p not initialized" },
+	  { 0, 0, 1 }, { 1, 1, 0 } },
 	{ "counter", "50 x cas-increment || 50 x cas-increment", 2, ctr_setup,
 	  ctr_thread, ctr_classify,
 	  { "100, no retry", "100, with retries", "lost update" },
