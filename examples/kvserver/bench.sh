@@ -2,7 +2,9 @@
 # make bench-kvserver: lfd-kvserver against memcached, same thread count, on
 # loopback, driven by libmemcached's load generators:
 #   memcaslap (memaslap)  get-heavy (90% get / 10% set) and set-heavy
-#                         (10% get / 90% set) mixes, fixed time per run;
+#                         (10% get / 90% set) mixes, and the get-heavy mix
+#                         with its gets as multi-gets of 20 keys
+#                         (--division=20), fixed time per run;
 #   memcslap              its own "get" and "set" tests, fixed op count.
 # Each measurement is repeated, alternating the two servers so drift in the
 # machine's load hits both alike; the median and the min..max spread are
@@ -67,9 +69,10 @@ echo "memcaslap: -T 2 -c $conc, ${secs}s per run; memcslap: --concurrency=$conc,
 	"--execute-number=$ops; $rep runs each, servers alternated"
 
 # one run: prints ops/s
-run_aslap() { # port cfg
-	timeout $((secs + 30)) memcaslap -s 127.0.0.1:$1 -T 2 -c "$conc" -t "${secs}s" \
-		-F "$2" 2>&1 | sed -n 's/.*TPS: \([0-9]*\).*/\1/p' | tail -1
+run_aslap() { # port cfg [memcaslap options]
+	p=$1 cfg=$2; shift 2
+	timeout $((secs + 30)) memcaslap -s 127.0.0.1:$p -T 2 -c "$conc" -t "${secs}s" \
+		-F "$cfg" "$@" 2>&1 | sed -n 's/.*TPS: \([0-9]*\).*/\1/p' | tail -1
 }
 run_slap() { # port test
 	out=$(timeout 120 memcslap --servers=127.0.0.1:$1 --concurrency="$conc" \
@@ -91,18 +94,20 @@ stats() {
 printf '\n%-22s %24s %24s %7s\n' "workload (ops/s)" "lfd-kvserver median" \
 	"memcached median" "ratio"
 printf '%-22s %24s %24s %7s\n' "" "[min..max]" "[min..max]" "lfd/mc"
-for w in aslap:get-heavy aslap:set-heavy slap:get slap:set; do
+for w in aslap:get-heavy aslap:set-heavy aslap:mget slap:get slap:set; do
 	kind=${w%%:*} mix=${w#*:}
 	: >"$tmp/lfd" ; : >"$tmp/mc"
 	# each workload starts from empty servers (neither evicts in a run:
-	# 1 GB each; lfd-kvserver has no LRU and would answer SERVER_ERROR)
+	# 1 GB each)
 	memcflush --servers=127.0.0.1:$lfd_port,127.0.0.1:$mc_port >/dev/null 2>&1
 	for r in $(seq 1 "$rep"); do
 		for s in lfd mc; do
 			# alternate which server goes first
 			[ $((r % 2)) = 0 ] && { [ $s = lfd ] && s=mc || s=lfd; }
 			port=$lfd_port; [ $s = mc ] && port=$mc_port
-			if [ $kind = aslap ]; then
+			if [ $w = aslap:mget ]; then
+				v=$(run_aslap "$port" "$tmp/get-heavy.cfg" --division=20)
+			elif [ $kind = aslap ]; then
 				v=$(run_aslap "$port" "$tmp/$mix.cfg")
 			else
 				v=$(run_slap "$port" "$mix")
@@ -115,6 +120,7 @@ for w in aslap:get-heavy aslap:set-heavy slap:get slap:set; do
 	set -- $(stats <"$tmp/lfd") $(stats <"$tmp/mc")
 	ratio=$(awk -v a="$1" -v b="$4" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
 	label="memcaslap $mix"; [ $kind = slap ] && label="memcslap $mix"
+	[ $w = aslap:mget ] && label="memcaslap mget x20"
 	printf '%-22s %24s %24s %7s\n' "$label" "$1 [$2..$3]" "$4 [$5..$6]" "$ratio"
 done
 echo
