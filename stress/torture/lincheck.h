@@ -7,7 +7,8 @@
  * response stamps, is checked against a sequential single-key register
  * (absent, or a value uid): Wing & Gong search with Lowe's memoization.
  * Linearizability is local, so keys are checked alone.  The window's
- * initial state is unknown; values are unique (no uid is written twice).
+ * initial state is unknown; values are unique (no uid is written twice;
+ * an update that stores the value it saw again writes nothing new).
  *
  * Stands alone: it uses no other torture file and none of the torture's
  * globals (a test may link lincheck.c by itself).  The torture's files get
