@@ -269,7 +269,8 @@ static int upd_fn(void *arg, const void *key, size_t len, int present,
 static int update_op(struct worker *w, uint32_t key, const void *kb,
 		     size_t klen, struct hrec *hr, void **departed)
 {
-	struct upd_ctx u = { .hb = { &w->cache, key, "update" },
+	struct upd_ctx u = { .hb = { .cache = &w->cache, .key = key,
+				    .call = "update" },
 			     .pinned = key < O.pinned };
 
 	upd_begin();
@@ -317,7 +318,8 @@ static int goc_create(void *arg, const void *key, size_t len, void **value)
 static int goc_op(struct worker *w, uint32_t key, const void *kb,
 		  size_t klen, struct hrec *hr)
 {
-	struct goc_ctx g = { .hb = { &w->cache, key, "get_or_create" } };
+	struct goc_ctx g = { .hb = { .cache = &w->cache, .key = key,
+				    .call = "get_or_create" } };
 	void *out = NULL;
 	uint64_t o = 0;
 
