@@ -552,7 +552,11 @@ static int lfd_try_apply(struct lfd_op *op, struct lfd_pos *pos,
 		lfd_retire_entry(d, e, seen);
 		return LFD_REMOVED;
 	}
+#ifdef LFD_BREAK_UPDATE_MATCH /* deliberately broken build for stress/, see doc/torture.md */
+	r = lfd_slot_swap(d, e, false, t->cur, t->desired, &seen, rec);
+#else
 	r = lfd_slot_swap(d, e, true, t->cur, t->desired, &seen, rec);
+#endif
 	if (r == -ENOMEM)
 		return r;
 	if (r != 0)

@@ -10,7 +10,7 @@
 #   LFD_TORTURE_SCALE  passed on to torture-short.sh
 top=$(cd "$(dirname "$0")/.." && pwd)
 base=${LFD_BROKEN_DIR:-/tmp/lfd-broken}
-breaks=${LFD_BREAKS:-"TOMBSTONE PLAIN_STORE NO_GRACE NO_UNLINK GROW_EARLY COUNT SHRINK_NO_GRACE WALK_RETIRED"}
+breaks=${LFD_BREAKS:-"TOMBSTONE PLAIN_STORE NO_GRACE NO_UNLINK GROW_EARLY COUNT SHRINK_NO_GRACE WALK_RETIRED UPDATE_MATCH"}
 CC=${CC:-cc}
 mkdir -p "$base"
 status=0

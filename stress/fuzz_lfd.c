@@ -11,7 +11,13 @@
  * op (low 4 bits; bit 4: fail the next allocation), key index (0..15, key
  * length = index; index 0 is the empty key), value id (0 is NULL).  Ops:
  * 0-7 the single-key calls, 8-9 full checks, 10 bad arguments, 11 a scan
- * in slices (lfd_scan), 12 lfd_clear, 13-15 a burst that grows or shrinks.
+ * in slices (lfd_scan) -- or, when value bit 2 is set, a burst that grows
+ * or shrinks the table (value bit 0) --, 12 a burst too, or lfd_clear when
+ * the value's top four bits are all set (clear empties the model: kept
+ * rare), 13 lfd_cad, 14 lfd_update, 15 lfd_get_or_create.  For
+ * lfd_update the value byte also picks what fn decides (upd_fn), for
+ * lfd_get_or_create whether create fails, for lfd_cad whether *current is
+ * asked for.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -94,6 +100,68 @@ static size_t key_of(unsigned k, unsigned char *buf)
 		fprintf(stderr, "\n");                                        \
 		abort();                                                      \
 	} while (0)
+
+/* lfd_update's fn and discard: fn decides by rule (UR_*), storing nv; the
+ * model checks what fn saw, that it ran once (one thread: no try is
+ * lost), and what came back through discard. */
+enum { UR_KEEP, UR_STORE, UR_REMOVE, UR_FAIL, UR_SAME, UR_BAD, UR_N };
+
+struct fz_upd {
+	int rule;
+	uintptr_t nv;
+	int calls, present;
+	void *cur;
+	int discards;
+	void *discarded;
+};
+
+static int upd_fn(void *arg, const void *key, size_t len, int present,
+		  void *current, void **desired)
+{
+	struct fz_upd *u = arg;
+	(void)key;
+	(void)len;
+	u->calls++;
+	u->present = present;
+	u->cur = current;
+	switch (u->rule) {
+	case UR_KEEP:
+		return LFD_KEEP;
+	case UR_STORE:
+		*desired = (void *)u->nv;
+		return LFD_STORE;
+	case UR_REMOVE:
+		return LFD_REMOVE;
+	case UR_FAIL:
+		return -ECANCELED;
+	case UR_SAME:
+		*desired = current;
+		return LFD_STORE;
+	default:
+		return 7; /* no decision: -EINVAL */
+	}
+}
+
+/* discard of lfd_update and lfd_get_or_create */
+static void fz_discard(void *arg, void *value)
+{
+	struct fz_upd *u = arg;
+	u->discards++;
+	u->discarded = value;
+}
+
+/* lfd_get_or_create's create: fails (rule UR_FAIL) or makes nv. */
+static int goc_create(void *arg, const void *key, size_t len, void **value)
+{
+	struct fz_upd *u = arg;
+	(void)key;
+	(void)len;
+	u->calls++;
+	if (u->rule == UR_FAIL)
+		return -ECANCELED;
+	*value = (void *)u->nv;
+	return 0;
+}
 
 struct walk {
 	int seen[NK];
@@ -202,6 +270,27 @@ static void check_all(struct lfd *d, int dtor_on, int with_barrier)
 					FAIL("value %u destroyed %ld times, "
 					     "model %ld", i, dtor_calls[i],
 					     M.dtor_expect[i]);
+	}
+}
+
+/* A burst that makes the table grow (value bit 0: insert every absent
+ * key) or shrink (pop every present one). */
+static void burst(struct lfd *d, uintptr_t v, int dtor_on)
+{
+	for (unsigned j = 0; j < NK; j++) {
+		unsigned char b[NK];
+		size_t l = key_of(j, b);
+		if (v & 1) {
+			if (!M.present[j] &&
+			    lfd_insert(d, l ? b : NULL, l, (void *)(uintptr_t)j,
+				       NULL) == 0)
+				M.present[j] = 1, M.val[j] = j;
+		} else if (M.present[j]) {
+			if (lfd_pop(d, l ? b : NULL, l, NULL))
+				FAIL("burst pop %u", j);
+			departed(M.val[j], dtor_on);
+			M.present[j] = 0;
+		}
 	}
 }
 
@@ -339,10 +428,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 9:
 			check_all(d, dtor_on, 1);
 			break;
-		case 11: /* a full scan in slices */
+		case 11: /* a full scan in slices, or a burst */
+			if (v & 4) {
+				burst(d, v, dtor_on);
+				break;
+			}
 			check_scan(d, v, (c & 2) != 0);
 			break;
-		case 12: { /* clear: the model becomes empty */
+		case 12: { /* clear: the model becomes empty; or a burst */
+			if ((v & 0xf0) != 0xf0) {
+				burst(d, v, dtor_on);
+				break;
+			}
 			size_t removed = 0, mc = 0;
 
 			if (lfd_clear(d, &removed) != 0)
@@ -360,27 +457,103 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 10: /* invalid arguments change nothing */
 			if (lfd_get(d, NULL, 1, &out) != -EINVAL ||
 			    lfd_insert(d, NULL, 3, vp, &out) != -EINVAL ||
-			    lfd_insert(NULL, key, kl, vp, &out) != -EINVAL)
+			    lfd_insert(NULL, key, kl, vp, &out) != -EINVAL ||
+			    lfd_cad(d, NULL, 2, vp, &out) != -EINVAL ||
+			    lfd_update(d, key, kl, NULL, NULL, NULL) != -EINVAL ||
+			    lfd_update(d, NULL, 1, upd_fn, NULL, NULL) !=
+				    -EINVAL ||
+			    lfd_get_or_create(d, key, kl, goc_create, NULL,
+					      NULL, NULL) != -EINVAL ||
+			    lfd_get_or_create(d, key, kl, NULL, NULL, NULL,
+					      &out) != -EINVAL)
 				FAIL("EINVAL");
 			break;
-		default: { /* a burst that makes the table grow or shrink */
-			for (unsigned j = 0; j < NK; j++) {
-				unsigned char b[NK];
-				size_t l = key_of(j, b);
-				if (v & 1) {
-					if (!M.present[j] &&
-					    lfd_insert(d, l ? b : NULL, l,
-						       (void *)(uintptr_t)j,
-						       NULL) == 0)
-						M.present[j] = 1,
-						M.val[j] = j;
-				} else if (M.present[j]) {
-					if (lfd_pop(d, l ? b : NULL, l, NULL))
-						FAIL("burst pop %u", j);
-					departed(M.val[j], dtor_on);
-					M.present[j] = 0;
-				}
+		case 13: { /* cad; *current asked for unless v & 2 */
+			uintptr_t e = (v & 1) && M.present[k] ? M.val[k] : v;
+			rc = lfd_cad(d, key, kl, (void *)e, v & 2 ? NULL : &out);
+			want = !M.present[k]	   ? -ENOENT
+			       : M.val[k] == e ? 0
+					       : -EAGAIN;
+			if (rc != want || (!(v & 2) && rc != -ENOENT &&
+					   (uintptr_t)out != M.val[k]))
+				FAIL("cad %u (%p) -> %d %p, want %d", k,
+				     (void *)e, rc, out, want);
+			if (rc == 0) {
+				departed(e, dtor_on);
+				M.present[k] = 0;
 			}
+			break;
+		}
+		case 14: { /* update: fn decides by v % UR_N */
+			struct fz_upd u = { .rule = (int)(v % UR_N),
+					    .nv = (v * 37 + 11) & 255 };
+			int had = M.present[k];
+			uintptr_t old = had ? M.val[k] : 0;
+			/* what fn stores (UR_SAME: the current value) */
+			uintptr_t nv = u.rule == UR_SAME ? old : u.nv;
+			rc = lfd_update(d, key, kl, upd_fn, fz_discard, &u);
+			want = u.rule == UR_FAIL ? -ECANCELED
+			       : u.rule == UR_BAD ? -EINVAL
+			       : u.rule == UR_KEEP ? LFD_KEPT
+			       : u.rule == UR_REMOVE
+				       ? (had ? LFD_REMOVED : LFD_KEPT)
+			       : had ? LFD_REPLACED
+				     : LFD_INSERTED;
+			if (u.calls != 1 || u.present != had ||
+			    (uintptr_t)u.cur != old)
+				FAIL("update %u: fn called %d times, saw %d %p, "
+				     "model %d %p", k, u.calls, u.present,
+				     u.cur, had, (void *)old);
+			/* -ENOMEM: a store that needed an allocation (a new
+			 * entry; a destructor record for a replace) */
+			if (rc == -ENOMEM && armed && want != LFD_KEPT &&
+			    want != LFD_REMOVED && want >= 0) {
+				if (u.discards != 1 ||
+				    (uintptr_t)u.discarded != nv)
+					FAIL("update %u -ENOMEM: %d discards "
+					     "(%p), want %p", k, u.discards,
+					     u.discarded, (void *)nv);
+				break;
+			}
+			if (rc != want || u.discards)
+				FAIL("update %u (rule %d) -> %d, want %d; %d "
+				     "discards", k, u.rule, rc, want,
+				     u.discards);
+			if (rc == LFD_REMOVED) {
+				departed(old, dtor_on);
+				M.present[k] = 0;
+			} else if (rc == LFD_REPLACED || rc == LFD_INSERTED) {
+				if (rc == LFD_REPLACED && old != nv)
+					departed(old, dtor_on);
+				M.present[k] = 1, M.val[k] = nv;
+			}
+			break;
+		}
+		case 15: { /* get_or_create: create fails if v % UR_N is
+			      UR_FAIL, else makes v */
+			struct fz_upd u = { .rule = (int)(v % UR_N), .nv = v };
+			int had = M.present[k];
+			rc = lfd_get_or_create(d, key, kl, goc_create,
+					       fz_discard, &u, &out);
+			want = had ? LFD_KEPT
+			       : u.rule == UR_FAIL ? -ECANCELED : LFD_INSERTED;
+			if (u.calls != !had)
+				FAIL("get_or_create %u: create called %d "
+				     "times, key present %d", k, u.calls, had);
+			if (rc == -ENOMEM && armed && want == LFD_INSERTED) {
+				if (u.discards != 1 ||
+				    (uintptr_t)u.discarded != v)
+					FAIL("get_or_create %u -ENOMEM: %d "
+					     "discards (%p)", k, u.discards,
+					     u.discarded);
+				break;
+			}
+			if (rc != want || u.discards ||
+			    (rc >= 0 && (uintptr_t)out != (had ? M.val[k] : v)))
+				FAIL("get_or_create %u -> %d %p, want %d; %d "
+				     "discards", k, rc, out, want, u.discards);
+			if (rc == LFD_INSERTED)
+				M.present[k] = 1, M.val[k] = v;
 			break;
 		}
 		}

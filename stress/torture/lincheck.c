@@ -77,10 +77,12 @@ static bool step(const struct lc *c, uint64_t s, const struct hrec *r,
 			return *ns = S_ABSENT, st_absent(s);
 		return *ns = r->a, r->rc == 0 && st_is(c, s, r->out);
 	case OP_CAS:
+	case OP_CAD: /* cas to absent */
 		if (r->rc == -ENOENT)
 			return *ns = S_ABSENT, st_absent(s);
 		if (r->rc == 0)
-			return *ns = r->a, st_is(c, s, r->e);
+			return *ns = r->op == OP_CAS ? r->a : S_ABSENT,
+			       st_is(c, s, r->e);
 		return *ns = r->out, r->rc == -EAGAIN && r->out != r->e &&
 					     st_is(c, s, r->out);
 	case OP_POP:
@@ -94,6 +96,23 @@ static bool step(const struct lc *c, uint64_t s, const struct hrec *r,
 			return *ns = S_ABSENT, st_is(c, s, r->e);
 		*ns = s;
 		return r->rc == -EAGAIN && s != S_ABSENT && s != r->e;
+	case OP_UPD: {
+		/* the rule on what its last try saw (out), from that state */
+		enum upd_act act = upd_rule(r->out);
+		if (r->rc != upd_rc(act))
+			return false;
+		if (act == UA_INSERT)
+			return *ns = r->a, r->a != S_ABSENT && st_absent(s);
+		*ns = act == UA_REMOVE ? S_ABSENT
+		      : act == UA_FRESH ? r->a : r->out;
+		return st_is(c, s, r->out) &&
+		       (act != UA_FRESH || (r->a != S_ABSENT && r->a != r->out));
+	}
+	case OP_GOC:
+		if (r->rc == R_INSERTED)
+			return *ns = r->a, r->a != S_ABSENT && r->out == r->a &&
+					   st_absent(s);
+		return *ns = r->out, r->rc == R_KEPT && st_is(c, s, r->out);
 	default:
 		return false;
 	}
@@ -210,7 +229,10 @@ int lin_check(const struct hrec *rec, uint32_t n)
 		abort();
 	for (uint32_t i = 0; i < n; i++)
 		if (rec[i].op == OP_INS || rec[i].op == OP_SET ||
-		    rec[i].op == OP_REP || rec[i].op == OP_CAS)
+		    rec[i].op == OP_REP || rec[i].op == OP_CAS ||
+		    (rec[i].op == OP_UPD && rec[i].a &&
+		     rec[i].a != rec[i].out) ||
+		    (rec[i].op == OP_GOC && rec[i].rc == R_INSERTED))
 			c.written[c.nw++] = rec[i].a;
 	qsort(c.written, c.nw, sizeof(uint64_t), cmp_u64);
 	uint64_t ord[2 * HCAP];

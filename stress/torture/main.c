@@ -14,7 +14,9 @@
  *    poisons it.  Readers (inside lfd_read_lock) check that every value they
  *    are handed is a pool record, live, and belongs to the key asked for.
  *  - accounting: every value leaves the dictionary at most once (returned by
- *    exactly one pop/pop_if/set/replace/cas) and is destroyed exactly once;
+ *    exactly one pop/pop_if/cad/set/replace/cas/update) and is destroyed
+ *    exactly once; a value an update or get_or_create built and lfdict did
+ *    not store comes back through their discard exactly once;
  *    at the end every value handed out is either present (visited once by
  *    a final lfd_foreach) or departed and destroyed; after lfd_destroy no
  *    value and no byte of the dictionary's allocator is live.
@@ -70,12 +72,20 @@ extern const struct rcu_flavor_struct urcu_bp_flavor;
 /* options                                                             */
 
 const char *const op_names[OP_N] = { "get", "insert", "set",
-	"replace", "cas", "pop", "pop_if", "iterate", "count" };
+	"replace", "cas", "pop", "pop_if", "cad", "update", "get_or_create",
+	"iterate", "count" };
 
 const char *const flav_names[] = { "bp", "memb", "pthread" };
 
 struct opts O;
 const struct rcu_flavor_struct *FL;
+
+/* The calls' names, space separated (--help, a bad --mix). */
+static void op_names_print(FILE *f)
+{
+	for (int i = 0; i < OP_N; i++)
+		fprintf(f, "%s%s", i ? " " : "", op_names[i]);
+}
 
 /* --mix: the calls' weights, name:weight,... (the others 0). */
 void set_mix(const char *s)
@@ -98,8 +108,9 @@ void set_mix(const char *s)
 	free(dup);
 	return;
 bad:
-	fprintf(stderr, "bad --mix %s (name:weight,...; names: get insert set "
-		"replace cas pop pop_if iterate count)\n", s);
+	fprintf(stderr, "bad --mix %s (name:weight,...; names: ", s);
+	op_names_print(stderr);
+	fprintf(stderr, ")\n");
 	exit(2);
 }
 
@@ -114,8 +125,9 @@ static void usage(void)
 	       "  --keys=N          key-space size\n"
 	       "  --pinned=N        keys kept present (iteration check)\n"
 	       "  --hist-keys=N     keys whose histories are checked\n"
-	       "  --mix=op:w,...    op weights (get insert set replace cas pop "
-	       "pop_if iterate count)\n"
+	       "  --mix=op:w,...    op weights (");
+	op_names_print(stdout);
+	printf(")\n"
 	       "  --dtor=on|off     value destructor\n"
 	       "  --flavor=F        bp (default) | memb | pthread "
 	       "(tests/rcu_pthread.c; default in TSan builds)\n"
@@ -397,6 +409,9 @@ int main(int argc, char **argv)
 	       atomic_load(&n_count_checked), atomic_load(&n_storm_checks),
 	       atomic_load(&n_dtor), atomic_load(&n_depart),
 	       atomic_load(&a_peak_bytes), atomic_load(&most_cpu_call));
+	printf("  update tries lost (fn called again) %ld; get_or_create "
+	       "inserts lost to another's %ld\n", atomic_load(&n_upd_lost),
+	       atomic_load(&n_goc_lost));
 	stall_report();
 	if (O.mode->report)
 		O.mode->report();

@@ -71,6 +71,11 @@ void mode_defaults(int m)
 	set_mix("get:40,insert:12,set:10,replace:8,cas:8,pop:12,pop_if:6,"
 		"iterate:0,count:2");
 	O.mix[OP_ITER] = 0;
+	/* compare-and-delete, update with a function, get-or-create: every
+	 * mode (hot: more updates, for lost tries and lost creates) */
+	O.mix[OP_CAD] = 4;
+	O.mix[OP_UPD] = 8;
+	O.mix[OP_GOC] = 6;
 	O.dtor = true;
 	O.interval = 1;
 	O.churn_ops = 3000;
@@ -91,6 +96,8 @@ void mode_defaults(int m)
 		O.pinned = 0;
 		O.hkeys = 4;
 		O.threads = 8;
+		O.mix[OP_UPD] = 16;
+		O.mix[OP_GOC] = 10;
 		break;
 	case M_OVERSUB:
 		O.threads = 256;

@@ -206,6 +206,8 @@ extern struct lfd *D;
 extern atomic_long net_count;
 extern atomic_long tot_ok[OP_N], tot_fail[OP_N], tot_enomem;
 extern atomic_long n_iter_checked, n_count_checked, n_storm_checks;
+/* update tries lost (fn called again), get_or_create inserts lost */
+extern atomic_long n_upd_lost, n_goc_lost;
 extern atomic_long threads_started;
 
 struct worker {

@@ -19,6 +19,7 @@ static atomic_long upd_begun, upd_ended;
 atomic_long net_count;
 atomic_long tot_ok[OP_N], tot_fail[OP_N], tot_enomem;
 atomic_long n_iter_checked, n_count_checked, n_storm_checks;
+atomic_long n_upd_lost, n_goc_lost;
 atomic_long threads_started;
 struct slot_ops *slot_ops; /* per worker slot, survives churn */
 struct worker **W;
@@ -65,10 +66,13 @@ static void check_rc(int op, uint32_t key, int rc, long inj_before)
 		[OP_CAS] = { 0, -ENOENT, -EAGAIN, 0 },
 		[OP_POP] = { 0, -ENOENT, 0, 0 },
 		[OP_POPIF] = { 0, -ENOENT, -EAGAIN, 0 },
+		[OP_CAD] = { 0, -ENOENT, -EAGAIN, 0 },
+		[OP_UPD] = { R_KEPT, R_INSERTED, R_REPLACED, R_REMOVED },
+		[OP_GOC] = { R_KEPT, R_INSERTED, 0, 0 },
 	};
 	if (rc == -ENOMEM)
 		return;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (ok[op][i] == rc)
 			return;
 	viol("%s of key %u returned %d (%s)", op_names[op], key, rc,
@@ -152,6 +156,193 @@ static uint64_t uid_of(const void *p)
 			    : 0;
 }
 
+_Static_assert(LFD_KEPT == R_KEPT && LFD_INSERTED == R_INSERTED &&
+		       LFD_REPLACED == R_REPLACED && LFD_REMOVED == R_REMOVED,
+	       "lincheck.h's returns are lfdict.h's");
+
+/* The values an update's fn or a get_or_create's create builds: each one
+ * lfdict does not store comes back through discard (hb_discard) once,
+ * before the function is called again; after the call every value built
+ * is either stored or was handed back.  The first member of the calls'
+ * contexts (arg is the context for both the function and discard). */
+struct handback {
+	struct tcache *cache;
+	uint32_t key;
+	const char *call;
+	struct tval *built;	/* the value of the function's last call */
+	bool back;		/* ... handed back through discard */
+	long n_built, n_back;
+};
+
+/* At each call of the function: the previous call's value is back. */
+static void hb_next(struct handback *h)
+{
+	if (h->built && !h->back)
+		viol("%s of key %u: its function called again before the "
+		     "value of the lost try (%p) was handed back", h->call,
+		     h->key, (void *)h->built);
+	h->built = NULL;
+	h->back = false;
+}
+
+static struct tval *hb_build(struct handback *h)
+{
+	h->n_built++;
+	return h->built = val_new(h->cache, h->key);
+}
+
+static void hb_discard(void *arg, void *value)
+{
+	struct handback *h = arg;
+
+	if (value != h->built || h->back) {
+		viol("%s of key %u: discard got %p, not the value of the "
+		     "function's last call (%p%s)", h->call, h->key, value,
+		     (void *)h->built, h->back ? ", already handed back" : "");
+		return;
+	}
+	h->back = true;
+	h->n_back++;
+	val_unused(h->cache, value);
+}
+
+/* After the call (rc): stored, the last value built is in the dictionary. */
+static void hb_check(const struct handback *h, int rc, bool stored)
+{
+	if (h->built)
+		CHECK(h->back != stored, "%s of key %u (%d): the value of "
+		      "its function's last call was %s", h->call, h->key, rc,
+		      stored ? "stored and handed back"
+			     : "neither stored nor handed back");
+	CHECK(h->n_back == h->n_built - stored, "%s of key %u (%d): %ld "
+	      "values built, %ld handed back, %d stored", h->call, h->key, rc,
+	      h->n_built, h->n_back, (int)stored);
+}
+
+/* lfd_update's fn (the rule: lincheck.h's upd_rule).  The context records
+ * what the last call saw and decided: the call whose decision took
+ * effect. */
+struct upd_ctx {
+	struct handback hb;	/* first: discard's arg */
+	bool pinned;
+	long calls;
+	uint64_t cur_uid;	/* what the last call saw (0: absent) */
+	void *cur;
+	enum upd_act act;	/* and what it decided */
+};
+
+static int upd_fn(void *arg, const void *key, size_t len, int present,
+		  void *current, void **desired)
+{
+	struct upd_ctx *u = arg;
+	uint32_t k = u->hb.key;
+
+	CHECK(parsekey(key, len) == k, "update of key %u: fn got another "
+	      "key", k);
+	hb_next(&u->hb);
+	u->calls++;
+	u->cur = present ? current : NULL;
+	u->cur_uid = present ? val_check(current, k, "update's current") : 0;
+	CHECK(present || !current, "update of key %u: fn got absent with "
+	      "a current value %p", k, current);
+	CHECK(present || !u->pinned, "update: pinned key %u absent", k);
+	u->act = upd_rule(u->cur_uid);
+	if (u->pinned && u->act == UA_REMOVE)
+		u->act = UA_FRESH; /* pinned keys stay present */
+	switch (u->act) {
+	case UA_INSERT:
+	case UA_FRESH:
+		*desired = hb_build(&u->hb);
+		return LFD_STORE;
+	case UA_SAME:
+		*desired = current;
+		return LFD_STORE;
+	case UA_REMOVE:
+		return LFD_REMOVE;
+	default:
+		return LFD_KEEP;
+	}
+}
+
+/* lfd_update of key with upd_fn.  Returns its return; *departed: the
+ * value that left the dictionary (replaced or removed), or NULL. */
+static int update_op(struct worker *w, uint32_t key, const void *kb,
+		     size_t klen, struct hrec *hr, void **departed)
+{
+	struct upd_ctx u = { .hb = { .cache = &w->cache, .key = key,
+				    .call = "update" },
+			     .pinned = key < O.pinned };
+
+	upd_begin();
+	long inj = inj_snap();
+	int rc = lfd_update(D, kb, klen, upd_fn, hb_discard, &u);
+	check_rc(OP_UPD, key, rc, inj);
+	upd_end(rc == R_INSERTED ? 1 : rc == R_REMOVED ? -1 : 0);
+	CHECK(u.calls >= 1, "update of key %u returned %d without calling "
+	      "fn", key, rc);
+	if (rc >= 0)
+		CHECK(rc == upd_rc(u.act), "update of key %u returned %d, its "
+		      "fn decided %d on %" PRIx64, key, rc, (int)u.act,
+		      u.cur_uid);
+	bool stored = u.hb.built && (rc == R_INSERTED || rc == R_REPLACED);
+	hb_check(&u.hb, rc, stored);
+	if (u.calls > 1)
+		atomic_fetch_add_explicit(&n_upd_lost, u.calls - 1, RLX);
+	h_end(key, hr, OP_UPD, rc,
+	      u.act == UA_SAME ? u.cur_uid : stored ? uid_of(u.hb.built) : 0,
+	      0, u.cur_uid);
+	*departed = rc == R_REMOVED || (rc == R_REPLACED && u.act == UA_FRESH)
+		    ? u.cur : NULL;
+	return rc;
+}
+
+/* lfd_get_or_create's create: runs at most once per call. */
+struct goc_ctx {
+	struct handback hb;	/* first: discard's arg */
+	unsigned created;
+};
+
+static int goc_create(void *arg, const void *key, size_t len, void **value)
+{
+	struct goc_ctx *g = arg;
+
+	CHECK(parsekey(key, len) == g->hb.key, "get_or_create of key %u: "
+	      "create got another key", g->hb.key);
+	if (g->created++)
+		viol("get_or_create of key %u called create twice", g->hb.key);
+	hb_next(&g->hb);
+	*value = hb_build(&g->hb);
+	return 0;
+}
+
+static int goc_op(struct worker *w, uint32_t key, const void *kb,
+		  size_t klen, struct hrec *hr)
+{
+	struct goc_ctx g = { .hb = { .cache = &w->cache, .key = key,
+				    .call = "get_or_create" } };
+	void *out = NULL;
+	uint64_t o = 0;
+
+	upd_begin();
+	long inj = inj_snap();
+	int rc = lfd_get_or_create(D, kb, klen, goc_create, hb_discard, &g,
+				   &out);
+	check_rc(OP_GOC, key, rc, inj);
+	upd_end(rc == R_INSERTED);
+	if (rc >= 0)
+		o = val_check(out, key, "get_or_create");
+	hb_check(&g.hb, rc, rc == R_INSERTED);
+	if (rc == R_INSERTED)
+		CHECK(out == g.hb.built, "get_or_create of key %u inserted "
+		      "%p, created %p", key, out, (void *)g.hb.built);
+	CHECK(key >= O.pinned || rc != R_INSERTED, "get_or_create: pinned "
+	      "key %u absent", key);
+	if (rc == R_KEPT && g.created)
+		atomic_fetch_add_explicit(&n_goc_lost, 1, RLX);
+	h_end(key, hr, OP_GOC, rc, g.hb.built ? uid_of(g.hb.built) : 0, 0, o);
+	return rc;
+}
+
 /* One single-key call (op) on key, with its checks. */
 static void key_op(struct worker *w, int op, uint32_t key)
 {
@@ -226,8 +417,15 @@ static void key_op(struct worker *w, int op, uint32_t key)
 		h_end(key, hr, op, rc, 0, 0,
 		      rc == 0 ? val_check(out, key, "pop") : 0);
 		break;
+	case OP_UPD:
+		rc = update_op(w, key, kb, klen, hr, &out);
+		break;
+	case OP_GOC:
+		rc = goc_op(w, key, kb, klen, hr);
+		break;
 	case OP_CAS:
-	case OP_POPIF: {
+	case OP_POPIF:
+	case OP_CAD: {
 		/* expected: the value a get sees now (same section: its uid
 		 * stays that value's), or, if absent, a value never stored. */
 		void *exp = NULL;
@@ -257,16 +455,18 @@ static void key_op(struct worker *w, int op, uint32_t key)
 		} else {
 			upd_begin();
 			inj = inj_snap();
-			rc = lfd_pop_if(D, kb, klen, exp);
+			rc = op == OP_CAD ? lfd_cad(D, kb, klen, exp, &out)
+					  : lfd_pop_if(D, kb, klen, exp);
 			upd_end(rc == 0 ? -1 : 0);
 		}
 		check_rc(op, key, rc, inj);
 		uint64_t o = 0;
-		if (op == OP_CAS && rc == 0)
-			CHECK(out == exp, "cas of key %u: *current %p, not the "
-			      "expected %p", key, out, exp);
-		if (op == OP_CAS && rc == -EAGAIN)
-			o = val_check(out, key, "cas -EAGAIN");
+		if (op != OP_POPIF && rc == 0) /* cas, cad: *current */
+			CHECK(out == exp, "%s of key %u: *current %p, not the "
+			      "expected %p", op_names[op], key, out, exp);
+		if (op != OP_POPIF && rc == -EAGAIN)
+			o = val_check(out, key, op == OP_CAS ? "cas -EAGAIN"
+							     : "cad -EAGAIN");
 		h_end(key, hr, op, rc, uid_of(dv), euid, o);
 		if (dv && rc != 0)
 			val_unused(&w->cache, dv);
@@ -280,11 +480,14 @@ static void key_op(struct worker *w, int op, uint32_t key)
 	lfd_read_unlock(D);
 	count_op(w, op, rc);
 	if (rc == 0 && (op == OP_POP || op == OP_POPIF || op == OP_REP ||
-			op == OP_CAS))
+			op == OP_CAS || op == OP_CAD))
 		val_departed(out, key, op_names[op]);
 	if (rc == 1 && op == OP_SET)
 		val_departed(out, key, "set");
-	if (nv && (op == OP_CAS || op == OP_POPIF) && nv != out)
+	if (op == OP_UPD && out)
+		val_departed(out, key, "update");
+	if (nv && (op == OP_CAS || op == OP_POPIF || op == OP_CAD) &&
+	    nv != out)
 		val_unused(&w->cache, nv);
 }
 
@@ -356,7 +559,8 @@ void do_key_op(struct worker *w, int op, uint32_t key)
 	struct slot_ops *s = &slot_ops[w->idx];
 
 	h_check_own();
-	if (key < O.pinned && (op == OP_POP || op == OP_POPIF))
+	if (key < O.pinned &&
+	    (op == OP_POP || op == OP_POPIF || op == OP_CAD))
 		op = OP_REP; /* pinned keys stay present */
 	atomic_store_explicit(&s->op, op, RLX);
 	atomic_store_explicit(&s->key, key, RLX);
