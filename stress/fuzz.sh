@@ -23,6 +23,8 @@ $CC -std=gnu11 -g -O1 -fno-omit-frame-pointer \
 printf '\001\001\003\005\002\003\006\003\003\007\004\003\010\005\003\011\006\003\000\007\003\001\010\000\000\011\000\000' >"$dir/corpus/seed1"
 printf '\002\013\000\001\001\005\002\006\005\004\014\000\000\013\000\000\011\000\000' >"$dir/corpus/seed2"
 printf '\021\021\004\004\001\004\005\022\004\006\003\004\007\031\000\000' >"$dir/corpus/seed3"
+# trims between inserts and pops, one with its allocation failed
+printf '\001\001\003\005\001\004\006\006\003\000\015\000\000\035\000\000\001\003\007\015\000\000\011\000\000' >"$dir/corpus/seed4"
 [ $# -gt 0 ] || set -- -max_total_time=30
 cd "$dir"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \

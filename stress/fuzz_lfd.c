@@ -10,6 +10,10 @@
  * destructor, one-chain hash, max_capacity); then each operation is 3 bytes:
  * op (low 4 bits; bit 4: fail the next allocation), key index (0..15, key
  * length = index; index 0 is the empty key), value id (0 is NULL).
+ * Ops: 0 get, 1 insert, 2 set, 3 replace, 4-5 cas, 6 pop, 7 pop_if, 8-9
+ * the full check (9 with lfd_barrier), 10 invalid arguments, 13 lfd_trim
+ * (the model unchanged; -ENOMEM only when an allocation was failed), the
+ * others a burst that grows or shrinks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -291,6 +295,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    lfd_insert(NULL, key, kl, vp, &out) != -EINVAL)
 				FAIL("EINVAL");
 			break;
+		case 13: { /* trim: changes nothing the model sees */
+			size_t freed = 1;
+
+			rc = lfd_trim(d, &freed);
+			if (rc == -ENOMEM && armed && freed == 1)
+				break;
+			if (rc != 0)
+				FAIL("trim -> %d", rc);
+			check_all(d, dtor_on, 0);
+			break;
+		}
 		default: { /* a burst that makes the table grow or shrink */
 			for (unsigned j = 0; j < NK; j++) {
 				unsigned char b[NK];
