@@ -493,8 +493,11 @@ static struct lfd_trim_block *lfd_trim_find(struct lfd_slab_trim *t,
 	return NULL;
 }
 
-/* Sort the free slots of one taken stack (w: its top; a chain stack's
- * chains are walked by lfd_trim_take_chains) into their blocks' lists. */
+/* Sort the free slots of one taken stripe stack or chain (w: its first
+ * slot; lfd_slab_trim_take walks a chain stack's chains) into their
+ * blocks' lists, or the strays' of class c.  The links rewritten are the
+ * trimmer's own: a stale popper may read them, and its CAS then fails
+ * (see "Trim", step 3). */
 static void lfd_trim_sort_slots(struct lfd_slab_trim *t, uintptr_t w, int c)
 {
 	while (w != 0) {
@@ -544,6 +547,7 @@ int lfd_slab_trim_take(struct lfd *d, struct lfd_slab_trim *t)
 		t->blocks[i].b = b;
 		t->blocks[i].free = NULL;
 		t->blocks[i].nfree = 0;
+		t->blocks[i].live = 0; /* counted by lfd_slab_trim_finish */
 		t->blocks[i].c = -1;
 	}
 	qsort(t->blocks, n, sizeof(struct lfd_trim_block), lfd_trim_by_addr);
