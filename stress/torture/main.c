@@ -402,8 +402,9 @@ int main(int argc, char **argv)
 	       atomic_load(&n_count_checked), atomic_load(&n_storm_checks),
 	       atomic_load(&n_dtor), atomic_load(&n_depart),
 	       atomic_load(&a_peak_bytes), atomic_load(&most_cpu_call));
-	printf("  lfd_trim: %ld calls during the run, %ld bytes given back\n",
-	       atomic_load(&trims), atomic_load(&trim_bytes));
+	printf("  lfd_trim: %ld calls during the run, %ld bytes given back, "
+	       "%ld more returned -ENOMEM\n", atomic_load(&trims),
+	       atomic_load(&trim_bytes), atomic_load(&trims_enomem));
 	stall_report();
 	if (O.mode->report)
 		O.mode->report();
