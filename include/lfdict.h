@@ -102,7 +102,8 @@
  *    nothing: the first lfd_new registers fork handlers (pthread_atfork)
  *    that wait until no thread is inside the few steps of an lfdict call
  *    that a fork must not cut (handing a retire batch to call_rcu, freeing
- *    a chain of at most 32 items, a resize step on an updating thread),
+ *    a chain of at most 32 items, a resize step on an updating thread,
+ *    the grace period an lfd_trim holds the free slots for),
  *    then call liburcu's fork hooks for call_rcu and urcu-bp, and resume
  *    after the fork.  The parent goes on as before.  The child -- its one
  *    thread and the threads it starts -- may use and destroy every
