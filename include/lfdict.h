@@ -477,9 +477,9 @@ int lfd_barrier(struct lfd *d);
  * backlog was reclaimed as by lfd_barrier.  *freed is written only on 0.
  * Linearization: none that a caller can observe: no key, value or count
  * changes, and every other call's results are as if no trim ran.
- * Ordering: as lfd_barrier's on every return past the argument checks
- * (destructors and frees of the backlog happen-before the return); the
- * trim itself orders nothing for the caller (doc/memory-model.md).
+ * Ordering: on 0 and -ENOMEM, as lfd_barrier's (destructors and frees of
+ * the backlog happen-before the return); the trim itself orders nothing
+ * for the caller (doc/memory-model.md).  The other returns do nothing.
  * Progress: blocking (grace periods, as lfd_barrier; a fork being prepared
  * waits for the running trim's grace period).  Every other call on d
  * stays lock-free while a trim runs; an insert made while the trim holds
