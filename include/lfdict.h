@@ -36,8 +36,8 @@
  *    after a call that returned V (get, insert's *current, set's *old, pop,
  *    ...).  So a struct initialized and then published through lfdict is
  *    seen fully initialized by the thread that gets it.
- *  - Progress: every call except lfd_new, lfd_destroy and lfd_barrier is
- *    lock-free; none waits for another thread's update or for a resize, and
+ *  - Progress: every call except lfd_new, lfd_destroy, lfd_barrier and
+ *    lfd_trim is lock-free; none waits for another thread's update or for a resize, and
  *    none waits for an RCU grace period.  An update that makes the index
  *    double may do the doubling itself when the new segment has at most 65536
  *    buckets (linking them: about 1-3 ms, once per doubling); bigger grows,
@@ -81,11 +81,16 @@
  *  - Memory of entries: an entry whose key is at most 32 bytes (24 with a
  *    value destructor) lives in a slot of a block of 32 to 2048 slots that
  *    the dictionary asks its allocator for; a reclaimed entry's slot goes
- *    back to the dictionary for its next inserts, not to the allocator,
- *    and the blocks are freed by lfd_destroy.  So a dictionary keeps the
- *    entry memory of the most entries it held at once (plus the reclaim
- *    backlog, plus up to one partly used block per thread stripe and size
- *    class) until it is destroyed; the bucket index does shrink.  An
+ *    back to the dictionary for its next inserts, not to the allocator.
+ *    A block goes back to the allocator only whole: at lfd_trim, if every
+ *    one of its slots is free then, and at lfd_destroy.  So without
+ *    lfd_trim a dictionary keeps the entry memory of the most entries it
+ *    held at once (plus the reclaim backlog, plus up to one partly used
+ *    block per thread stripe and size class); after a burst of removals,
+ *    lfd_trim gives back the blocks that emptied, and orders the free
+ *    slots it keeps so that later inserts fill the fullest blocks first
+ *    (the others then tend to empty out for a later trim).  Nothing trims
+ *    by itself, not even the automatic shrink of the bucket index.  An
  *    insert returns -ENOMEM only if no free slot is left and a new block
  *    cannot be allocated.  A bigger entry is one allocation of its own,
  *    freed when reclaimed.
@@ -94,14 +99,15 @@
  *    come and go freely.  With a caller-supplied flavour, calling threads
  *    must be registered with that flavour (and, for urcu-qsbr, online), as
  *    that flavour's documentation requires; with urcu-qsbr, call
- *    lfd_barrier and lfd_destroy while offline (rcu_thread_offline()), since
+ *    lfd_barrier, lfd_trim and lfd_destroy while offline (rcu_thread_offline()), since
  *    an online QSBR thread counts as inside a read-side section.
  *  - fork(): a process may fork while other threads use its dictionaries
  *    (pre-forking servers).  With the default flavour the program calls
  *    nothing: the first lfd_new registers fork handlers (pthread_atfork)
  *    that wait until no thread is inside the few steps of an lfdict call
  *    that a fork must not cut (handing a retire batch to call_rcu, freeing
- *    a chain of at most 32 items, a resize step on an updating thread),
+ *    a chain of at most 32 items, a resize step on an updating thread,
+ *    the grace period an lfd_trim holds the free slots for),
  *    then call liburcu's fork hooks for call_rcu and urcu-bp, and resume
  *    after the fork.  The parent goes on as before.  The child -- its one
  *    thread and the threads it starts -- may use and destroy every
@@ -195,7 +201,8 @@ struct lfd_config {
 	 * "Reclamation" above), possibly inside that caller's read-side
 	 * section, and concurrently with other destructor calls.  So it must
 	 * be thread-safe and quick, and must not wait for a grace period
-	 * (synchronize_rcu; lfd_barrier and lfd_destroy return -EDEADLK there)
+	 * (synchronize_rcu; lfd_barrier, lfd_trim and lfd_destroy return
+	 * -EDEADLK there)
 	 * nor take a lock that a thread may hold while it updates the
 	 * dictionary.  Called for NULL values too.  A value overwritten
 	 * by the identical pointer (set/replace/cas with the value already
@@ -542,7 +549,8 @@ int lfd_count(struct lfd *d, size_t *count);
  * fn may use key and value until it returns (not after: a value seen by
  * an earlier call of fn may have been destroyed since, unless the caller
  * holds its own lfd_read_lock section around the whole lfd_foreach), and
- * may call any lfdict call except lfd_destroy and lfd_barrier.  If fn
+ * may call any lfdict call except lfd_destroy, lfd_barrier and lfd_trim.
+ * If fn
  * returns non-zero the walk stops and lfd_foreach returns that value;
  * otherwise it returns 0 when every entry has been visited.  -EINVAL if d
  * or fn is NULL.
@@ -642,7 +650,8 @@ int lfd_clear(struct lfd *d, size_t *removed);
  * lfd_read_lock / lfd_read_unlock - an RCU read-side section of the
  * dictionary's flavour.  Values obtained inside it stay valid (their
  * destructor does not run) until the matching unlock.  Sections nest.  Any
- * lfdict call except lfd_destroy and lfd_barrier may be made inside.
+ * lfdict call except lfd_destroy, lfd_barrier and lfd_trim may be made
+ * inside.
  * Returns 0; -EINVAL if d is NULL, or, for lfd_read_unlock, if the calling
  * thread has no section open (more unlocks than locks, counted over every
  * dictionary of the thread): then nothing is changed.
@@ -669,6 +678,44 @@ int lfd_read_unlock(struct lfd *d);
  * before checking stats, and to bound memory after a burst of removals.
  */
 int lfd_barrier(struct lfd *d);
+
+/*
+ * lfd_trim - give the entry memory of emptied slab blocks back to the
+ * dictionary's allocator (see "Memory of entries" above).
+ * First does what lfd_barrier does (waits for the resize the count asks
+ * for and reclaims the backlog of entries popped before the call, so
+ * their slots are free), then takes every free slot off the dictionary's
+ * free lists, waits for one RCU grace period, frees (cfg.free) every block
+ * all of whose slots it held, and puts the other free slots back, ordered
+ * so that later inserts fill the blocks with the most live entries first.
+ * Returns 0 with *freed = the bytes given back to the allocator (0 if no
+ * block was empty; freed may be NULL); -EINVAL if d is NULL; -EDEADLK
+ * (nothing done) inside a read-side section of the dictionary's flavour
+ * or inside a value destructor run by lfdict; -EBUSY (nothing done) if
+ * another lfd_trim on d is running: one trim at a time per dictionary,
+ * and a second caller returns at once instead of waiting (the running one
+ * takes every free slot; call again for what was freed since); -ENOMEM if
+ * the trim's own bookkeeping (40 bytes per block, one allocation) could not
+ * be allocated: then no block was freed and no slot moved, though the
+ * backlog was reclaimed as by lfd_barrier.  *freed is written only on 0.
+ * Linearization: none that a caller can observe: no key, value or count
+ * changes, and every other call's results are as if no trim ran.
+ * Ordering: on 0 and -ENOMEM, as lfd_barrier's (destructors and frees of
+ * the backlog happen-before the return); the trim itself orders nothing
+ * for the caller (doc/memory-model.md).  The other returns do nothing.
+ * Progress: blocking (grace periods, as lfd_barrier; a fork being prepared
+ * waits for the running trim's grace period).  Every other call on d
+ * stays lock-free while a trim runs; an insert made while the trim holds
+ * the free slots (one grace period) may take a new block from the
+ * allocator: at most one per thread stripe and size class, unless one
+ * stripe inserts more entries than a block holds in that time.
+ * Who may call: any thread, concurrently with any call but lfd_destroy;
+ * not inside a read-side section (lfd_read_lock, lfd_foreach's callback),
+ * nor from a value destructor; with urcu-qsbr, while offline.
+ * Cost: O(F log B + B log B) for F free slots and B blocks, all of it on
+ * the calling thread.
+ */
+int lfd_trim(struct lfd *d, size_t *freed);
 
 /*
  * lfd_stats - fill *st with the dictionary's counters (see struct

@@ -39,7 +39,9 @@ static inline struct lfd_stripe *lfd_my_stripe(struct lfd *d)
  * lfd_gate_enter / lfd_gate_exit.  While a fork is being prepared the gate
  * is closed (fork.c): a thread that finds it closed skips the window (the
  * work is rescheduled after the fork), and the fork waits for the threads
- * inside to leave.  The windows never block, so the wait is short.
+ * inside to leave.  The windows never block, so the wait is short -- but
+ * for lfd_trim's (trim.c), which holds every free slot for one grace
+ * period, and which waits for the fork instead of skipping.
  */
 #define LFD_GATE_CLOSED 1u
 

@@ -60,7 +60,7 @@
  * file may include the headers of, and call, only its own layer and those
  * below it; each row is a layer, the top one first)
  *   api       dict.c table.c api.h        the public calls; fork()
- *             fork.c many.c
+ *             fork.c many.c trim.c
  *   reclaim   reclaim.c reclaim.h         retire stack, batches, helping,
  *             items.c items.h             backpressure; freeing items
  *   resize    buckets.c buckets.h         index allocation, grow, shrink

@@ -16,12 +16,14 @@
  *   - a chain of ready items held by a helper (lfd_help_free): the child's
  *     helper count would never drop, and lfd_barrier would spin;
  *   - a resize run or a grow chunk on an updating thread: resize_busy, or
- *     a grow that never completes.
+ *     a grow that never completes;
+ *   - a trim holding the free slots and detached blocks (trim.c): the only
+ *     window that blocks, for one grace period.
  * So lfdict prepares every fork (pthread_atfork, registered by the first
  * lfd_new): it closes each live dictionary's gate (base.h) and announces a
  * waiter to its helpers, as lfd_barrier does, and waits until no thread
  * is inside a window (windows never block: a short wait); threads that
- * come to a window meanwhile skip it.  Then, with the default flavour, it
+ * come to a window meanwhile skip it (a trimmer waits for the fork).  Then, with the default flavour, it
  * calls liburcu's fork hooks, call_rcu's first (its worker finishes the
  * batch of callbacks it runs and pauses; queued callbacks move to the
  * child's new worker) and urcu-bp's (its locks; the child drops the
@@ -124,12 +126,16 @@ static void lfd_fork_resume(bool child)
 		 * before the windows that open now (lfd_gate_enter's RMW). */
 		lfd_a_fetch_add(&d->fork_gate, -LFD_GATE_CLOSED,
 				memory_order_release);
-		if (child)
+		if (child) {
 			/* relaxed: this is the child's only thread; a
-			 * waiter of the parent's (in lfd_barrier) is gone. */
+			 * waiter of the parent's (in lfd_barrier) is gone,
+			 * and so is a trimmer of the parent's (outside its
+			 * window: it held no slot, trim.c). */
 			lfd_a_store(&d->reclaim_waiters, 0,
 				    memory_order_relaxed);
-		else
+			lfd_a_store(&d->slab_trimming, 0,
+				    memory_order_relaxed);
+		} else
 			/* relaxed: helpers read it only to back off. */
 			lfd_a_fetch_add(&d->reclaim_waiters, -1,
 					memory_order_relaxed);

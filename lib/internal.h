@@ -254,8 +254,10 @@ struct lfd {
 	 * retiring update reads --- */
 	char slab_pad[LFD_CACHELINE];
 	LFD_ATOMIC(uintptr_t) slab_chains[LFD_SLAB_CLASSES]; /* freed chains */
-	LFD_ATOMIC(struct lfd_slab_block *) slab_blocks; /* freed at destroy */
+	/* freed by lfd_trim when all their slots are free, or at destroy */
+	LFD_ATOMIC(struct lfd_slab_block *) slab_blocks;
 	LFD_ATOMIC(unsigned long) slab_nblocks;
+	LFD_ATOMIC(int) slab_trimming; /* 1 while an lfd_trim runs (trim.c) */
 };
 
 /* The successor link of a next word (its node's own tags dropped). */

@@ -25,9 +25,9 @@
  *     into slots: one for the caller, the rest onto the stripe stack;
  *   - and if that fails, a slot from another stripe's stack: -ENOMEM only
  *     when the dictionary has no free slot of the class at all.
- * A slot never returns to the allocator before lfd_destroy, which frees
- * the blocks: the memory of entries a dictionary once held stays with it
- * (the bucket index does shrink).
+ * A slot goes back to the allocator only with its whole block: when
+ * lfd_trim finds every slot of a block free (see "Trim" below), or at
+ * lfd_destroy, which frees every block.
  *
  * Links.  A free slot is an entry-shaped thing: its `value` word links the
  * stripe stacks and the chains, its `ln.next` word links the chain stack,
@@ -49,8 +49,51 @@
  * (lfd_entry_discard).  A stale popper reads only the link word of a slot
  * that may meanwhile be an entry again; those words are atomics, and entry
  * initialization stores them atomically (lfd_entry_new).
+ *
+ * Trim (lfd_slab_trim_take, lfd_slab_trim_finish; lfd_trim in trim.c runs
+ * them, one trim at a time per dictionary, and waits for a grace period
+ * between the two).  A block can be freed only when every one of its
+ * slots is free, and only a thread that holds every one of them knows
+ * that.  So the trimmer
+ *   1. detaches the whole block list (one exchange: blocks allocated from
+ *      then on go on a fresh list) and sorts the detached blocks by
+ *      address, in an array from the dictionary's allocator -- if that
+ *      allocation fails, the list goes back and nothing else was touched;
+ *   2. takes every free slot: each stripe stack and chain stack of every
+ *      class, by exchanging its top with 0 (an exchange has no ABA), and
+ *      sorts each slot into a list per block (binary search of its
+ *      address; a slot of a block allocated after step 1 is a stray, kept
+ *      as it is).  A block whose free slots number its slots is held
+ *      entirely by the trimmer: no entry lives in it and no thread holds
+ *      one of its slots (a slot is in one place at a time: an entry, the
+ *      retire stack, a freeing thread's batch, a stack, or the trimmer);
+ *   3. waits for a grace period.  The Treiber argument above needs it: a
+ *      stale popper may hold a taken slot as the top it read; a slot
+ *      taken off a stack may come back onto one only after a grace period
+ *      (so that stale CAS still fails), and its block may be freed only
+ *      after one (the stale popper reads the slot's link word).  The
+ *      trimmer relinks the slots it holds before that (step 2): only link
+ *      words, which are atomics, and a stale popper's CAS fails whatever
+ *      it read from them;
+ *   4. frees each block whose slots are all free (the bytes counted), and
+ *      pushes the other taken slots back onto the chain stacks, in chains
+ *      of LFD_SLAB_CHAIN, fullest block first: blocks in ascending order
+ *      of live slots, each block's slots prepended to the chain being
+ *      built, so the chain pushed last (the stack's top) and the head of
+ *      each chain hold the slots of the blocks with the most live entries.
+ *      Later inserts fill those first, and the blocks with few live
+ *      entries, left to the bottom, tend to empty out for a later trim.
+ *      The kept blocks go back on the block list.
+ * Between steps 2 and 4 the stacks lack what the trimmer holds: an
+ * allocation that finds its stripe stack and the chain stack empty takes
+ * a new block, at most one per stripe and class unless a stripe uses up a
+ * whole block during that grace period.  Every other call runs on,
+ * lock-free.  Steps 1-4 are one fork window (base.h): a fork waits for
+ * the trim's grace period instead of cutting the trimmer's slots off.
+ * The automatic shrink does not trim: see doc/design.md.
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "slab.h"
 
@@ -224,6 +267,24 @@ static struct lfd_entry *lfd_chains_pop(struct lfd *d, int c)
 	return NULL;
 }
 
+/* Push the blocks first..last (linked by next) on the dictionary's list. */
+static void lfd_blocks_push(struct lfd *d, struct lfd_slab_block *first,
+			    struct lfd_slab_block *last)
+{
+	/* relaxed: only seeds the CAS loop. */
+	struct lfd_slab_block *head =
+		lfd_a_load(&d->slab_blocks, memory_order_relaxed);
+
+	do
+		last->next = head;
+	/* release: the blocks' headers (next, size), to the trimmer's
+	 * acquire exchange (lfd_slab_trim_take); lfd_slab_fini reads the
+	 * list after every other call has returned (lfd_destroy's
+	 * contract), which orders it after every push anyway. */
+	while (!lfd_a_cas_weak(&d->slab_blocks, &head, first,
+			     memory_order_release, memory_order_relaxed));
+}
+
 /* A new block of class c: one slot for the caller, the rest on *top. */
 static struct lfd_entry *lfd_block_new(struct lfd *d, int c,
 				       LFD_ATOMIC(uintptr_t) *top)
@@ -236,7 +297,6 @@ static struct lfd_entry *lfd_block_new(struct lfd *d, int c,
 	size_t ssz = lfd_slot_size(c), pre = lfd_entry_prefix(d), i;
 	size_t size;
 	struct lfd_slab_block *b;
-	struct lfd_slab_block *head;
 	char *base;
 
 	if (sizeof(struct lfd_slab_block) + slots * ssz > LFD_SLAB_BLOCK_MAX)
@@ -250,15 +310,10 @@ static struct lfd_entry *lfd_block_new(struct lfd *d, int c,
 	 * attempts under memory pressure do not make later blocks bigger. */
 	lfd_a_fetch_add(&d->slab_nblocks, 1ul, memory_order_relaxed);
 	b->size = size;
-	/* relaxed: only seeds the CAS loop. */
-	head = lfd_a_load(&d->slab_blocks, memory_order_relaxed);
-	do
-		b->next = head;
-	/* relaxed: the list is read only by lfd_slab_fini, after every
-	 * other call on the dictionary has returned (lfd_destroy's
-	 * contract), which orders it after these pushes. */
-	while (!lfd_a_cas_weak(&d->slab_blocks, &head, b, memory_order_relaxed,
-			     memory_order_relaxed));
+	/* On the list before any of its slots is on a stack: a trimmer that
+	 * took a slot (acquire) finds its block in the list it detaches
+	 * after (coherence), unless the block came after its detach. */
+	lfd_blocks_push(d, b, b);
 	base = (char *)(b + 1) + pre;
 	/* i = 0 is the caller's: its link words are initialized too (the
 	 * entry's stores to them are stores, not initializations). */
@@ -367,6 +422,7 @@ void lfd_slab_init(struct lfd *d)
 		lfd_a_init(&d->slab_chains[c], (uintptr_t)0);
 	lfd_a_init(&d->slab_blocks, (struct lfd_slab_block *)NULL);
 	lfd_a_init(&d->slab_nblocks, 0ul);
+	lfd_a_init(&d->slab_trimming, 0);
 }
 
 void lfd_slab_fini(struct lfd *d)
@@ -384,6 +440,209 @@ void lfd_slab_fini(struct lfd *d)
 		lfd_mem_free(d, b, b->size);
 		b = next;
 	}
+}
+
+/* --- trim: blocks all of whose slots are free go back (see "Trim") --- */
+
+/* A detached block in the trimmer's array, with the free slots of it the
+ * trimmer took. */
+struct lfd_trim_block {
+	struct lfd_slab_block *b;
+	struct lfd_entry *free; /* linked by value, as on a stack */
+	size_t nfree, live;	/* live: its slots not in `free` */
+	int c;			/* its class; -1 while no slot was found */
+};
+
+static int lfd_trim_by_addr(const void *x, const void *y)
+{
+	uintptr_t a = (uintptr_t)((const struct lfd_trim_block *)x)->b;
+	uintptr_t b = (uintptr_t)((const struct lfd_trim_block *)y)->b;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Ascending live slots; ties by address, so that the order is total. */
+static int lfd_trim_by_live(const void *x, const void *y)
+{
+	const struct lfd_trim_block *p = (const struct lfd_trim_block *)x;
+	const struct lfd_trim_block *q = (const struct lfd_trim_block *)y;
+
+	if (p->live != q->live)
+		return p->live < q->live ? -1 : 1;
+	return lfd_trim_by_addr(x, y);
+}
+
+/* The record of the detached block that slot e lies in, or NULL. */
+static struct lfd_trim_block *lfd_trim_find(struct lfd_slab_trim *t,
+					    const struct lfd_entry *e)
+{
+	uintptr_t a = (uintptr_t)e;
+	size_t lo = 0, hi = t->n; /* the block is in [lo, hi) */
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uintptr_t b = (uintptr_t)t->blocks[mid].b;
+
+		if (a < b)
+			hi = mid;
+		else if (a >= b + t->blocks[mid].b->size)
+			lo = mid + 1;
+		else
+			return &t->blocks[mid];
+	}
+	return NULL;
+}
+
+/* Sort the free slots of one taken stripe stack or chain (w: its first
+ * slot; lfd_slab_trim_take walks a chain stack's chains) into their
+ * blocks' lists, or the strays' of class c.  The links rewritten are the
+ * trimmer's own: a stale popper may read them, and its CAS then fails
+ * (see "Trim", step 3). */
+static void lfd_trim_sort_slots(struct lfd_slab_trim *t, uintptr_t w, int c)
+{
+	while (w != 0) {
+		struct lfd_entry *e = lfd_slot_entry(w);
+		struct lfd_trim_block *r = lfd_trim_find(t, e);
+
+		w = lfd_slot_next(e);
+		if (r != NULL) {
+			r->c = c;
+			r->nfree++;
+			lfd_slot_set_next(e, (uintptr_t)r->free);
+			r->free = e;
+		} else {
+			lfd_slot_set_next(e, (uintptr_t)t->stray[c]);
+			t->stray[c] = e;
+		}
+	}
+}
+
+int lfd_slab_trim_take(struct lfd *d, struct lfd_slab_trim *t)
+{
+	struct lfd_slab_block *b, *list;
+	size_t n = 0, i;
+	unsigned int s;
+	int c;
+
+	memset(t, 0, sizeof(*t));
+	/* acquire: pairs with lfd_blocks_push's release (the headers). */
+	list = lfd_a_xchg(&d->slab_blocks, (struct lfd_slab_block *)NULL,
+			  memory_order_acquire);
+	for (b = list; b != NULL; b = b->next)
+		n++;
+	if (n == 0)
+		return 0;
+	t->blocks = (struct lfd_trim_block *)lfd_mem_alloc(
+		d, n * sizeof(struct lfd_trim_block));
+	if (t->blocks == NULL) {
+		struct lfd_slab_block *last = list;
+
+		while (last->next != NULL)
+			last = last->next;
+		lfd_blocks_push(d, list, last);
+		return -ENOMEM;
+	}
+	t->n = n;
+	for (i = 0, b = list; b != NULL; b = b->next, i++) {
+		t->blocks[i].b = b;
+		t->blocks[i].free = NULL;
+		t->blocks[i].nfree = 0;
+		t->blocks[i].live = 0; /* counted by lfd_slab_trim_finish */
+		t->blocks[i].c = -1;
+	}
+	qsort(t->blocks, n, sizeof(struct lfd_trim_block), lfd_trim_by_addr);
+	for (c = 0; c < LFD_SLAB_CLASSES; c++) {
+		/* acquire on every exchange: pairs with the pushes' release
+		 * (the slots' links, a chain's tail). */
+		uintptr_t w = lfd_a_xchg(&d->slab_chains[c], (uintptr_t)0,
+					 memory_order_acquire);
+
+		while (w != 0) {
+			/* relaxed: as lfd_chains_pop's read of the link. */
+			uintptr_t next = lfd_a_load(
+				&lfd_slot_entry(w)->ln.next, memory_order_relaxed);
+
+			lfd_trim_sort_slots(t, w, c);
+			w = next;
+		}
+		for (s = 0; s < d->nstripes; s++)
+			lfd_trim_sort_slots(t,
+					    lfd_a_xchg(&d->stripes[s].slab[c],
+						       (uintptr_t)0,
+						       memory_order_acquire),
+					    c);
+	}
+	return 0;
+}
+
+/* Push the slots of list e (linked by value) back as chains (batch b). */
+static void lfd_trim_give_back(struct lfd *d, struct lfd_slab_batch *b,
+			       struct lfd_entry *e, int c)
+{
+	while (e != NULL) {
+		struct lfd_entry *next = lfd_slot_entry(lfd_slot_next(e));
+
+		lfd_slab_free(d, b, e, c);
+		e = next;
+	}
+}
+
+size_t lfd_slab_trim_finish(struct lfd *d, struct lfd_slab_trim *t)
+{
+	struct lfd_slab_block *kept = NULL, *last = NULL;
+	struct lfd_slab_batch batch;
+	size_t bytes = 0, i, k = 0;
+	unsigned long nfreed = 0;
+	int c;
+
+	if (t->n == 0)
+		return 0; /* no block: nothing was taken */
+	memset(&batch, 0, sizeof(batch));
+	/* Strays first: slots of blocks newer than the trim, which are the
+	 * emptiest (see lfd_trim_give_back's order below). */
+	for (c = 0; c < LFD_SLAB_CLASSES; c++)
+		lfd_trim_give_back(d, &batch, t->stray[c], c);
+	for (i = 0; i < t->n; i++) {
+		struct lfd_trim_block *r = &t->blocks[i];
+		struct lfd_slab_block *b = r->b;
+		size_t slots = r->c < 0 ? 0
+					: (b->size - sizeof(struct lfd_slab_block)) /
+						  lfd_slot_size(r->c);
+
+		if (r->c >= 0 && r->nfree == slots) {
+			bytes += b->size;
+			nfreed++;
+#ifdef LFD_ASAN
+			ASAN_UNPOISON_MEMORY_REGION(b, b->size);
+#endif
+			lfd_mem_free(d, b, b->size);
+			continue;
+		}
+		b->next = kept;
+		kept = b;
+		if (last == NULL)
+			last = b;
+		if (r->c >= 0) {
+			r->live = slots - r->nfree;
+			t->blocks[k++] = *r;
+		}
+	}
+	/* The kept blocks with free slots, fewest live entries first: each
+	 * block's slots are prepended to the chain being built, and each
+	 * full chain is pushed on top of the last, so the fullest blocks'
+	 * slots come off the stacks first. */
+	qsort(t->blocks, k, sizeof(struct lfd_trim_block), lfd_trim_by_live);
+	for (i = 0; i < k; i++)
+		lfd_trim_give_back(d, &batch, t->blocks[i].free,
+				   t->blocks[i].c);
+	lfd_slab_flush(d, &batch);
+	if (kept != NULL)
+		lfd_blocks_push(d, kept, last);
+	/* relaxed: the sizing heuristic of lfd_block_new. */
+	lfd_a_fetch_add(&d->slab_nblocks, -nfreed, memory_order_relaxed);
+	lfd_mem_free(d, t->blocks, t->n * sizeof(struct lfd_trim_block));
+	t->blocks = NULL;
+	return bytes;
 }
 
 /* --- entry memory: a slab slot, or the allocator for a big entry --- */

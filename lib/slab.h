@@ -39,6 +39,22 @@ LFD_HIDDEN struct lfd_entry *lfd_slab_alloc(struct lfd *d, int c);
 LFD_HIDDEN void lfd_slab_free(struct lfd *d, struct lfd_slab_batch *b,
 			      struct lfd_entry *e, int c);
 LFD_HIDDEN void lfd_slab_flush(struct lfd *d, struct lfd_slab_batch *b);
+/* A trim in progress (slab.c, "Trim"): lfd_slab_trim_take detaches the
+ * blocks and takes every free slot (0, or -ENOMEM with nothing taken and
+ * nothing changed); after a grace period of d's flavour,
+ * lfd_slab_trim_finish frees the blocks found free, gives the other slots
+ * back and returns the bytes freed.  One trim at a time per dictionary
+ * (the caller's lock), outside any read-side section. */
+struct lfd_trim_block;
+struct lfd_slab_trim {
+	struct lfd_trim_block *blocks; /* sorted by address */
+	size_t n;
+	/* slots of blocks allocated after the detach, per class */
+	struct lfd_entry *stray[LFD_SLAB_CLASSES];
+};
+LFD_HIDDEN int lfd_slab_trim_take(struct lfd *d, struct lfd_slab_trim *t);
+LFD_HIDDEN size_t lfd_slab_trim_finish(struct lfd *d,
+				       struct lfd_slab_trim *t);
 LFD_HIDDEN void lfd_slab_init(struct lfd *d);
 LFD_HIDDEN void lfd_slab_fini(struct lfd *d);
 

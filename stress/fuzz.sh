@@ -26,6 +26,9 @@ printf '\021\021\004\004\001\004\005\022\004\006\003\004\007\031\000\000' >"$dir
 # cad, update (each of fn's decisions, one with an allocation failure),
 # get_or_create (one failing create, one allocation failure)
 printf '\001\016\003\001\036\006\001\016\003\004\016\003\002\016\003\003\016\003\005\017\004\005\037\007\005\017\005\003\015\004\007\015\004\005\012\000\000\011\000\000' >"$dir/corpus/seed4"
+# trims between inserts and pops, one with its allocation failed (op 12
+# with value bit 3)
+printf '\001\001\003\005\001\004\006\006\003\000\014\000\010\034\000\010\001\003\007\014\000\010\011\000\000' >"$dir/corpus/seed5"
 [ $# -gt 0 ] || set -- -max_total_time=30
 cd "$dir"
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \

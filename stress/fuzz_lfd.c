@@ -10,14 +10,15 @@
  * destructor, one-chain hash, max_capacity); then each operation is 3 bytes:
  * op (low 4 bits; bit 4: fail the next allocation), key index (0..15, key
  * length = index; index 0 is the empty key), value id (0 is NULL).  Ops:
- * 0-7 the single-key calls, 8-9 full checks, 10 bad arguments, 11 a scan
- * in slices (lfd_scan) -- or, when value bit 2 is set, a burst that grows
- * or shrinks the table (value bit 0) --, 12 a burst too, or lfd_clear when
- * the value's top four bits are all set (clear empties the model: kept
- * rare), 13 lfd_cad, 14 lfd_update, 15 lfd_get_or_create.  For
- * lfd_update the value byte also picks what fn decides (upd_fn), for
- * lfd_get_or_create whether create fails, for lfd_cad whether *current is
- * asked for.
+ * 0-7 the single-key calls, 8-9 full checks (9 with lfd_barrier), 10 bad
+ * arguments, 11 a scan in slices (lfd_scan) -- or, when value bit 2 is
+ * set, a burst that grows or shrinks the table (value bit 0) --, 12
+ * lfd_clear when the value's top four bits are all set (clear empties the
+ * model: kept rare), else lfd_trim when value bit 3 is set (the model
+ * unchanged; -ENOMEM only when an allocation was failed), else a burst;
+ * 13 lfd_cad, 14 lfd_update, 15 lfd_get_or_create.  For lfd_update the
+ * value byte also picks what fn decides (upd_fn), for lfd_get_or_create
+ * whether create fails, for lfd_cad whether *current is asked for.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -435,7 +436,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			check_scan(d, v, (c & 2) != 0);
 			break;
-		case 12: { /* clear: the model becomes empty; or a burst */
+		case 12: { /* clear (the model becomes empty), trim, or a burst */
+			if ((v & 0xf0) != 0xf0 && (v & 8)) {
+				/* trim: changes nothing the model sees */
+				size_t freed = 1;
+
+				rc = lfd_trim(d, &freed);
+				if (rc == -ENOMEM && armed && freed == 1)
+					break;
+				if (rc != 0)
+					FAIL("trim -> %d", rc);
+				check_all(d, dtor_on, 0);
+				break;
+			}
 			if ((v & 0xf0) != 0xf0) {
 				burst(d, v, dtor_on);
 				break;

@@ -4,8 +4,8 @@
  * in flight; lfdict prepares each fork itself, lib/fork.c).  Each child --
  * the forking thread alone -- checks what it inherited and uses it: a walk
  * of every entry (each value a live value of the pool, once), inserts,
- * gets and pops of keys of its own, then lfd_barrier and lfd_destroy,
- * within 30 s (a hang ends as SIGALRM).  The parent waits for each child;
+ * gets and pops of keys of its own, then lfd_barrier, lfd_trim and
+ * lfd_destroy, within 30 s (a hang ends as SIGALRM).  The parent waits for each child;
  * one that does not exit 0 is a VIOLATION, with its exit code's reason.
  * The child writes nothing (a parent thread may have held stdout's lock)
  * and takes the torture's own locks only because fork_setup made them
@@ -33,6 +33,7 @@ static const char *const child_why[] = {
 	[5] = "a pop did not return the value inserted",
 	[6] = "lfd_barrier failed",
 	[7] = "lfd_destroy failed",
+	[8] = "lfd_trim failed (a parent's trim left its flag set?)",
 };
 
 static void fork_prepare(void)
@@ -122,6 +123,8 @@ static int fork_child(struct worker *wk)
 	}
 	if (lfd_barrier(D) != 0)
 		return 6;
+	if (lfd_trim(D, NULL) != 0)
+		return 8;
 	atomic_store(&destroying, 1);
 	if (lfd_destroy(D) != 0)
 		return 7;
@@ -153,7 +156,7 @@ void fork_once(struct worker *w)
 	}
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
 		viol("fork child hung (no exit within 30 s)");
-	else if (WIFEXITED(status) && WEXITSTATUS(status) < 8 &&
+	else if (WIFEXITED(status) && WEXITSTATUS(status) < 9 &&
 		 child_why[WEXITSTATUS(status)])
 		viol("fork child: %s", child_why[WEXITSTATUS(status)]);
 	else

@@ -32,6 +32,9 @@
  *  - count: concurrent lfd_count within the bound of lfdict.h; exact at
  *    quiescence.
  *  - resize: bucket count converged after lfd_barrier (storm phases, end).
+ *  - trim: a thread calls lfd_trim every 100-300 ms; each returns 0, and
+ *    the blocks it gives back are poisoned and quarantined by the
+ *    allocator, so a slot still in use shows in the checks above.
  *  - progress: a call that has not returned after --hang seconds ends the
  *    run with FAILURE (livelock, deadlock); so does a run that does not end.
  * The last line is SUCCESS or FAILURE with totals; exit 0 only on SUCCESS.
@@ -340,7 +343,7 @@ int main(int argc, char **argv)
 		do_key_op(w0, OP_INS, k);
 	atomic_store(&a_rate, O.enomem_rate); /* not during setup */
 
-	pthread_t checker, mon;
+	pthread_t checker, mon, trimmer;
 	pthread_create(&checker, NULL, checker_main, NULL);
 	W = calloc(nW, sizeof *W); /* nW was set above, before hang_armed */
 	if (O.mode->storm)
@@ -355,6 +358,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < nW; i++)
 		worker_start(W[i]);
 	pthread_create(&mon, NULL, monitor_main, NULL);
+	pthread_create(&trimmer, NULL, trimmer_main, NULL);
 	while (now() - t0 < O.duration) {
 		if (O.mode->churn) {
 			for (unsigned i = 0; i < nW; i++)
@@ -372,6 +376,7 @@ int main(int argc, char **argv)
 	atomic_store(&stop_flag, 1);
 	atomic_store(&mon_stop, 1);
 	pthread_join(mon, NULL);
+	pthread_join(trimmer, NULL);
 	for (unsigned i = 0; i < nW; i++) {
 		pthread_join(W[i]->tid, NULL);
 		worker_fold(W[i]);
@@ -412,6 +417,9 @@ int main(int argc, char **argv)
 	printf("  update tries lost (fn called again) %ld; get_or_create "
 	       "inserts lost to another's %ld\n", atomic_load(&n_upd_lost),
 	       atomic_load(&n_goc_lost));
+	printf("  lfd_trim: %ld calls during the run, %ld bytes given back, "
+	       "%ld more returned -ENOMEM\n", atomic_load(&trims),
+	       atomic_load(&trim_bytes), atomic_load(&trims_enomem));
 	stall_report();
 	if (O.mode->report)
 		O.mode->report();

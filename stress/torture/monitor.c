@@ -7,6 +7,8 @@
  *
  * SPDX-License-Identifier: MIT
  *
+ * The trimmer thread calls lfd_trim now and then.
+ *
  * Uses: torture.h (the options, reports; the allocator's counts; the
  * workers' slots; the stall modes' steps and the reader-stall's figures of
  * stall.c; the histories' counts).
@@ -110,6 +112,47 @@ void *monitor_main(void *arg)
 		}
 	}
 	reader_stall_end();
+	return NULL;
+}
+
+/* The trimmer thread: lfd_trim every 100-300 ms until mon_stop, every
+ * return 0 (it is the only trimmer: never -EBUSY), or -ENOMEM when the
+ * allocator failed its allocation (enomem mode).  The blocks it frees
+ * go through the torture's allocator, which poisons and quarantines them:
+ * a slot still in use in a freed block shows as a bad key or value. */
+atomic_long trims, trim_bytes, trims_enomem;
+
+void *trimmer_main(void *arg)
+{
+	struct rng r;
+
+	(void)arg;
+	rng_init(&r, 0x7472696dull); /* its own stream */
+	if (O.flavor == F_MEMB)
+		urcu_memb_register_thread();
+	while (!atomic_load(&mon_stop)) {
+		size_t freed = 0;
+		int rc;
+
+		sleep_s(0.1 + 0.2 * (double)rng_below(&r, 1000) / 1000.0);
+		if (atomic_load(&mon_stop))
+			break;
+		long inj = tl_injected + tl_injected_maybe;
+		rc = lfd_trim(D, &freed);
+		/* -ENOMEM only when this thread's allocation was failed
+		 * (enomem mode: the trim's array of blocks) */
+		CHECK(rc == 0 || (rc == -ENOMEM &&
+				  tl_injected + tl_injected_maybe != inj),
+		      "lfd_trim returned %d", rc);
+		if (rc == -ENOMEM)
+			atomic_fetch_add(&trims_enomem, 1);
+		if (rc == 0) {
+			atomic_fetch_add(&trims, 1);
+			atomic_fetch_add(&trim_bytes, (long)freed);
+		}
+	}
+	if (O.flavor == F_MEMB)
+		urcu_memb_unregister_thread();
 	return NULL;
 }
 

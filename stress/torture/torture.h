@@ -266,8 +266,11 @@ extern atomic_int hang_armed;
 extern atomic_int all_done;
 extern double watchdog_secs;
 
+extern atomic_long trims, trim_bytes, trims_enomem;
+
 long backlog(void);
 void *monitor_main(void *arg);
+void *trimmer_main(void *arg);
 void *watchdog_main(void *arg);
 
 /* ------------------------------------------------------------------ */

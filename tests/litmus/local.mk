@@ -93,5 +93,5 @@ man3_MANS = doc/man/lfdict.3 doc/man/lfd_new.3 doc/man/lfd_destroy.3 \
 	doc/man/lfd_update.3 doc/man/lfd_get_or_create.3 doc/man/lfd_count.3 \
 	doc/man/lfd_foreach.3 doc/man/lfd_scan.3 doc/man/lfd_clear.3 \
 	doc/man/lfd_read_lock.3 doc/man/lfd_read_unlock.3 \
-	doc/man/lfd_barrier.3 doc/man/lfd_stats.3 \
+	doc/man/lfd_barrier.3 doc/man/lfd_trim.3 doc/man/lfd_stats.3 \
 	doc/man/lfd_strerror.3 doc/man/lfd_config.3
