@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,8 +29,10 @@
 
 #define SWEEP_PERIOD 5		  /* seconds between sweeps of expired items */
 
-struct kv_options opt = { "127.0.0.1", 11211, NULL, 4, 1024, 1024 * 1024,
-			  64 * 1024 * 1024, 0 };
+struct kv_options opt = { .listen_addr = "127.0.0.1", .port = 11211,
+			  .threads = 4, .max_conns = 1024,
+			  .max_item = 1024 * 1024, .mem_limit = 64 * 1024 * 1024,
+			  .reqs_per_event = 20 };
 time_t start_time;
 
 static size_t parse_size(const char *s)
@@ -60,6 +63,14 @@ static void usage(FILE *f)
 "  -c, --max-conns N     maximum simultaneous connections (default 1024)\n"
 "  -m, --memory-limit MB item memory limit in megabytes (default 64)\n"
 "  -I, --max-item-size S largest value, bytes, k/m suffix (default 1m)\n"
+"  -R, --max-reqs-per-event N  commands a connection runs before the others\n"
+"                        get a turn (default 20; \"stats conn_yields\")\n"
+"  -F, --disable-flush-all  flush_all answers CLIENT_ERROR\n"
+"  -C, --disable-cas     no cas uniques (gets shows 0)\n"
+"  -M, --disable-evictions  a full server refuses stores (lfd-kvserver\n"
+"                        never evicts: accepted for memcached's command line)\n"
+"      --debug-time      enable \"debugtime <seconds>\", which moves the\n"
+"                        server's clock forward (for memcached's tests)\n"
 "  -P, --port-file FILE  write the port listened on to FILE when ready\n"
 "  -v, --verbose         log connections and shutdown to stderr\n"
 "  -h, --help\n"
@@ -76,6 +87,11 @@ static int parse_args(int argc, char **argv)
 		{ "memory-limit", required_argument, NULL, 'm' },
 		{ "max-item-size", required_argument, NULL, 'I' },
 		{ "port-file", required_argument, NULL, 'P' },
+		{ "max-reqs-per-event", required_argument, NULL, 'R' },
+		{ "disable-flush-all", no_argument, NULL, 'F' },
+		{ "disable-cas", no_argument, NULL, 'C' },
+		{ "disable-evictions", no_argument, NULL, 'M' },
+		{ "debug-time", no_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -84,7 +100,7 @@ static int parse_args(int argc, char **argv)
 	char *end;
 	long v;
 
-	while ((ch = getopt_long(argc, argv, "p:l:t:c:m:I:P:vh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:l:t:c:m:I:P:R:FCMvh", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			v = strtol(optarg, &end, 10);
@@ -121,6 +137,24 @@ static int parse_args(int argc, char **argv)
 		case 'P':
 			opt.port_file = optarg;
 			break;
+		case 'R':
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 1000000)
+				goto bad;
+			opt.reqs_per_event = (int)v;
+			break;
+		case 'F':
+			opt.no_flush = true;
+			break;
+		case 'C':
+			opt.no_cas = true;
+			break;
+		case 'M':
+			opt.no_evict = true;
+			break;
+		case 'D':
+			opt.debug_time = true;
+			break;
 		case 'v':
 			opt.verbose++;
 			break;
@@ -137,6 +171,26 @@ static int parse_args(int argc, char **argv)
 bad:
 	usage(stderr);
 	return -1;
+}
+
+/* Room for opt.max_conns connections and our own descriptors: raise the
+ * soft limit (and, as root, the hard one) as memcached does; if that fails
+ * the limit stays, and a connection over it waits in the listen queue. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)opt.max_conns + 64 + 4 * (rlim_t)opt.threads;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want;
+	if (rl.rlim_max < want)
+		rl.rlim_max = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		getrlimit(RLIMIT_NOFILE, &rl);
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static int open_listener(void)
@@ -173,6 +227,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv))
 		return 2;
 	start_time = time(NULL);
+	raise_fd_limit();
 	/* Signals: SIGPIPE ignored (send uses MSG_NOSIGNAL anyway); SIGINT and
 	 * SIGTERM blocked in every thread and taken by sigtimedwait below. */
 	signal(SIGPIPE, SIG_IGN);
@@ -245,7 +300,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		long long fl = atomic_load(&flush_deadline);
-		if ((fl != 0 && time(NULL) >= fl) ||
+		if ((fl != 0 && kv_now() >= fl) ||
 		    (tick % SWEEP_PERIOD == 0 &&
 		     atomic_load_explicit(&have_expiring, memory_order_relaxed)))
 			flush_table(true);
