@@ -23,6 +23,7 @@ examples_kvserver_kvtest_LDADD = $(PTHREAD_LIBS)
 
 TESTS += examples/kvserver/check.sh
 EXTRA_DIST += examples/kvserver/check.sh examples/kvserver/bench.sh \
+	examples/kvserver/memcached-tests.sh \
 	examples/kvserver/shard-client.c \
 	examples/kvserver/shard-demo.sh
 
@@ -32,4 +33,9 @@ bench-kvserver: examples/kvserver/lfd-kvserver
 # make shard-kvserver: two servers behind one ketama client (doc/kvserver.md).
 shard-kvserver: examples/kvserver/lfd-kvserver
 	$(SHELL) $(srcdir)/examples/kvserver/shard-demo.sh
-.PHONY: bench-kvserver shard-kvserver
+# make check-memcached: memcached 1.6.18's own text-protocol tests (Debian's
+# source, kept under the build directory) against lfd-kvserver and, as the
+# control, Debian's memcached (doc/kvserver.md).
+check-memcached: examples/kvserver/lfd-kvserver
+	$(SHELL) $(srcdir)/examples/kvserver/memcached-tests.sh
+.PHONY: bench-kvserver shard-kvserver check-memcached
