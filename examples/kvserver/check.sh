@@ -58,10 +58,12 @@ else
 fi
 
 timeout 60 "$kvtest" "$port" || { echo "FAIL: kvtest"; rc=1; }
-start noflush -t 1 -F
+start noflush -t 1 -F -m 1 -M
 timeout 60 "$kvtest" "$port" no-flush || { echo "FAIL: kvtest no-flush"; rc=1; }
 start nocas -t 1 -C --debug-time
 timeout 60 "$kvtest" "$port" no-cas || { echo "FAIL: kvtest no-cas"; rc=1; }
+start evict -t 2 -m 1 -I 64k
+timeout 60 "$kvtest" "$port" evict || { echo "FAIL: kvtest evict"; rc=1; }
 
 # Clean shutdown: SIGTERM, exit status 0, within 10 s.
 for pid in $pids; do

@@ -68,6 +68,7 @@ static atomic_uint_fast64_t next_cas = 1;
 atomic_llong flush_deadline;		/* 0, or time of a delayed flush */
 atomic_bool have_expiring;		/* some item had an exptime */
 atomic_ullong reclaimed;		/* dead items removed */
+atomic_ullong evictions;		/* live items evicted */
 /* Seconds added to the clock by "debugtime" (--debug-time only). */
 static atomic_llong time_offset;
 
@@ -115,9 +116,133 @@ struct item *item_new(uint32_t nbytes, uint32_t klen)
 	/* -C: no cas uniques, as memcached's (gets shows 0) */
 	it->cas = opt.no_cas ? 0 :
 		  atomic_fetch_add_explicit(&next_cas, 1, memory_order_relaxed);
+	atomic_init(&it->atime, now_ms());
 	it->data[nbytes] = '\r';
 	it->data[nbytes + 1] = '\n';
 	return it;
+}
+
+/* A coarse millisecond clock for the items' atime (vDSO, a few ns; its
+ * resolution, a few ms, is enough to order accesses for eviction). */
+uint32_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Eviction                                                                   */
+
+/*
+ * When a store would take the item memory over -m (and -M is not given),
+ * make_room evicts the least recently used items, approximately, before
+ * the item is allocated, as memcached does.  One evictor at a time (a mutex
+ * on this slow path only; gets and stores that fit never take it):
+ *   1. a walk (lfd_foreach) sorts the bytes of the items by age (now -
+ *      atime, in power-of-two buckets of milliseconds; expired items
+ *      count as oldest);
+ *   2. the cutoff is the youngest bucket such that the items at least
+ *      that old hold the bytes wanted: what the store needs over the
+ *      limit, plus 1/32 of the limit so that the next stores fit without
+ *      evicting again;
+ *   3. a second walk pops (lfd_pop_if: only if still the item seen) items
+ *      at least that old until that many bytes are gone;
+ *   4. lfd_barrier: the popped items' destructors have run after it, so
+ *      the memory is back under the limit (mem_used counts an item until
+ *      it is freed, a grace period after it left the table).
+ * Rounds repeat (at most 4) while concurrent stores eat the room made.
+ * Each round walks the table twice: the price of needing no list or lock
+ * on the hit path (a hit only stores its atime, and only when it moved).
+ */
+#define AGE_BUCKETS 34 /* ages up to 2^32 ms, and "dead" */
+
+struct evict_walk {
+	int64_t now;		/* server clock, for item_dead */
+	uint32_t ms;		/* now_ms() at the walk */
+	size_t bytes[AGE_BUCKETS];
+	int cutoff;		/* pass 2: evict buckets >= cutoff */
+	size_t want, freed;
+};
+
+static int age_bucket(const struct evict_walk *ew, const struct item *it)
+{
+	if (item_dead(it, ew->now))
+		return AGE_BUCKETS - 1;
+	uint32_t age = ew->ms - atomic_load_explicit(&it->atime, memory_order_relaxed);
+	int b = 0;
+	while (age > 0 && b < AGE_BUCKETS - 2) {
+		age >>= 1;
+		b++;
+	}
+	return b;
+}
+
+static int evict_count(void *arg, const void *key, size_t len, void *value)
+{
+	struct evict_walk *ew = arg;
+	const struct item *it = value;
+
+	(void)key;
+	(void)len;
+	ew->bytes[age_bucket(ew, it)] += item_size(it->nbytes, it->klen);
+	return 0;
+}
+
+static int evict_one(void *arg, const void *key, size_t len, void *value)
+{
+	struct evict_walk *ew = arg;
+	const struct item *it = value;
+	bool dead = item_dead(it, ew->now);
+
+	if (age_bucket(ew, it) < ew->cutoff)
+		return 0;
+	if (lfd_pop_if(dict, key, len, value) == 0) {
+		ew->freed += item_size(it->nbytes, it->klen);
+		if (dead)
+			count_reclaimed();
+		else
+			atomic_fetch_add_explicit(&evictions, 1, memory_order_relaxed);
+	}
+	return ew->freed >= ew->want; /* stop the walk when done */
+}
+
+static pthread_mutex_t evict_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Room for an item of nbytes under a klen-byte key, plus `extra` bytes
+ * (append's copy): true if there is (or was made), false with -M or when
+ * eviction could not make it.  Must be called outside read-side sections
+ * (it waits in lfd_barrier). */
+bool make_room(uint32_t nbytes, uint32_t klen, size_t extra)
+{
+	size_t need = item_size(nbytes, klen) + extra;
+	bool ok = false;
+
+	if (atomic_load_explicit(&mem_used, memory_order_relaxed) + need <=
+	    opt.mem_limit)
+		return true;
+	if (opt.no_evict || need > opt.mem_limit)
+		return false;
+	pthread_mutex_lock(&evict_lock);
+	for (int round = 0; round < 4; round++) {
+		size_t used = atomic_load_explicit(&mem_used, memory_order_relaxed);
+		if (used + need <= opt.mem_limit) {
+			ok = true;
+			break;
+		}
+		struct evict_walk ew = { .now = kv_now(), .ms = now_ms() };
+		ew.want = used + need - opt.mem_limit + opt.mem_limit / 32;
+		lfd_foreach(dict, evict_count, &ew);
+		size_t sum = 0;
+		ew.cutoff = AGE_BUCKETS - 1;
+		while (ew.cutoff > 0 && sum + ew.bytes[ew.cutoff] < ew.want)
+			sum += ew.bytes[ew.cutoff--];
+		lfd_foreach(dict, evict_one, &ew);
+		lfd_barrier(dict);
+	}
+	pthread_mutex_unlock(&evict_lock);
+	return ok;
 }
 
 /* Free an item that was never published, or (as the value destructor) one
@@ -202,6 +327,16 @@ static void append_value(struct conn *c, const char *key, size_t klen,
 	out_mem(c, it->data, (size_t)it->nbytes + 2); /* value and \r\n */
 }
 
+/* A hit: the item's atime, stored only when it moved (the cache line of a
+ * hot item is not written by every hit). */
+static void touch_atime(struct item *it)
+{
+	uint32_t ms = now_ms();
+
+	if (atomic_load_explicit(&it->atime, memory_order_relaxed) != ms)
+		atomic_store_explicit(&it->atime, ms, memory_order_relaxed);
+}
+
 /*
  * get/gets of n keys (1..GET_BATCH): one lfd_get_many call inside a
  * read-side section of ours; every live item found is copied into the
@@ -248,6 +383,7 @@ int get_batch(struct conn *c, size_t n, const void *const keys[],
 			continue;
 		}
 		append_value(c, keys[i], lens[i], it, with_cas);
+		touch_atime((struct item *)vals[i]);
 		hits++;
 	}
 	lfd_read_unlock(dict);

@@ -69,6 +69,11 @@ struct item {
 	uint32_t flags;
 	uint32_t nbytes;  /* value length, without the trailing \r\n */
 	uint32_t klen;	  /* for memory accounting only */
+	/* The one mutable field: when the item was last stored or hit
+	 * (now_ms), for eviction's approximate LRU.  Relaxed: a hint that
+	 * eviction reads without ordering; a stale one only makes it pick a
+	 * slightly different victim. */
+	_Atomic uint32_t atime;
 	char data[];
 };
 
@@ -171,6 +176,7 @@ extern atomic_size_t mem_used;		/* bytes of live + deferred items */
 extern atomic_llong flush_deadline;	/* 0, or time of a delayed flush */
 extern atomic_bool have_expiring;	/* some item had an exptime */
 extern atomic_ullong reclaimed;		/* dead items removed ("stats") */
+extern atomic_ullong evictions;		/* live items evicted ("stats") */
 
 /* conn.c */
 extern atomic_long curr_conns;
@@ -190,6 +196,8 @@ extern char listen_marker, stop_marker, notify_marker;
  * decr, touch and flush_all */
 int64_t kv_now(void);
 void count_reclaimed(void);
+uint32_t now_ms(void);
+bool make_room(uint32_t nbytes, uint32_t klen, size_t extra);
 void kv_move_time(int64_t delta);
 struct item *item_new(uint32_t nbytes, uint32_t klen);
 void item_release(struct item *it);

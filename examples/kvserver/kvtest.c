@@ -7,7 +7,8 @@
  *
  * usage: kvtest PORT          (server started with -I 1k -c 16 -R 4
  *                              --debug-time; see check.sh)
- *        kvtest PORT no-flush (server started with -F)
+ *        kvtest PORT no-flush (server started with -F -m 1 -M)
+ *        kvtest PORT evict    (server started with -m 1 -I 64k)
  *        kvtest PORT no-cas   (server started with -C --debug-time)
  */
 #define _GNU_SOURCE
@@ -871,14 +872,103 @@ static void test_memcached_fixes(struct cl *c)
 	check_sentinel("HTTP request");
 }
 
-/* -F: flush_all refused (flush-all.t), nothing flushed. */
+/* A value of n bytes for key i: its number repeated, so a mix-up shows. */
+static char *bulk_value(int i, size_t n)
+{
+	char *v = malloc(n + 1);
+
+	for (size_t j = 0; j < n; j++)
+		v[j] = (char)('a' + (i + (int)j / 7) % 26);
+	v[n] = '\0';
+	return v;
+}
+
+#define BULK 30000 /* bytes a value: about 35 fit in -m 1 */
+
+/* set <prefix><i> to bulk_value(i); the reply line into line[512]. */
+static void set_bulk(struct cl *c, const char *prefix, int i, char *line)
+{
+	char key[32], *v = bulk_value(i, BULK);
+
+	snprintf(key, sizeof(key), "%s%d", prefix, i);
+	cl_sendf(c, "set %s 0 0 %d\r\n", key, BULK);
+	cl_send(c, v, BULK);
+	cl_send(c, "\r\n", 2);
+	free(v);
+	cl_line(c, line, 512);
+}
+
+/* -F: flush_all refused (flush-all.t), nothing flushed.  -m 1 -M: a full
+ * server refuses stores (dash-M.t), counts them, keeps all it stored. */
 static void test_no_flush(struct cl *c)
 {
+	char key[32];
+	int stored = 0;
+
 	set_val(c, "nf", "kept");
 	cl_sendf(c, "flush_all\r\nflush_all 0 noreply\r\nflush_all 10\r\n");
 	EXPECT(c, "CLIENT_ERROR flush_all not allowed\r\n");
 	EXPECT(c, "CLIENT_ERROR flush_all not allowed\r\n");
 	EXPECT_VAL(c, "nf", "kept");
+	for (int i = 0; i < 100; i++) {
+		char line[512];
+		set_bulk(c, "m", i, line);
+		if (strcmp(line, "STORED\r\n") == 0) {
+			stored++;
+			continue;
+		}
+		CHECK(strcmp(line, "SERVER_ERROR out of memory storing object\r\n") == 0,
+		      "-M: \"%s\"", line);
+		break;
+	}
+	CHECK(stored > 20 && stored < 100, "-M: %d stored of 100 under -m 1", stored);
+	CHECK(get_stat(c, "store_no_memory") == 1 && get_stat(c, "evictions") == 0,
+	      "-M: store_no_memory or evictions wrong");
+	for (int i = 0; i < stored; i++) {
+		char *v = bulk_value(i, BULK), *got;
+		snprintf(key, sizeof(key), "m%d", i);
+		got = get_val(c, key);
+		CHECK(got != NULL && strcmp(got, v) == 0, "-M: %s lost or damaged", key);
+		free(got);
+		free(v);
+	}
+	EXPECT_VAL(c, "nf", "kept");
+}
+
+/* -m 1 without -M: stores never fail, the least recently used go first
+ * (chunked-items.t, getset.t): 100 values of 30 KB (3 MB) with one key
+ * read after every store stays, the newest stay, the oldest went, and the
+ * item bytes stay under the limit. */
+static void test_evict(struct cl *c)
+{
+	char key[32], line[512];
+	int stored = 0;
+
+	set_val(c, "hot", "kept by its hits");
+	for (int i = 0; i < 100; i++) {
+		set_bulk(c, "e", i, line);
+		stored += strcmp(line, "STORED\r\n") == 0;
+		EXPECT_VAL(c, "hot", "kept by its hits");
+		struct timespec ts = { 0, 5000000 }; /* 5 ms: apart in atime */
+		nanosleep(&ts, NULL);
+	}
+	CHECK(stored == 100, "evict: %d of 100 stored", stored);
+	unsigned long long ev = get_stat(c, "evictions");
+	CHECK(ev >= 60 && ev <= 100, "evict: %llu evictions", ev);
+	CHECK(get_stat(c, "bytes") <= get_stat(c, "limit_maxbytes"), "evict: over the limit");
+	for (int i = 0; i < 100; i++) {
+		char *v = bulk_value(i, BULK), *got;
+		snprintf(key, sizeof(key), "e%d", i);
+		got = get_val(c, key);
+		if (i < 10)
+			CHECK(got == NULL, "evict: oldest %s still there", key);
+		else if (i >= 95)
+			CHECK(got != NULL && strcmp(got, v) == 0, "evict: newest %s lost", key);
+		else
+			CHECK(got == NULL || strcmp(got, v) == 0, "evict: %s damaged", key);
+		free(got);
+		free(v);
+	}
 }
 
 /* -C: cas uniques are 0; a flush takes the stores of its own second too
@@ -963,6 +1053,8 @@ int main(int argc, char **argv)
 			test_no_flush(c);
 		else if (strcmp(argv[2], "no-cas") == 0)
 			test_no_cas(c);
+		else if (strcmp(argv[2], "evict") == 0)
+			test_evict(c);
 		else
 			CHECK(0, "unknown mode %s", argv[2]);
 		cl_close(c);

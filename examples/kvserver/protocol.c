@@ -261,7 +261,13 @@ static void cmd_store(struct conn *c, struct tokens *tk, enum store_cmd sc)
 	struct item *it = NULL;
 	const char *err = "SERVER_ERROR object too large for cache\r\n";
 	if ((uint64_t)vlen <= opt.max_item) {
-		it = item_new((uint32_t)vlen, (uint32_t)tk->len[1]);
+		/* evict first if it would not fit (append and prepend also
+		 * need room for their copy, up to -I, made in do_store) */
+		bool grows = sc == CMD_APPEND || sc == CMD_PREPEND;
+		if (make_room((uint32_t)vlen, (uint32_t)tk->len[1],
+			      grows ? opt.max_item + sizeof(struct item) + 2 +
+					      tk->len[1] : 0))
+			it = item_new((uint32_t)vlen, (uint32_t)tk->len[1]);
 		err = "SERVER_ERROR out of memory storing object\r\n";
 	}
 	if (it == NULL) {
@@ -526,6 +532,7 @@ static void cmd_stats(struct conn *c, struct tokens *tk)
 	S("threads %d", opt.threads);
 	S("bytes %zu", atomic_load_explicit(&mem_used, memory_order_relaxed));
 	S("curr_items %zu", count);
+	S("evictions %llu", atomic_load_explicit(&evictions, memory_order_relaxed));
 	S("reclaimed %llu", atomic_load_explicit(&reclaimed, memory_order_relaxed));
 	S("item_size_max %zu", opt.max_item);
 #undef S
