@@ -302,7 +302,9 @@ static void accept_conns(void)
 			(void)r;
 			close(fd);
 			atomic_fetch_sub(&curr_conns, 1);
-			atomic_fetch_add(&rejected_conns, 1);
+			/* relaxed: a lone counter, read by "stats" */
+			atomic_fetch_add_explicit(&rejected_conns, 1,
+						  memory_order_relaxed);
 			continue;
 		}
 		atomic_fetch_add(&total_conns, 1);

@@ -202,7 +202,7 @@ static int evict_one(void *arg, const void *key, size_t len, void *value)
 		ew->freed += item_size(it->nbytes, it->klen);
 		if (dead)
 			count_reclaimed();
-		else
+		else /* relaxed: a lone counter, read by "stats" */
 			atomic_fetch_add_explicit(&evictions, 1, memory_order_relaxed);
 	}
 	return ew->freed >= ew->want; /* stop the walk when done */
@@ -219,6 +219,8 @@ bool make_room(uint32_t nbytes, uint32_t klen, size_t extra)
 	size_t need = item_size(nbytes, klen) + extra;
 	bool ok = false;
 
+	/* relaxed, here and below: mem_used is a lone gauge, and item_new
+	 * checks the limit again with its own fetch_add */
 	if (atomic_load_explicit(&mem_used, memory_order_relaxed) + need <=
 	    opt.mem_limit)
 		return true;

@@ -70,7 +70,7 @@ if [ ! -f "$src/t/lib/MemcachedTest.pm" ]; then
 		echo "SKIP: needs apt-get and dpkg-source (dpkg-dev)"; exit 77; }
 	rm -rf "$cache" && mkdir -p "$cache/apt/parts" "$cache/apt/lists/partial" ||
 		exit 99
-	# deb-src for the suites the system's own sources list (bookworm)
+	# deb-src entries for the suites of the system's sources (bookworm)
 	cat >"$cache/apt/parts/deb-src.sources" <<-EOF
 	Types: deb-src
 	URIs: http://deb.debian.org/debian

@@ -473,7 +473,10 @@ static void cmd_flush(struct conn *c, struct tokens *tk)
 	}
 	if (delay <= 0) {
 		/* -C: the rest of this second's stores go too (item_dead) */
-		atomic_store(&flush_deadline, opt.no_cas ? (long long)kv_now() : 0);
+		/* seq_cst, as the other stores of the deadline */
+		atomic_store_explicit(&flush_deadline,
+				      opt.no_cas ? (long long)kv_now() : 0,
+				      memory_order_seq_cst);
 		flush_table(false);
 	} else {
 		atomic_store(&flush_deadline,
@@ -525,7 +528,8 @@ static void cmd_stats(struct conn *c, struct tokens *tk)
 	S("max_connections %ld", opt.max_conns);
 	S("curr_connections %ld", atomic_load(&curr_conns));
 	S("total_connections %lu", atomic_load(&total_conns));
-	S("rejected_connections %lu", atomic_load(&rejected_conns));
+	S("rejected_connections %lu", /* relaxed: a lone counter */
+	  atomic_load_explicit(&rejected_conns, memory_order_relaxed));
 	for (int k = 0; k < ST_COUNT; k++)
 		S("%s %" PRIu64, stat_names[k], sum_stat(k));
 	S("limit_maxbytes %zu", opt.mem_limit);
