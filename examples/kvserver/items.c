@@ -210,6 +210,24 @@ static int evict_one(void *arg, const void *key, size_t len, void *value)
 
 static pthread_mutex_t evict_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The bytes append/prepend of nbytes to key will allocate for its copy
+ * (old value + nbytes), or 0 if there is no value now: make_room's
+ * `extra` (a racing write may change it; the copy's own allocation in
+ * do_store still checks the limit). */
+size_t grown_size(const char *key, size_t klen, uint32_t nbytes)
+{
+	size_t sz = 0;
+	void *v;
+
+	lfd_read_lock(dict);
+	if (lfd_get(dict, key, klen, &v) == 0) {
+		const struct item *old = v;
+		sz = item_size(old->nbytes + nbytes, (uint32_t)klen);
+	}
+	lfd_read_unlock(dict);
+	return sz;
+}
+
 /* Room for an item of nbytes under a klen-byte key, plus `extra` bytes
  * (append's copy): true if there is (or was made), false with -M or when
  * eviction could not make it.  Must be called outside read-side sections

@@ -198,6 +198,7 @@ int64_t kv_now(void);
 void count_reclaimed(void);
 uint32_t now_ms(void);
 bool make_room(uint32_t nbytes, uint32_t klen, size_t extra);
+size_t grown_size(const char *key, size_t klen, uint32_t nbytes);
 void kv_move_time(int64_t delta);
 struct item *item_new(uint32_t nbytes, uint32_t klen);
 void item_release(struct item *it);

@@ -910,6 +910,10 @@ static void test_no_flush(struct cl *c)
 	EXPECT(c, "CLIENT_ERROR flush_all not allowed\r\n");
 	EXPECT(c, "CLIENT_ERROR flush_all not allowed\r\n");
 	EXPECT_VAL(c, "nf", "kept");
+	/* an append asks for the room of its copy only (not -I's 1 MB, which
+	 * is all of -m 1) */
+	cl_sendf(c, "append nf 0 0 1\r\n!\r\n");
+	EXPECT(c, "STORED\r\n");
 	for (int i = 0; i < 100; i++) {
 		char line[512];
 		set_bulk(c, "m", i, line);
@@ -932,7 +936,7 @@ static void test_no_flush(struct cl *c)
 		free(got);
 		free(v);
 	}
-	EXPECT_VAL(c, "nf", "kept");
+	EXPECT_VAL(c, "nf", "kept!");
 }
 
 /* -m 1 without -M: stores never fail, the least recently used go first

@@ -262,11 +262,11 @@ static void cmd_store(struct conn *c, struct tokens *tk, enum store_cmd sc)
 	const char *err = "SERVER_ERROR object too large for cache\r\n";
 	if ((uint64_t)vlen <= opt.max_item) {
 		/* evict first if it would not fit (append and prepend also
-		 * need room for their copy, up to -I, made in do_store) */
+		 * need room for their copy, made in do_store) */
 		bool grows = sc == CMD_APPEND || sc == CMD_PREPEND;
 		if (make_room((uint32_t)vlen, (uint32_t)tk->len[1],
-			      grows ? opt.max_item + sizeof(struct item) + 2 +
-					      tk->len[1] : 0))
+			      grows ? grown_size(tk->t[1], tk->len[1],
+						 (uint32_t)vlen) : 0))
 			it = item_new((uint32_t)vlen, (uint32_t)tk->len[1]);
 		err = "SERVER_ERROR out of memory storing object\r\n";
 	}
