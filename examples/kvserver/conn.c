@@ -27,6 +27,7 @@
 
 atomic_long curr_conns;
 atomic_ulong total_conns;
+atomic_ulong rejected_conns;
 atomic_bool stopping;
 
 int listen_fd = -1;
@@ -83,10 +84,13 @@ void reply(struct conn *c, const char *s)
 		out_str(c, s);
 }
 
-/* Errors are sent even with noreply, as memcached does. */
+/* An error reply.  noreply silences it too, as memcached 1.6 does in the
+ * text protocol (its out_string); a command sets c->noreply before it
+ * checks its arguments, so that a pipelining noreply client is not sent
+ * answers it does not read. */
 void reply_err(struct conn *c, const char *s)
 {
-	out_str(c, s);
+	reply(c, s);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -104,6 +108,12 @@ static void conn_close(struct conn *c)
 		w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	if (c->yielded) {
+		struct conn **pp = &w->yield_head;
+		while (*pp != c)
+			pp = &(*pp)->ynext;
+		*pp = c->ynext;
+	}
 	item_release(c->it); /* a value cut short by a disconnect */
 	free(c->rbuf);
 	free(c->wbuf);
@@ -148,7 +158,7 @@ static void conn_watch(struct conn *c, bool out)
 static bool conn_run(struct conn *c)
 {
 	for (;;) {
-		bool done = process_input(c);
+		enum input_status st = process_input(c);
 		if (conn_flush(c) < 0) {
 			conn_close(c);
 			return false;
@@ -161,11 +171,39 @@ static bool conn_run(struct conn *c)
 			conn_close(c);
 			return false;
 		}
-		if (done)
+		if (st == IN_YIELD) {
+			/* the rest of its input waits for the worker's next
+			 * round: on the yield list (appended, so that yielded
+			 * connections take turns) */
+			struct conn **pp = &c->w->yield_head;
+			while (*pp != NULL && *pp != c)
+				pp = &(*pp)->ynext;
+			if (*pp == NULL) {
+				c->ynext = NULL;
+				*pp = c;
+				c->yielded = true;
+			}
+			break;
+		}
+		if (st == IN_DONE)
 			break;
 	}
 	conn_watch(c, false);
 	return true;
+}
+
+/* Give each connection that yielded (-R) its next turn. */
+static void run_yielded(struct worker *w)
+{
+	struct conn *c = w->yield_head;
+
+	w->yield_head = NULL; /* those that yield again are appended anew */
+	while (c != NULL) {
+		struct conn *next = c->ynext;
+		c->yielded = false;
+		conn_run(c);
+		c = next;
+	}
 }
 
 static void conn_readable(struct conn *c)
@@ -178,8 +216,8 @@ static void conn_readable(struct conn *c)
 	if (c->rend == c->rsize) {
 		/* grow, up to a full line plus slack (values are copied out) */
 		size_t ns = c->rsize * 2;
-		if (ns > 2 * LINE_MAX_LEN + 2 * RBUF_INIT)
-			ns = 2 * LINE_MAX_LEN + 2 * RBUF_INIT;
+		if (ns > GET_LINE_MAX + 2 * RBUF_INIT)
+			ns = GET_LINE_MAX + 2 * RBUF_INIT;
 		if (ns > c->rsize) {
 			char *nb = realloc(c->rbuf, ns + 1);
 			if (nb == NULL) {
@@ -264,6 +302,9 @@ static void accept_conns(void)
 			(void)r;
 			close(fd);
 			atomic_fetch_sub(&curr_conns, 1);
+			/* relaxed: a lone counter, read by "stats" */
+			atomic_fetch_add_explicit(&rejected_conns, 1,
+						  memory_order_relaxed);
 			continue;
 		}
 		atomic_fetch_add(&total_conns, 1);
@@ -298,7 +339,8 @@ void *worker_main(void *arg)
 	KV_FLAVOR->register_thread();
 
 	while (!atomic_load(&stopping)) {
-		int n = epoll_wait(w->epfd, evs, 64, -1);
+		/* connections that yielded: only look for new events */
+		int n = epoll_wait(w->epfd, evs, 64, w->yield_head ? 0 : -1);
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 			if (p == &stop_marker)
@@ -321,6 +363,7 @@ void *worker_main(void *arg)
 				conn_readable(c);
 			}
 		}
+		run_yielded(w);
 	}
 	while (w->conns)
 		conn_close(w->conns);

@@ -183,8 +183,11 @@ bool evict_room(void)
 					      memory_order_relaxed);
 			atomic_fetch_add_explicit(&evicting, item_bytes(it),
 						  memory_order_relaxed);
-			atomic_fetch_add_explicit(&evictions, 1,
-						  memory_order_relaxed);
+			if (w.c[i].value < 0) /* dead: expired or flushed */
+				count_reclaimed();
+			else
+				atomic_fetch_add_explicit(&evictions, 1,
+							  memory_order_relaxed);
 		}
 		lfd_read_unlock(dict);
 		if (w.seen == 0 && from == LFD_SCAN_START)

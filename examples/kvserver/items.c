@@ -61,13 +61,29 @@
 
 #include "kvserver.h"
 
-#define REALTIME_MAXDELTA (60 * 60 * 24 * 30)
 
 struct lfd *dict;
 atomic_size_t mem_used;			/* bytes of live + deferred items */
 static atomic_uint_fast64_t next_cas = 1;
 atomic_llong flush_deadline;		/* 0, or time of a delayed flush */
 atomic_bool have_expiring;		/* some item had an exptime */
+atomic_ullong reclaimed;		/* dead items removed */
+/* Seconds added to the clock by "debugtime" (--debug-time only). */
+static atomic_llong time_offset;
+
+/* The server's clock: unix seconds, plus what debugtime added.  Relaxed:
+ * the offset is a lone number, and a command that reads it just before a
+ * debugtime changes it sees the old time, as it would a moment earlier. */
+int64_t kv_now(void)
+{
+	return (int64_t)time(NULL) +
+	       atomic_load_explicit(&time_offset, memory_order_relaxed);
+}
+
+void kv_move_time(int64_t delta)
+{
+	atomic_fetch_add_explicit(&time_offset, delta, memory_order_relaxed);
+}
 
 /* Allocate an unpublished item; NULL when over the memory limit (after
  * evicting, unless -M) or out of memory. */
@@ -93,11 +109,13 @@ struct item *item_new(uint32_t nbytes, uint32_t klen)
 	it->klen = klen;
 	it->flags = 0;
 	it->exptime = 0;
-	it->stime = time(NULL);
+	it->stime = kv_now();
 	it->birth = evict_clock();
 	atomic_init(&it->hits, 1);
 	atomic_init(&it->evicted, false);
-	it->cas = atomic_fetch_add_explicit(&next_cas, 1, memory_order_relaxed);
+	/* -C: no cas uniques, as memcached's (gets shows 0) */
+	it->cas = opt.no_cas ? 0 :
+		  atomic_fetch_add_explicit(&next_cas, 1, memory_order_relaxed);
 	it->data[nbytes] = '\r';
 	it->data[nbytes + 1] = '\n';
 	return it;
@@ -133,7 +151,11 @@ bool item_dead(const struct item *it, int64_t now)
 
 	if (it->exptime != 0 && it->exptime <= now)
 		return true;
-	return fl != 0 && now >= fl && it->stime < fl;
+	/* Without cas uniques (-C) a flush cannot tell the items stored in its
+	 * own second before it from those stored after it, and takes them all,
+	 * as memcached -C does (its flush-all.t checks it). */
+	return fl != 0 && now >= fl &&
+	       (it->stime < fl || (opt.no_cas && it->stime == fl));
 }
 
 /* memcached's exptime: 0 never, negative already expired, up to 30 days
@@ -152,6 +174,21 @@ int64_t abs_exptime(int64_t e, int64_t now)
 
 /* ------------------------------------------------------------------------ */
 /* The table: get, store, the lfd_cas loops, flush                            */
+
+/* "stats reclaimed": items removed because they had expired or were
+ * flushed (memcached counts the stores that reuse such an item's memory;
+ * here the memory goes back to malloc).  Relaxed: a lone counter. */
+void count_reclaimed(void)
+{
+	atomic_fetch_add_explicit(&reclaimed, 1, memory_order_relaxed);
+}
+
+/* Remove `it` from under key if it is still there (lazy expiry, flush). */
+static void pop_dead(const void *key, size_t len, void *it)
+{
+	if (lfd_pop_if(dict, key, len, it) == 0)
+		count_reclaimed();
+}
 
 static void append_value(struct conn *c, const char *key, size_t klen,
 			 const struct item *it, bool with_cas)
@@ -213,7 +250,7 @@ int get_batch(struct conn *c, size_t n, const void *const keys[],
 		if (res[i] != 0)
 			continue;
 		if (item_dead(it, now)) {
-			lfd_pop_if(dict, keys[i], lens[i], vals[i]); /* lazy expiry */
+			pop_dead(keys[i], lens[i], vals[i]); /* lazy expiry */
 			continue;
 		}
 		append_value(c, keys[i], lens[i], it, with_cas);
@@ -233,7 +270,7 @@ const char *do_store(struct conn *c, struct item *it)
 {
 	const char *key = c->key;
 	size_t klen = c->klen;
-	int64_t now = time(NULL);
+	int64_t now = kv_now();
 	void *cur, *v;
 	const char *res;
 	int r;
@@ -269,6 +306,7 @@ const char *do_store(struct conn *c, struct item *it)
 			}
 			r = lfd_cas(dict, key, klen, cur, it, NULL);
 			if (r == 0) {
+				count_reclaimed();
 				res = "STORED\r\n";
 				break;
 			}
@@ -291,7 +329,7 @@ const char *do_store(struct conn *c, struct item *it)
 
 		if (r == -ENOENT || item_dead(old, now)) {
 			if (r == 0)
-				lfd_pop_if(dict, key, klen, cur);
+				pop_dead(key, klen, cur);
 			res = c->scmd == CMD_CAS ? "NOT_FOUND\r\n" : "NOT_STORED\r\n";
 			if (c->scmd == CMD_CAS)
 				stat_inc(&c->w->st.v[ST_cas_misses], 1);
@@ -371,7 +409,7 @@ const char *item_cas_update(const char *key, size_t klen, int64_t now,
 
 		if (r == -ENOENT || item_dead(old, now)) {
 			if (r == 0)
-				lfd_pop_if(dict, key, klen, cur);
+				pop_dead(key, klen, cur);
 			res = "NOT_FOUND\r\n";
 			break;
 		}
@@ -408,13 +446,54 @@ static int flush_one(void *arg, const void *key, size_t len, void *value)
 	if (fa->dead_only && !item_dead(it, fa->now))
 		return 0;
 	/* only if still the item visited: a newer one set meanwhile stays */
-	lfd_pop_if(dict, key, len, value);
+	pop_dead(key, len, value);
 	return 0;
 }
 
 void flush_table(bool dead_only)
 {
-	struct flush_arg fa = { 0, time(NULL), dead_only };
+	struct flush_arg fa = { 0, kv_now(), dead_only };
 
 	lfd_foreach(dict, flush_one, &fa);
+}
+
+/* touch's and gat's copy of an item: the same data, flags and cas unique
+ * (as memcached keeps it), the new expiry; arg is a struct touch_arg, whose
+ * `made` is the copy last built. */
+const char *touch_copy(const struct item *old, uint32_t klen, void *arg,
+		       struct item **out)
+{
+	struct touch_arg *a = arg;
+	struct item *nw = item_new(old->nbytes, klen);
+
+	if (nw == NULL)
+		return "SERVER_ERROR out of memory\r\n";
+	memcpy(nw->data, old->data, old->nbytes);
+	nw->flags = old->flags;
+	nw->cas = old->cas;
+	nw->exptime = a->exptime;
+	a->made = nw;
+	*out = nw;
+	return NULL;
+}
+
+/*
+ * gat/gats of one key: touch it (item_cas_update with touch_copy) and
+ * append the touched item to the answer.  The read-side section of ours
+ * around item_cas_update's keeps the published copy from being freed (a
+ * concurrent set may replace it at once) until it is copied out.  Returns
+ * NULL (the value appended), "NOT_FOUND\r\n" (a miss), or an error reply.
+ */
+const char *touch_get(struct conn *c, const char *key, size_t klen,
+		      int64_t exptime, bool with_cas, int64_t now)
+{
+	struct touch_arg a = { exptime, NULL };
+	const char *res;
+
+	lfd_read_lock(dict);
+	res = item_cas_update(key, klen, now, touch_copy, &a);
+	if (res == NULL)
+		append_value(c, key, klen, a.made, with_cas);
+	lfd_read_unlock(dict);
+	return res;
 }

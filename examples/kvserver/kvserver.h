@@ -52,6 +52,10 @@
 
 #define KEY_MAX 250		  /* memcached's KEY_MAX_LENGTH */
 #define LINE_MAX_LEN (64 * 1024) /* a longer command line closes the conn */
+/* but for get, gets, gat and gats, whose lines carry many keys (memcached
+ * takes multi-gets of any length; its tests send 187 KB) */
+#define GET_LINE_MAX (4 * 1024 * 1024)
+#define REALTIME_MAXDELTA (60 * 60 * 24 * 30) /* exptimes up to this are relative */
 
 /* ------------------------------------------------------------------------ */
 /* Items (items.c)                                                            */
@@ -91,8 +95,8 @@ static inline size_t item_bytes(const struct item *it)
 	X(cmd_get) X(cmd_set) X(cmd_flush) X(cmd_touch) X(get_hits)            \
 	X(get_misses) X(delete_misses) X(delete_hits) X(incr_misses)           \
 	X(incr_hits) X(decr_misses) X(decr_hits) X(cas_misses) X(cas_hits)     \
-	X(cas_badval) X(touch_hits) X(touch_misses) X(bytes_read)              \
-	X(bytes_written)
+	X(cas_badval) X(touch_hits) X(touch_misses) X(store_too_large)         \
+	X(store_no_memory) X(bytes_read) X(bytes_written) X(conn_yields)
 #define KV_ENUM(n) ST_##n,
 enum { KV_STATS(KV_ENUM) ST_COUNT };
 
@@ -112,6 +116,10 @@ struct worker {
 	int *q;		     /* fds waiting to be adopted */
 	size_t qlen, qcap;
 	int notify_fd;	     /* eventfd: the queue is not empty */
+	/* Connections that stopped after opt.reqs_per_event commands with
+	 * input left in their buffer (-R, "stats conn_yields"): run again
+	 * after the other ready connections have had their turn. */
+	struct conn *yield_head;
 };
 
 enum conn_state { ST_LINE, ST_DATA, ST_SWALLOW };
@@ -130,6 +138,8 @@ struct conn {
 	bool noreply;	  /* of the command being processed */
 	bool closing;	  /* close once the output is flushed */
 	bool want_out;	  /* registered for EPOLLOUT */
+	bool yielded;	  /* on its worker's list of input left to process */
+	struct conn *ynext; /* that list */
 	/* A storage command waiting for its data block. */
 	enum store_cmd scmd;
 	struct item *it;
@@ -162,6 +172,10 @@ struct kv_options {
 	size_t mem_limit;  /* bytes of items (including those awaiting free) */
 	bool no_evict;	   /* -M: refuse stores when full instead of evicting */
 	int verbose;
+	int reqs_per_event; /* -R: commands per turn of a connection */
+	bool no_flush;	   /* -F: flush_all refused */
+	bool no_cas;	   /* -C: no cas uniques (all 0) */
+	bool debug_time;   /* --debug-time: the debugtime command */
 };
 extern struct kv_options opt;
 extern time_t start_time;
@@ -171,6 +185,7 @@ extern struct lfd *dict;
 extern atomic_size_t mem_used;		/* bytes of live + deferred items */
 extern atomic_llong flush_deadline;	/* 0, or time of a delayed flush */
 extern atomic_bool have_expiring;	/* some item had an exptime */
+extern atomic_ullong reclaimed;		/* dead items removed ("stats") */
 
 /* evict.c */
 extern atomic_size_t evicting;		/* bytes evicted, not yet freed */
@@ -179,6 +194,7 @@ extern atomic_uint_fast64_t evictions;	/* items evicted */
 /* conn.c */
 extern atomic_long curr_conns;
 extern atomic_ulong total_conns;
+extern atomic_ulong rejected_conns;
 extern atomic_bool stopping;
 extern int listen_fd;
 extern int stop_fd;		/* eventfd: readable once shutdown starts */
@@ -191,6 +207,9 @@ extern char listen_marker, stop_marker, notify_marker;
 
 /* items.c: items, and the lfdict calls of get, the storage commands, incr,
  * decr, touch and flush_all */
+int64_t kv_now(void);
+void count_reclaimed(void);
+void kv_move_time(int64_t delta);
 struct item *item_new(uint32_t nbytes, uint32_t klen);
 void item_release(struct item *it);
 void item_free(void *value, void *arg);
@@ -208,6 +227,14 @@ typedef const char *(*item_copy_fn)(const struct item *old, uint32_t klen,
 const char *item_cas_update(const char *key, size_t klen, int64_t now,
 			    item_copy_fn make, void *arg);
 void flush_table(bool dead_only);
+struct touch_arg {
+	int64_t exptime;	/* absolute */
+	struct item *made;	/* the copy touch_copy built last */
+};
+const char *touch_copy(const struct item *old, uint32_t klen, void *arg,
+		       struct item **out);
+const char *touch_get(struct conn *c, const char *key, size_t klen,
+		      int64_t exptime, bool with_cas, int64_t now);
 
 /* evict.c: eviction under -m (hyperbolic caching with size) */
 uint64_t evict_clock(void);
@@ -215,7 +242,8 @@ void item_hit(struct item *it);
 bool evict_room(void);
 
 /* protocol.c: consume a connection's input, answer into its output */
-bool process_input(struct conn *c);
+enum input_status { IN_DONE, IN_BLOCKED, IN_YIELD };
+enum input_status process_input(struct conn *c);
 
 /* conn.c: a connection's output buffer, the workers */
 void out_mem(struct conn *c, const void *p, size_t n);

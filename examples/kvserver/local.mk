@@ -24,6 +24,7 @@ examples_kvserver_kvtest_LDADD = $(PTHREAD_LIBS)
 
 TESTS += examples/kvserver/check.sh
 EXTRA_DIST += examples/kvserver/check.sh examples/kvserver/bench.sh \
+	examples/kvserver/memcached-tests.sh \
 	examples/kvserver/shard-client.c \
 	examples/kvserver/shard-demo.sh examples/kvserver/kvlib.sh \
 	examples/kvserver/proxy-client.c examples/kvserver/proxy-test.sh \
@@ -45,4 +46,10 @@ proxy-kvserver: examples/kvserver/lfd-kvserver
 # on one replayed trace (doc/kvserver.md).
 evict-kvserver: examples/kvserver/lfd-kvserver
 	bash $(srcdir)/examples/kvserver/evict-test.sh
-.PHONY: bench-kvserver shard-kvserver proxy-kvserver evict-kvserver
+# make check-memcached: memcached 1.6.18's own text-protocol tests (Debian's
+# source, kept under the build directory) against lfd-kvserver and, as the
+# control, Debian's memcached (doc/kvserver.md).
+check-memcached: examples/kvserver/lfd-kvserver
+	$(SHELL) $(srcdir)/examples/kvserver/memcached-tests.sh
+.PHONY: bench-kvserver shard-kvserver proxy-kvserver evict-kvserver \
+	check-memcached

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ struct kv_options opt = {
 	.max_conns = 1024,
 	.max_item = 1024 * 1024,
 	.mem_limit = 64 * 1024 * 1024,
+	.reqs_per_event = 20,
 };
 time_t start_time;
 
@@ -68,6 +70,12 @@ static void usage(FILE *f)
 "                        full, a store evicts the least valuable items\n"
 "  -M, --disable-evictions  when full, refuse stores with an error instead\n"
 "  -I, --max-item-size S largest value, bytes, k/m suffix (default 1m)\n"
+"  -R, --max-reqs-per-event N  commands a connection runs before the others\n"
+"                        get a turn (default 20; \"stats conn_yields\")\n"
+"  -F, --disable-flush-all  flush_all answers CLIENT_ERROR\n"
+"  -C, --disable-cas     no cas uniques (gets shows 0)\n"
+"      --debug-time      enable \"debugtime <seconds>\", which moves the\n"
+"                        server's clock forward (for memcached's tests)\n"
 "  -P, --port-file FILE  write the port listened on to FILE when ready\n"
 "  -v, --verbose         log connections and shutdown to stderr\n"
 "  -h, --help\n"
@@ -85,6 +93,10 @@ static int parse_args(int argc, char **argv)
 		{ "disable-evictions", no_argument, NULL, 'M' },
 		{ "max-item-size", required_argument, NULL, 'I' },
 		{ "port-file", required_argument, NULL, 'P' },
+		{ "max-reqs-per-event", required_argument, NULL, 'R' },
+		{ "disable-flush-all", no_argument, NULL, 'F' },
+		{ "disable-cas", no_argument, NULL, 'C' },
+		{ "debug-time", no_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -93,7 +105,7 @@ static int parse_args(int argc, char **argv)
 	char *end;
 	long v;
 
-	while ((ch = getopt_long(argc, argv, "p:l:t:c:m:MI:P:vh", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:l:t:c:m:I:P:R:FCMvh", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
 			v = strtol(optarg, &end, 10);
@@ -122,9 +134,6 @@ static int parse_args(int argc, char **argv)
 				goto bad;
 			opt.mem_limit = (size_t)v << 20;
 			break;
-		case 'M':
-			opt.no_evict = true;
-			break;
 		case 'I':
 			opt.max_item = parse_size(optarg);
 			if (opt.max_item == 0 || opt.max_item > (size_t)1 << 30)
@@ -132,6 +141,24 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'P':
 			opt.port_file = optarg;
+			break;
+		case 'R':
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 1000000)
+				goto bad;
+			opt.reqs_per_event = (int)v;
+			break;
+		case 'F':
+			opt.no_flush = true;
+			break;
+		case 'C':
+			opt.no_cas = true;
+			break;
+		case 'M':
+			opt.no_evict = true;
+			break;
+		case 'D':
+			opt.debug_time = true;
 			break;
 		case 'v':
 			opt.verbose++;
@@ -149,6 +176,26 @@ static int parse_args(int argc, char **argv)
 bad:
 	usage(stderr);
 	return -1;
+}
+
+/* Room for opt.max_conns connections and our own descriptors: raise the
+ * soft limit (and, as root, the hard one) as memcached does; if that fails
+ * the limit stays, and a connection over it waits in the listen queue. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)opt.max_conns + 64 + 4 * (rlim_t)opt.threads;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want;
+	if (rl.rlim_max < want)
+		rl.rlim_max = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		getrlimit(RLIMIT_NOFILE, &rl);
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static int open_listener(void)
@@ -185,6 +232,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv))
 		return 2;
 	start_time = time(NULL);
+	raise_fd_limit();
 	/* Signals: SIGPIPE ignored (send uses MSG_NOSIGNAL anyway); SIGINT and
 	 * SIGTERM blocked in every thread and taken by sigtimedwait below. */
 	signal(SIGPIPE, SIG_IGN);
@@ -257,7 +305,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		long long fl = atomic_load(&flush_deadline);
-		if ((fl != 0 && time(NULL) >= fl) ||
+		if ((fl != 0 && kv_now() >= fl) ||
 		    (tick % SWEEP_PERIOD == 0 &&
 		     atomic_load_explicit(&have_expiring, memory_order_relaxed)))
 			flush_table(true);

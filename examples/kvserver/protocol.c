@@ -12,8 +12,9 @@
  * (process_input) and sends what it wrote into the output buffer.
  *
  * Protocol details follow memcached 1.6 (proto_text.c) where clients can see
- * them: error strings, the swallowing of a too-large value, errors sent even
- * with noreply, "stats <unknown>" -> ERROR.
+ * them: error strings, the swallowing of a too-large value, noreply that
+ * silences errors too, "stats <unknown>" -> ERROR, an HTTP request line
+ * closes the connection.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -125,7 +126,7 @@ static bool key_ok(size_t len)
  */
 static void cmd_get(struct conn *c, const char *s, size_t n, bool with_cas)
 {
-	int64_t now = time(NULL);
+	int64_t now = kv_now();
 	size_t mark = c->wend - c->wstart, i = 0, nb = 0, nkeys = 0;
 	const void *keys[GET_BATCH];
 	size_t lens[GET_BATCH];
@@ -170,6 +171,65 @@ static void cmd_get(struct conn *c, const char *s, size_t n, bool with_cas)
 	out_mem(c, "END\r\n", 5);
 }
 
+/*
+ * gat/gats <exptime> <key>*: get and touch, each key on its own (touch_get:
+ * an lfd_cas loop that gives the item the new expiry, then the touched item
+ * is answered).  A bad key drops the partial answer, as get does (the keys
+ * before it have been touched); a bad exptime is answered before any key.
+ */
+static void cmd_gat(struct conn *c, const char *s, size_t n, bool with_cas)
+{
+	int64_t now = kv_now(), exptime;
+	size_t mark = c->wend - c->wstart, i = 0, b, nkeys = 0;
+	uint64_t hits = 0;
+
+	while (i < n && s[i] == ' ')
+		i++;
+	b = i;
+	while (i < n && s[i] != ' ')
+		i++;
+	if (i == b) {
+		reply_err(c, "ERROR\r\n");
+		return;
+	}
+	if (!parse_i64(s + b, i - b, &exptime)) {
+		reply_err(c, "CLIENT_ERROR invalid exptime argument\r\n");
+		return;
+	}
+	exptime = abs_exptime(exptime, now);
+	for (;;) {
+		while (i < n && s[i] == ' ')
+			i++;
+		if (i >= n)
+			break;
+		b = i;
+		while (i < n && s[i] != ' ')
+			i++;
+		const char *res = NULL;
+		if (key_ok(i - b))
+			res = touch_get(c, s + b, i - b, exptime, with_cas, now);
+		if (!key_ok(i - b) || (res != NULL && res[0] != 'N')) {
+			c->wend = c->wstart + mark; /* drop the partial answer */
+			reply_err(c, res != NULL ? res :
+				  "CLIENT_ERROR bad command line format\r\n");
+			return;
+		}
+		nkeys++;
+		hits += res == NULL;
+	}
+	if (nkeys == 0) {
+		reply_err(c, "ERROR\r\n");
+		return;
+	}
+	stat_inc(&c->w->st.v[ST_cmd_touch], nkeys);
+	stat_inc(&c->w->st.v[ST_touch_hits], hits);
+	stat_inc(&c->w->st.v[ST_touch_misses], nkeys - hits);
+	stat_inc(&c->w->st.v[ST_cmd_get], nkeys);
+	stat_inc(&c->w->st.v[ST_get_hits], hits);
+	stat_inc(&c->w->st.v[ST_get_misses], nkeys - hits);
+	out_mem(c, "END\r\n", 5);
+}
+
 /* set/add/replace/append/prepend <key> <flags> <exptime> <bytes> [noreply]
  * cas <key> <flags> <exptime> <bytes> <cas unique> [noreply] */
 static void cmd_store(struct conn *c, struct tokens *tk, enum store_cmd sc)
@@ -182,6 +242,7 @@ static void cmd_store(struct conn *c, struct tokens *tk, enum store_cmd sc)
 		reply_err(c, "ERROR\r\n");
 		return;
 	}
+	c->noreply = is_noreply(tk, need);
 	if (!key_ok(tk->len[1]) ||
 	    !parse_u64(tk->t[2], tk->len[2], &flags) || flags > UINT32_MAX ||
 	    !parse_i64(tk->t[3], tk->len[3], &exptime) ||
@@ -197,14 +258,17 @@ static void cmd_store(struct conn *c, struct tokens *tk, enum store_cmd sc)
 		reply_err(c, "CLIENT_ERROR bad command line format\r\n");
 		return;
 	}
-	c->noreply = is_noreply(tk, need);
 	struct item *it = NULL;
 	const char *err = "SERVER_ERROR object too large for cache\r\n";
 	if ((uint64_t)vlen <= opt.max_item) {
+		/* item_new evicts first if it would not fit (evict.c), and
+		 * so does append's or prepend's copy in do_store */
 		it = item_new((uint32_t)vlen, (uint32_t)tk->len[1]);
 		err = "SERVER_ERROR out of memory storing object\r\n";
 	}
 	if (it == NULL) {
+		stat_inc(&c->w->st.v[(uint64_t)vlen > opt.max_item ?
+				     ST_store_too_large : ST_store_no_memory], 1);
 		reply_err(c, err);
 		/* read and drop the data block, as memcached does; and, as it
 		 * does for set, do not leave the old value behind */
@@ -216,7 +280,7 @@ static void cmd_store(struct conn *c, struct tokens *tk, enum store_cmd sc)
 		return;
 	}
 	it->flags = (uint32_t)flags;
-	it->exptime = abs_exptime(exptime, time(NULL));
+	it->exptime = abs_exptime(exptime, kv_now());
 	c->scmd = sc;
 	c->it = it;
 	c->it_have = 0;
@@ -242,10 +306,13 @@ static void finish_store(struct conn *c)
 		return;
 	}
 	const char *res = do_store(c, it);
-	if (strncmp(res, "SERVER_ERROR", 12) == 0)
+	if (strncmp(res, "SERVER_ERROR", 12) == 0) {
+		stat_inc(&c->w->st.v[strstr(res, "too large") ?
+				     ST_store_too_large : ST_store_no_memory], 1);
 		reply_err(c, res);
-	else
+	} else {
 		reply(c, res);
+	}
 }
 
 /* delete <key> [0] [noreply] = lfd_pop */
@@ -270,8 +337,10 @@ static void cmd_delete(struct conn *c, struct tokens *tk)
 	/* inside a read-side section so that the popped item can be looked at */
 	lfd_read_lock(dict);
 	int r = lfd_pop(dict, tk->t[1], tk->len[1], &v);
-	bool hit = r == 0 && !item_dead(v, time(NULL));
+	bool hit = r == 0 && !item_dead(v, kv_now());
 	lfd_read_unlock(dict);
+	if (r == 0 && !hit)
+		count_reclaimed(); /* it had expired */
 	stat_inc(hit ? &c->w->st.v[ST_delete_hits] : &c->w->st.v[ST_delete_misses], 1);
 	reply(c, hit ? "DELETED\r\n" : "NOT_FOUND\r\n");
 }
@@ -285,7 +354,7 @@ static bool check_key_arg_line(struct conn *c, const struct tokens *tk)
 		reply_err(c, "ERROR\r\n");
 		return false;
 	}
-	c->noreply = tk->n == 4;
+	c->noreply = tk->n == 4; /* before the checks: errors are silenced too */
 	if (!key_ok(tk->len[1])) {
 		reply_err(c, "CLIENT_ERROR bad command line format\r\n");
 		return false;
@@ -334,7 +403,7 @@ static void cmd_arith(struct conn *c, struct tokens *tk, bool incr)
 		reply_err(c, "CLIENT_ERROR invalid numeric delta argument\r\n");
 		return;
 	}
-	const char *res = item_cas_update(tk->t[1], tk->len[1], time(NULL),
+	const char *res = item_cas_update(tk->t[1], tk->len[1], kv_now(),
 					  arith_copy, &a);
 	if (res == NULL) {
 		stat_inc(incr ? &c->w->st.v[ST_incr_hits] : &c->w->st.v[ST_decr_hits], 1);
@@ -350,27 +419,10 @@ static void cmd_arith(struct conn *c, struct tokens *tk, bool incr)
 	}
 }
 
-/* touch's copy: the same data, flags and cas unique (as memcached keeps
- * it), the new expiry. */
-static const char *touch_copy(const struct item *old, uint32_t klen,
-			      void *arg, struct item **out)
-{
-	struct item *nw = item_new(old->nbytes, klen);
-
-	if (nw == NULL)
-		return "SERVER_ERROR out of memory\r\n";
-	memcpy(nw->data, old->data, old->nbytes);
-	nw->flags = old->flags;
-	nw->cas = old->cas;
-	nw->exptime = *(const int64_t *)arg;
-	*out = nw;
-	return NULL;
-}
-
 /* touch <key> <exptime> [noreply]. */
 static void cmd_touch(struct conn *c, struct tokens *tk)
 {
-	int64_t exptime, now = time(NULL);
+	int64_t exptime, now = kv_now();
 
 	if (!check_key_arg_line(c, tk))
 		return;
@@ -378,10 +430,10 @@ static void cmd_touch(struct conn *c, struct tokens *tk)
 		reply_err(c, "CLIENT_ERROR invalid exptime argument\r\n");
 		return;
 	}
-	exptime = abs_exptime(exptime, now);
+	struct touch_arg a = { abs_exptime(exptime, now), NULL };
 	stat_inc(&c->w->st.v[ST_cmd_touch], 1);
 	const char *res = item_cas_update(tk->t[1], tk->len[1], now,
-					  touch_copy, &exptime);
+					  touch_copy, &a);
 	if (res == NULL)
 		res = "TOUCHED\r\n";
 	stat_inc(&c->w->st.v[res[0] == 'T' ? ST_touch_hits : ST_touch_misses], 1);
@@ -401,18 +453,30 @@ static void cmd_flush(struct conn *c, struct tokens *tk)
 		c->noreply = true;
 		n--;
 	}
-	if (n > 2 || tk->rest != NULL ||
-	    (n == 2 && (!parse_i64(tk->t[1], tk->len[1], &delay) || delay < 0))) {
-		reply_err(c, "CLIENT_ERROR bad command line format\r\n");
+	if (n > 2 || tk->rest != NULL) {
+		reply_err(c, "ERROR\r\n");
 		return;
 	}
-	stat_inc(&c->w->st.v[ST_cmd_flush], 1);
-	if (delay == 0) {
-		atomic_store(&flush_deadline, 0);
+	stat_inc(&c->w->st.v[ST_cmd_flush], 1); /* counted even if refused */
+	if (opt.no_flush) {
+		reply_err(c, "CLIENT_ERROR flush_all not allowed\r\n");
+		return;
+	}
+	/* as memcached: a delay of 0 or less is now */
+	if (n == 2 && !parse_i64(tk->t[1], tk->len[1], &delay)) {
+		reply_err(c, "CLIENT_ERROR invalid exptime argument\r\n");
+		return;
+	}
+	if (delay <= 0) {
+		/* -C: the rest of this second's stores go too (item_dead) */
+		/* seq_cst, as the other stores of the deadline */
+		atomic_store_explicit(&flush_deadline,
+				      opt.no_cas ? (long long)kv_now() : 0,
+				      memory_order_seq_cst);
 		flush_table(false);
 	} else {
 		atomic_store(&flush_deadline,
-			     (long long)abs_exptime(delay, time(NULL)));
+			     (long long)abs_exptime(delay, kv_now()));
 	}
 	reply(c, "OK\r\n");
 }
@@ -447,7 +511,7 @@ static void cmd_stats(struct conn *c, struct tokens *tk)
 				  __VA_ARGS__);                               \
 		out_mem(c, buf, (size_t)n_);                                  \
 	} while (0)
-	time_t now = time(NULL);
+	time_t now = (time_t)kv_now();
 	S("pid %ld", (long)getpid());
 	S("uptime %ld", (long)(now - start_time));
 	S("time %ld", (long)now);
@@ -460,17 +524,59 @@ static void cmd_stats(struct conn *c, struct tokens *tk)
 	S("max_connections %ld", opt.max_conns);
 	S("curr_connections %ld", atomic_load(&curr_conns));
 	S("total_connections %lu", atomic_load(&total_conns));
+	S("rejected_connections %lu", /* relaxed: a lone counter */
+	  atomic_load_explicit(&rejected_conns, memory_order_relaxed));
 	for (int k = 0; k < ST_COUNT; k++)
 		S("%s %" PRIu64, stat_names[k], sum_stat(k));
 	S("limit_maxbytes %zu", opt.mem_limit);
 	S("threads %d", opt.threads);
-	S("bytes %zu", atomic_load_explicit(&mem_used, memory_order_relaxed));
+	/* the items stored: not those evicted and waiting for their grace
+	 * period (relaxed: gauges, as in evict.c) */
+	S("bytes %zu", atomic_load_explicit(&mem_used, memory_order_relaxed) -
+			       atomic_load_explicit(&evicting,
+						    memory_order_relaxed));
 	S("curr_items %zu", count);
 	S("evictions %" PRIu64, (uint64_t)atomic_load_explicit(
 					  &evictions, memory_order_relaxed));
+	S("reclaimed %llu", atomic_load_explicit(&reclaimed, memory_order_relaxed));
 	S("item_size_max %zu", opt.max_item);
 #undef S
 	out_mem(c, "END\r\n", 5);
+}
+
+/*
+ * verbosity <level> [noreply], slabs automove <0|1|2> [noreply]: settings of
+ * memcached's that this server has nothing to apply to (no log levels, no
+ * slabs); the level is checked as memcached checks it (a number up to max,
+ * else CLIENT_ERROR), then accepted and ignored.
+ */
+static void cmd_level(struct conn *c, const struct tokens *tk, int at,
+		      uint64_t max)
+{
+	uint64_t level;
+
+	c->noreply = is_noreply(tk, tk->n - 1);
+	if (!parse_u64(tk->t[at], tk->len[at], &level) || level > max) {
+		reply_err(c, "CLIENT_ERROR bad command line format\r\n");
+		return;
+	}
+	reply(c, "OK\r\n");
+}
+
+/* debugtime <seconds> (only with --debug-time): move the server's clock,
+ * which every expiry, flush deadline and "stats time" reads (kv_now), by
+ * that many seconds, as a debug build of memcached does for its tests. */
+static void cmd_debugtime(struct conn *c, const struct tokens *tk)
+{
+	int64_t delta;
+
+	if (!parse_i64(tk->t[1], tk->len[1], &delta) ||
+	    delta > REALTIME_MAXDELTA || delta < -REALTIME_MAXDELTA) {
+		reply_err(c, "CLIENT_ERROR bad command line format\r\n");
+		return;
+	}
+	kv_move_time(delta);
+	reply(c, "OK\r\n");
 }
 
 /* One command line (without \r\n; line[len] is writable). */
@@ -489,6 +595,14 @@ static void process_line(struct conn *c, char *line, size_t len)
 	}
 	if (len - w >= 5 && memcmp(line + w, "gets ", 5) == 0) {
 		cmd_get(c, line + w + 5, len - w - 5, true);
+		return;
+	}
+	if (len - w >= 4 && memcmp(line + w, "gat ", 4) == 0) {
+		cmd_gat(c, line + w + 4, len - w - 4, false);
+		return;
+	}
+	if (len - w >= 5 && memcmp(line + w, "gats ", 5) == 0) {
+		cmd_gat(c, line + w + 5, len - w - 5, true);
 		return;
 	}
 	tokenize(line, len, &tk);
@@ -525,24 +639,52 @@ static void process_line(struct conn *c, char *line, size_t len)
 	else if (IS("version"))
 		out_str(c, "VERSION " KV_VERSION "\r\n"); /* 1.6: args ignored */
 	else if (IS("verbosity") && tk.rest == NULL &&
-		 (tk.n == 2 || (tk.n == 3 && is_noreply(&tk, 2)))) {
-		/* accepted and ignored: this server has no log levels */
-		c->noreply = is_noreply(&tk, tk.n - 1);
-		reply(c, "OK\r\n");
-	} else if (IS("quit"))
+		 (tk.n == 2 || (tk.n == 3 && is_noreply(&tk, 2))))
+		cmd_level(c, &tk, 1, UINT32_MAX);
+	else if (IS("slabs") && tk.n >= 3 && tk.len[1] == 8 &&
+		 memcmp(tk.t[1], "automove", 8) == 0 && tk.rest == NULL &&
+		 (tk.n == 3 || (tk.n == 4 && is_noreply(&tk, 3))))
+		cmd_level(c, &tk, 2, 2);
+	else if (IS("debugtime") && opt.debug_time && tk.n == 2)
+		cmd_debugtime(c, &tk);
+	else if (IS("quit"))
 		c->closing = true;
+	else if (tk.len[tk.n - 1] >= 5 && memcmp(tk.t[tk.n - 1], "HTTP/", 5) == 0)
+		c->closing = true; /* an HTTP request: hang up, as memcached */
 	else
 		reply_err(c, "ERROR\r\n");
 #undef IS
 }
 
-/* Consume what the read buffer holds.  Returns false when output has piled
- * up and parsing must wait for the socket to drain. */
-bool process_input(struct conn *c)
+/* The longest line allowed for a line starting with p (n bytes so far). */
+static size_t line_limit(const char *p, size_t n)
 {
+	size_t w = 0;
+
+	while (w < n && p[w] == ' ')
+		w++;
+	p += w;
+	n -= w;
+	if ((n >= 4 && (memcmp(p, "get ", 4) == 0 || memcmp(p, "gat ", 4) == 0)) ||
+	    (n >= 5 && (memcmp(p, "gets ", 5) == 0 || memcmp(p, "gats ", 5) == 0)))
+		return GET_LINE_MAX;
+	return LINE_MAX_LEN;
+}
+
+/*
+ * Consume what the read buffer holds.  Returns IN_DONE when it is used up
+ * (or the connection is closing), IN_BLOCKED when output has piled up and
+ * parsing must wait for the socket to drain, IN_YIELD after
+ * opt.reqs_per_event commands with input left (the worker lets its other
+ * connections run first and counts "conn_yields").
+ */
+enum input_status process_input(struct conn *c)
+{
+	int reqs = 0;
+
 	while (!c->closing && c->rstart < c->rend) {
 		if (c->wend - c->wstart > WBUF_HIGH)
-			return false;
+			return IN_BLOCKED;
 		char *p = c->rbuf + c->rstart;
 		size_t avail = c->rend - c->rstart;
 
@@ -564,21 +706,21 @@ bool process_input(struct conn *c)
 				finish_store(c);
 			continue;
 		}
-		char *nl = memchr(p, '\n', avail);
-		if (nl == NULL) {
-			if (avail > LINE_MAX_LEN) {
-				reply_err(c, "CLIENT_ERROR line too long\r\n");
-				c->closing = true;
-			}
-			break;
+		if (reqs == opt.reqs_per_event) {
+			stat_inc(&c->w->st.v[ST_conn_yields], 1);
+			return IN_YIELD;
 		}
-		size_t len = (size_t)(nl - p);
-		c->rstart += len + 1;
-		if (len > LINE_MAX_LEN) {
+		char *nl = memchr(p, '\n', avail);
+		size_t len = nl != NULL ? (size_t)(nl - p) : avail;
+		if (len > line_limit(p, len)) {
 			reply_err(c, "CLIENT_ERROR line too long\r\n");
 			c->closing = true;
 			break;
 		}
+		if (nl == NULL)
+			break;
+		c->rstart += len + 1;
+		reqs++;
 		if (len > 0 && p[len - 1] == '\r')
 			len--;
 		process_line(c, p, len); /* p[len] is '\r' or '\n': writable */
@@ -591,5 +733,5 @@ bool process_input(struct conn *c)
 		c->rend -= c->rstart;
 		c->rstart = 0;
 	}
-	return true;
+	return IN_DONE;
 }
