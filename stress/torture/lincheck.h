@@ -20,9 +20,10 @@
 
 /* The calls (the torture's op codes).  A history records the single-key
  * ones, and OP_NOP for a call that returned -ENOMEM (it had no effect);
- * OP_ITER and OP_COUNT are never recorded. */
+ * OP_ITER, OP_COUNT and OP_CLEAR are never recorded; an OP_SCAN is
+ * recorded on each sampled key as the OP_GET it implies (workers.c). */
 enum { OP_GET, OP_INS, OP_SET, OP_REP, OP_CAS, OP_POP, OP_POPIF, OP_ITER,
-       OP_COUNT, OP_N, OP_NOP = OP_N };
+       OP_COUNT, OP_SCAN, OP_CLEAR, OP_N, OP_NOP = OP_N };
 
 /* The most calls in one window. */
 #define HCAP 128
