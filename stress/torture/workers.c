@@ -353,13 +353,17 @@ static void key_op(struct worker *w, int op, uint32_t key)
 	default:
 		rc = -1;
 	}
-	lfd_read_unlock(D);
-	count_op(w, op, rc);
+	/* Departures are counted inside the section, before the value's
+	 * destructor can run: a destructor that finds none counted knows the
+	 * value was never returned as departed (mode clear: lfd_clear took
+	 * it; values.c, t_dtor). */
 	if (rc == 0 && (op == OP_POP || op == OP_POPIF || op == OP_REP ||
 			op == OP_CAS))
 		val_departed(out, key, op_names[op]);
 	if (rc == 1 && op == OP_SET)
 		val_departed(out, key, "set");
+	lfd_read_unlock(D);
+	count_op(w, op, rc);
 	if (nv && (op == OP_CAS || op == OP_POPIF) && nv != out)
 		val_unused(&w->cache, nv);
 }
