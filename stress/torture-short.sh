@@ -44,6 +44,7 @@ run enomem 6 --mode=enomem
 run reader-stall 6 --mode=reader-stall
 run shrink-stall 6 --mode=shrink-stall
 run fork 6 --mode=fork
+run clear 6 --mode=clear
 run mixed-$memb-nodtor 5 --mode=mixed --flavor=$memb --dtor=off
 run fixed-pthread 4 --mode=mixed --flavor=pthread --fixed --capacity=256 --keys=2048
 echo "=== torture-short: $runs runs, $fails failed,$failed_modes $skipped skipped"

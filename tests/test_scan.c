@@ -131,10 +131,11 @@ START_TEST(test_slices)
 		do {
 			ck_assert_int_eq(slice(d, &c, maxes[k], &r), 0);
 			slices++;
-			/* the keyed hash: no two of N keys share a so_key
-			 * (odds ~ N^2 / 2^33), so a slice makes max calls
-			 * but the last */
-			ck_assert_msg(r.calls == maxes[k] ||
+			/* max calls, but the last slice; one or two more
+			 * only if keys share a so_key (the keyed hash: odds
+			 * about N^2 / 2^33 = 0.3 % that two of the N do) */
+			ck_assert_msg((r.calls >= maxes[k] &&
+				       r.calls <= maxes[k] + 2) ||
 					      c == LFD_SCAN_END,
 				      "slice of %zu calls, max %zu", r.calls,
 				      maxes[k]);
@@ -142,7 +143,7 @@ START_TEST(test_slices)
 		assert_each_once(&r, 0, N);
 		/* and perhaps one more, empty, when bucket nodes follow
 		 * the last entry */
-		ck_assert_int_ge(slices, (N + maxes[k] - 1) / maxes[k]);
+		ck_assert_int_ge(slices, N / (maxes[k] + 2));
 		ck_assert_int_le(slices, (N + maxes[k] - 1) / maxes[k] + 1);
 		TU_LOG("max %zu: %ld slices\n", maxes[k], slices);
 	}

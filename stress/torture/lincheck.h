@@ -21,10 +21,12 @@
 
 /* The calls (the torture's op codes).  A history records the single-key
  * ones, and OP_NOP for a call that returned -ENOMEM (it had no effect);
- * OP_ITER and OP_COUNT are never recorded.  OP_CAD, OP_UPD, OP_GOC:
- * lfd_cad, lfd_update, lfd_get_or_create. */
+ * OP_ITER, OP_COUNT and OP_CLEAR are never recorded; an OP_SCAN is
+ * recorded on each sampled key as the OP_GET it implies (workers.c).
+ * OP_CAD, OP_UPD, OP_GOC: lfd_cad, lfd_update, lfd_get_or_create. */
 enum { OP_GET, OP_INS, OP_SET, OP_REP, OP_CAS, OP_POP, OP_POPIF, OP_CAD,
-       OP_UPD, OP_GOC, OP_ITER, OP_COUNT, OP_N, OP_NOP = OP_N };
+       OP_UPD, OP_GOC, OP_ITER, OP_COUNT, OP_SCAN, OP_CLEAR, OP_N,
+       OP_NOP = OP_N };
 
 /* lfd_update's and lfd_get_or_create's returns, as lfdict.h's LFD_KEPT,
  * LFD_INSERTED, LFD_REPLACED, LFD_REMOVED (workers.c asserts they agree). */

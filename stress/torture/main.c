@@ -28,7 +28,12 @@
  *    When the checker's queue is full, the thread that filled a window
  *    checks it itself: every window is checked.
  *  - iteration: pinned keys (present for the whole run) are visited exactly
- *    once by every lfd_foreach; no key is visited twice.
+ *    once by every lfd_foreach and every scan in lfd_scan slices; no key is
+ *    visited twice; a scan's outcome on each sampled key enters that key's
+ *    history as a get spanning the scan (its value if visited, absent if
+ *    not: a key present for the whole scan must have been visited).
+ *  - clear (mode clear): lfd_clear's count of removed keys keeps the count
+ *    exact at quiescence; each value it removes is destroyed once.
  *  - count: concurrent lfd_count within the bound of lfdict.h; exact at
  *    quiescence.
  *  - resize: bucket count converged after lfd_barrier (storm phases, end).
@@ -76,7 +81,7 @@ extern const struct rcu_flavor_struct urcu_bp_flavor;
 
 const char *const op_names[OP_N] = { "get", "insert", "set",
 	"replace", "cas", "pop", "pop_if", "cad", "update", "get_or_create",
-	"iterate", "count" };
+	"iterate", "count", "scan", "clear" };
 
 const char *const flav_names[] = { "bp", "memb", "pthread" };
 
@@ -406,12 +411,13 @@ int main(int argc, char **argv)
 		CHECK(atomic_load(&tot_enomem) > 0, "enomem mode: %ld "
 		      "allocation failures injected, no call returned -ENOMEM",
 		      atomic_load(&a_injected));
-	printf("  threads started %ld; iterations checked %ld; counts checked "
-	       "%ld; storm convergence checks %ld; destructor calls %ld; "
+	printf("  threads started %ld; iterations checked %ld; scans checked "
+	       "%ld (slices %ld); clears %ld; counts checked %ld; storm convergence checks %ld; destructor calls %ld; "
 	       "departures %ld; peak dictionary bytes %ld; most CPU seen in "
 	       "one call by the hang check %.3f s\n",
 	       atomic_load(&threads_started), atomic_load(&n_iter_checked),
-	       atomic_load(&n_count_checked), atomic_load(&n_storm_checks),
+	       atomic_load(&n_scan_checked), atomic_load(&n_scan_slices),
+	       atomic_load(&n_clears), atomic_load(&n_count_checked), atomic_load(&n_storm_checks),
 	       atomic_load(&n_dtor), atomic_load(&n_depart),
 	       atomic_load(&a_peak_bytes), atomic_load(&most_cpu_call));
 	printf("  update tries lost (fn called again) %ld; get_or_create "

@@ -20,7 +20,7 @@ static void fork_loop(struct worker *w);
 static uint64_t chain_hash(const void *key, size_t len, void *arg);
 
 enum { M_MIXED, M_STORM, M_CHAIN, M_HOT, M_OVERSUB, M_CHURN, M_STALL,
-	    M_ENOMEM, M_RSTALL, M_SSTALL, M_FORK, M_N };
+	    M_ENOMEM, M_RSTALL, M_SSTALL, M_FORK, M_CLEAR, M_N };
 
 /* In --help's order; the first is the default. */
 static const struct mode modes[M_N] = {
@@ -41,6 +41,7 @@ static const struct mode modes[M_N] = {
 		       .storm = true, .stall = STALL_ALLOC },
 	[M_FORK] = { .name = "fork", .loop = fork_loop, .forks = true,
 		     .report = fork_report },
+	[M_CLEAR] = { .name = "clear", .loop = mix_loop, .clears = true },
 };
 
 /* The index of the mode called name, or -1. */
@@ -69,7 +70,7 @@ void mode_defaults(int m)
 	O.pinned = 64;
 	O.hkeys = 16;
 	set_mix("get:40,insert:12,set:10,replace:8,cas:8,pop:12,pop_if:6,"
-		"iterate:0,count:2");
+		"iterate:0,count:2,scan:0,clear:0");
 	O.mix[OP_ITER] = 0;
 	/* compare-and-delete, update with a function, get-or-create: every
 	 * mode (hot: more updates, for lost tries and lost creates) */
@@ -116,11 +117,28 @@ void mode_defaults(int m)
 	case M_FORK:
 		O.keys = 16384;
 		break;
+	case M_CLEAR:
+		/* lfd_clear removes every key: none pinned, none sampled
+		 * (its pops are not in any history), no count checks (a
+		 * clear is one update that removes many) */
+		O.pinned = 0;
+		O.hkeys = 0;
+		O.mix[OP_COUNT] = 0;
+		break;
 	default:
 		break;
 	}
-	/* an iteration costs O(keys): about one in 20000 calls' worth */
+	/* an iteration costs O(keys): about one in 20000 calls' worth; as
+	 * does a scan (in slices: lfd_scan) */
 	O.mix[OP_ITER] = O.keys <= 4096 ? 1 : 0;
+	O.mix[OP_SCAN] = O.mix[OP_ITER];
+	if (m == M_CLEAR) {
+		/* one clear in about 10000 calls: the table fills again (to
+		 * about half the keys) between clears */
+		for (int i = 0; i < OP_N; i++)
+			O.mix[i] *= 100;
+		O.mix[OP_CLEAR] = 1;
+	}
 }
 
 static uint64_t chain_hash(const void *key, size_t len, void *arg)

@@ -69,6 +69,9 @@ struct mode {
 	enum stall_kind stall;
 	uint64_t (*hash)(const void *key, size_t len, void *arg); /* or NULL */
 	bool forks;	/* worker 0 forks (fork.c): fork_setup before lfd_new */
+	bool clears;	/* lfd_clear in the mix: values depart unseen (the
+			 * destructor counts them, values.c); no pinned or
+			 * sampled keys, no count checks */
 	bool get_many;	/* a quarter of the gets are lfd_get_many calls of
 			 * 1-6 keys, each key's lookup recorded as a get */
 	void (*report)(void); /* the mode's lines in the end report, or NULL */
@@ -208,6 +211,7 @@ extern atomic_long tot_ok[OP_N], tot_fail[OP_N], tot_enomem;
 extern atomic_long n_iter_checked, n_count_checked, n_storm_checks;
 /* update tries lost (fn called again), get_or_create inserts lost */
 extern atomic_long n_upd_lost, n_goc_lost;
+extern atomic_long n_scan_checked, n_scan_slices, n_clears;
 extern atomic_long threads_started;
 
 struct worker {

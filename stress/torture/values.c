@@ -175,8 +175,13 @@ void t_dtor(void *p, void *arg)
 		viol("destructor ran %u times on value %p", e >> 16, p);
 		return;
 	}
+	/* never returned as departed (a call's departure is counted inside
+	 * its read-side section, so before this runs: workers.c, key_op):
+	 * lfd_destroy's, or (mode clear) an lfd_clear's, which returns no
+	 * values */
 	if ((e & 0xffff) == 1 ||
-	    ((e & 0xffff) == 0 && atomic_load(&destroying)))
+	    ((e & 0xffff) == 0 &&
+	     (atomic_load(&destroying) || O.mode->clears)))
 		recycle(v);
 }
 

@@ -2,9 +2,10 @@
  * workers.c - lfd-torture: the dictionary, the workers, and one call with
  * its checks: every value a call hands out is checked (values.c), its
  * return code and -ENOMEM against the failures injected (alloc.c), its
- * record written to the key's history (history.c); lfd_foreach visits each
- * pinned key once and no key twice; lfd_count stays within the bound of
- * lfdict.h.  What a worker calls, and how long, is its mode's loop
+ * record written to the key's history (history.c); lfd_foreach and a scan
+ * in lfd_scan slices visit each pinned key once and no key twice (a scan's
+ * outcome on each sampled key goes to its history); lfd_clear's count
+ * keeps the net count; lfd_count stays within the bound of lfdict.h.  What a worker calls, and how long, is its mode's loop
  * (modes.c).
  *
  * SPDX-License-Identifier: MIT
@@ -20,6 +21,7 @@ atomic_long net_count;
 atomic_long tot_ok[OP_N], tot_fail[OP_N], tot_enomem;
 atomic_long n_iter_checked, n_count_checked, n_storm_checks;
 atomic_long n_upd_lost, n_goc_lost;
+atomic_long n_scan_checked, n_scan_slices, n_clears;
 atomic_long threads_started;
 struct slot_ops *slot_ops; /* per worker slot, survives churn */
 struct worker **W;
@@ -95,6 +97,8 @@ static void upd_end(long delta)
 struct iter_ctx {
 	unsigned char *seen;
 	long visits, bad;
+	const char *what; /* the call, for reports */
+	uint64_t uid[64]; /* lfd_scan: the value uid of the sampled keys */
 };
 
 static int iter_fn(void *arg, const void *key, size_t len, void *value)
@@ -103,22 +107,36 @@ static int iter_fn(void *arg, const void *key, size_t len, void *value)
 	int64_t id = parsekey(key, len);
 	c->visits++;
 	if (id < 0) {
-		viol("lfd_foreach visited a foreign key (len %zu)", len);
+		viol("%s visited a foreign key (len %zu)", c->what, len);
 		c->bad++;
 		return 0;
 	}
 	if (c->seen[id]) {
-		viol("lfd_foreach visited key %" PRId64 " twice", id);
+		viol("%s visited key %" PRId64 " twice", c->what, id);
 		c->bad++;
 	}
 	c->seen[id] = 1;
-	val_check(value, (uint32_t)id, "lfd_foreach");
+	val_check(value, (uint32_t)id, c->what);
+	return 0;
+}
+
+/* lfd_scan's visit: as lfd_foreach's, and the sampled keys' values. */
+static int scan_fn(void *arg, const void *key, size_t len, void *value)
+{
+	struct iter_ctx *c = arg;
+	int64_t id = parsekey(key, len);
+
+	iter_fn(arg, key, len, value);
+	if (id >= (int64_t)O.pinned && id < (int64_t)O.pinned + 64 &&
+	    id < (int64_t)(O.pinned + O.hkeys))
+		c->uid[id - O.pinned] = val_check(value, (uint32_t)id,
+						  "lfd_scan");
 	return 0;
 }
 
 static void do_iterate(struct worker *w)
 {
-	struct iter_ctx c = { w->seen, 0, 0 };
+	struct iter_ctx c = { .seen = w->seen, .what = "lfd_foreach" };
 	memset(w->seen, 0, O.keys);
 	int rc = lfd_foreach(D, iter_fn, &c);
 	CHECK(rc == 0, "lfd_foreach returned %d", rc);
@@ -129,6 +147,64 @@ static void do_iterate(struct worker *w)
 		}
 	atomic_fetch_add_explicit(&n_iter_checked, 1, RLX);
 	count_op(w, OP_ITER, 0);
+}
+
+/*
+ * A scan in lfd_scan slices of 1 to 64 calls, from start to end.  Checks
+ * as do_iterate (pinned keys once, no key twice), and on each sampled key
+ * whose window has room, records what the scan implies as a get spanning
+ * the whole scan: visited with value v, some instant of the scan had v
+ * (the visit's load); not visited, some instant of the scan had the key
+ * absent (lfdict.h: a key present for the whole scan is visited).  The
+ * key's linearizability check then holds the scan to both.
+ */
+static void do_scan(struct worker *w)
+{
+	struct iter_ctx c = { .seen = w->seen, .what = "lfd_scan" };
+	struct hrec *hr[64] = { 0 };
+	uint32_t nh = O.hkeys < 64 ? O.hkeys : 64;
+	uint64_t cur = LFD_SCAN_START, uid[64] = { 0 };
+	long slices = 0;
+	bool skip;
+	int rc;
+
+	memset(w->seen, 0, O.keys);
+	for (uint32_t i = 0; i < nh; i++)
+		hr[i] = h_begin(O.pinned + i, &skip);
+	do {
+		rc = lfd_scan(D, &cur, 1 + (size_t)rng_below(&w->r, 64),
+			      scan_fn, &c);
+		slices++;
+		CHECK(rc == 0, "lfd_scan returned %d", rc);
+		CHECK(cur <= LFD_SCAN_END && !(cur & 1), "lfd_scan: cursor "
+		      "%#" PRIx64, cur);
+	} while (rc == 0 && cur != LFD_SCAN_END);
+	for (uint32_t i = 0; i < nh; i++) {
+		uid[i] = w->seen[O.pinned + i] ? c.uid[i] : 0;
+		h_end(O.pinned + i, hr[i], OP_GET,
+		      w->seen[O.pinned + i] ? 0 : -ENOENT, 0, 0, uid[i]);
+	}
+	for (uint32_t k = 0; k < O.pinned; k++)
+		if (!w->seen[k]) {
+			viol("lfd_scan missed pinned key %u", k);
+			break;
+		}
+	atomic_fetch_add_explicit(&n_scan_checked, 1, RLX);
+	atomic_fetch_add_explicit(&n_scan_slices, slices, RLX);
+	count_op(w, OP_SCAN, 0);
+}
+
+/* lfd_clear (mode clear): the keys it removed leave the net count. */
+static void do_clear(struct worker *w)
+{
+	size_t removed = 0;
+
+	upd_begin();
+	int rc = lfd_clear(D, &removed);
+	CHECK(rc == 0, "lfd_clear returned %d", rc);
+	upd_end(-(long)removed);
+	atomic_fetch_add_explicit(&n_clears, 1, RLX);
+	count_op(w, OP_CLEAR, 0);
 }
 
 static void do_count(struct worker *w)
@@ -477,8 +553,10 @@ static void key_op(struct worker *w, int op, uint32_t key)
 	default:
 		rc = -1;
 	}
-	lfd_read_unlock(D);
-	count_op(w, op, rc);
+	/* Departures are counted inside the section, before the value's
+	 * destructor can run: a destructor that finds none counted knows the
+	 * value was never returned as departed (mode clear: lfd_clear took
+	 * it; values.c, t_dtor). */
 	if (rc == 0 && (op == OP_POP || op == OP_POPIF || op == OP_REP ||
 			op == OP_CAS || op == OP_CAD))
 		val_departed(out, key, op_names[op]);
@@ -486,6 +564,8 @@ static void key_op(struct worker *w, int op, uint32_t key)
 		val_departed(out, key, "set");
 	if (op == OP_UPD && out)
 		val_departed(out, key, "update");
+	lfd_read_unlock(D);
+	count_op(w, op, rc);
 	if (nv && (op == OP_CAS || op == OP_POPIF || op == OP_CAD) &&
 	    nv != out)
 		val_unused(&w->cache, nv);
@@ -600,6 +680,10 @@ void one_op_on(struct worker *w, uint32_t key)
 	int op = pick_op(w);
 	if (op == OP_ITER)
 		do_iterate(w);
+	else if (op == OP_SCAN)
+		do_scan(w);
+	else if (op == OP_CLEAR)
+		do_clear(w);
 	else if (op == OP_COUNT)
 		do_count(w);
 	else
