@@ -547,6 +547,65 @@ static int fe_classify(struct lit_ctx *c)
 	return (c->visits[0] > 0) + (c->visits[1] > 0);
 }
 
+/* --- publication through a scan: insert(A,p); insert(B,q) || a scan in
+ * slices of one visit (lfd_scan), reading the payload of every value it
+ * visits.  Forbidden: a payload read uninitialized (each visit's value
+ * load acquires from the insert), a key visited twice.  Any combination of
+ * A and B is allowed (a scan is not a snapshot; it passes A's place before
+ * B's); needed: neither and both seen. */
+static struct lit_payload lit_pls[2];
+static void mps_setup(struct lit_ctx *c)
+{
+	lit_apart(c);
+	memset(lit_pls, 0, sizeof lit_pls);
+}
+static int mps_fn(void *arg, const void *key, size_t len, void *value)
+{
+	struct lit_ctx *c = arg;
+	const struct lit_payload *p = value;
+	uint64_t k = 0;
+
+	if (len == sizeof k)
+		memcpy(&k, key, sizeof k);
+	c->visits[k == KA ? 0 : k == KB ? 1 : k == KM ? 2 : 3]++;
+	if ((k == KA && (p != &lit_pls[0] || p->a != 1 || p->b != 2)) ||
+	    (k == KB && (p != &lit_pls[1] || p->a != 3 || p->b != 4)))
+		c->visits[3]++; /* a wrong or uninitialized payload */
+	return 0;
+}
+static void mps_thread(struct lit_ctx *c, int t, long round)
+{
+	(void)round;
+	if (t == 0) {
+		/* A scan takes longer than two inserts: start the inserts
+		 * after a delay that sweeps through the scan's length from
+		 * round to round, so that they land before, inside and after
+		 * it (without it, nearly every round ran one call first). */
+		for (volatile long i = 0; i < round % 512; i++)
+			;
+		lit_pls[0].a = 1;
+		lit_pls[0].b = 2;
+		lfd_insert(c->d, K(KA), &lit_pls[0], NULL);
+		lit_pls[1].a = 3;
+		lit_pls[1].b = 4;
+		lfd_insert(c->d, K(KB), &lit_pls[1], NULL);
+	} else {
+		uint64_t pos = LFD_SCAN_START;
+
+		memset(c->visits, 0, sizeof c->visits);
+		do
+			lfd_scan(c->d, &pos, 1, mps_fn, c);
+		while (pos != LFD_SCAN_END);
+	}
+}
+static int mps_classify(struct lit_ctx *c)
+{
+	if (c->visits[0] > 1 || c->visits[1] > 1 || c->visits[2] != 1 ||
+	    c->visits[3])
+		return 4;
+	return (c->visits[1] > 0) * 2 + (c->visits[0] > 0);
+}
+
 static const struct lit lits[] = {
 	{ "mp", "insert(A,p); insert(B) || get(B); get(A) and read *p", 2,
 	  mp_setup, mp_thread, mp_classify,
@@ -598,6 +657,11 @@ static const struct lit lits[] = {
 	  pop2_classify,
 	  { "T0 popped", "T1 popped", "not exactly one pop" }, { 0, 0, 1 },
 	  { 1, 1, 0 } },
+	{ "mp_scan", "insert(A,p); insert(B,q) || scan in slices of 1, read "
+	  "the payloads visited", 2, mps_setup, mps_thread, mps_classify,
+	  { "!B !A", "!B A", "B !A (allowed: not a snapshot)", "B A",
+	    "a key twice, M missed, or a payload not initialized" },
+	  { 0, 0, 0, 0, 1 }, { 1, 0, 0, 1, 0 } },
 	{ "cad", "set(A,p) || cad(A, old, &cur), read *cur on -EAGAIN", 2,
 	  cad_setup, cad_thread, cad_classify,
 	  { "cad first: removed old", "set first: -EAGAIN with p, *p read",

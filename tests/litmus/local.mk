@@ -7,6 +7,7 @@
 # LFD_LITMUS_ROUNDS rounds (default 10000; 1000 in sanitizer builds); `make litmus-long` for 10^6.
 LFD_LITMUS = tests/litmus/lit_mp tests/litmus/lit_mp_many \
 	tests/litmus/lit_mp_update tests/litmus/lit_mp_goc tests/litmus/lit_cad \
+	tests/litmus/lit_mp_scan \
 	tests/litmus/lit_sb tests/litmus/lit_sb_set \
 	tests/litmus/lit_lb tests/litmus/lit_iriw tests/litmus/lit_2plus2w \
 	tests/litmus/lit_setdefault tests/litmus/lit_pop2 \
@@ -38,6 +39,8 @@ tests_litmus_lit_mp_goc_SOURCES = $(LFD_LITMUS_SRC)
 tests_litmus_lit_mp_goc_CFLAGS = $(LFD_TEST_CFLAGS)
 tests_litmus_lit_cad_SOURCES = $(LFD_LITMUS_SRC)
 tests_litmus_lit_cad_CFLAGS = $(LFD_TEST_CFLAGS)
+tests_litmus_lit_mp_scan_SOURCES = $(LFD_LITMUS_SRC)
+tests_litmus_lit_mp_scan_CFLAGS = $(LFD_TEST_CFLAGS)
 tests_litmus_lit_sb_SOURCES = $(LFD_LITMUS_SRC)
 tests_litmus_lit_sb_CFLAGS = $(LFD_TEST_CFLAGS)
 tests_litmus_lit_sb_set_SOURCES = $(LFD_LITMUS_SRC)
