@@ -15,19 +15,10 @@ mb=${KV_EVICT_MB:-16}
 requests=${KV_EVICT_REQUESTS:-300000}
 min=${KV_EVICT_MIN:-1.0}
 slack=${KV_EVICT_RSS_SLACK_MB:-24}
-[ -x "$bin" ] || { echo "no $bin: run from the build directory after make"; exit 1; }
 command -v memcached >/dev/null 2>&1 || {
 	echo "needs memcached (apt-get install memcached)"; exit 1; }
-pkg-config --exists libmemcached 2>/dev/null || {
-	echo "needs libmemcached-dev (apt-get install libmemcached-dev)"; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvevict.XXXXXX") || exit 1
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+. "$src/kvlib.sh"
+kv_setup evict
 ${CC:-cc} -std=gnu11 -O2 -Wall -o "$tmp/trace-replay" "$src/trace-replay.c" \
 	$(pkg-config --cflags --libs libmemcached) -lm || exit 1
 
@@ -45,12 +36,11 @@ replay() {
 
 rc=0
 servers=
-. "$src/kvlib.sh"
 kv_start 1 -t 2 -m "$mb" || exit 1
 replay lfd "$pid_1" "${servers##*:}" || rc=1
 kv_stop || rc=1
 user=; [ "$(id -u)" = 0 ] && user="-u nobody"
-port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000 ))
+port=$(free_port)
 memcached $user -l 127.0.0.1 -p "$port" -U 0 -t 2 -m "$mb" &
 pids="$pids $!"
 mpid=$!

@@ -1,7 +1,36 @@
-# kvlib.sh - sourced by shard-demo.sh and proxy-test.sh: start lfd-kvserver
-# processes on kernel-chosen loopback ports and stop them.
-# Needs: $bin (the server), $tmp (a scratch folder).  Sets $servers
-# ("127.0.0.1:port ..."), $pids, and $pid_<i> for server i.
+# kvlib.sh - sourced by shard-demo.sh, proxy-test.sh and evict-test.sh:
+# the scratch folder and its cleanup, free ports, and lfd-kvserver
+# processes on kernel-chosen loopback ports.
+# Needs: $bin (the server).  Sets $tmp, $servers ("127.0.0.1:port ..."),
+# $pids, and $pid_<i> for server i; cleanup also stops $kv_others.
+
+# kv_setup NAME: check the server and libmemcached are there, make $tmp,
+# and stop every process in $pids and $kv_others and remove $tmp on exit.
+kv_setup() {
+	[ -x "$bin" ] || { echo "no $bin: run from the build directory after make"; exit 1; }
+	pkg-config --exists libmemcached 2>/dev/null || {
+		echo "needs libmemcached-dev (apt-get install libmemcached-dev)"; exit 1; }
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/kv$1.XXXXXX") || exit 1
+	pids=
+	kv_others=
+	trap kv_cleanup EXIT
+	trap 'exit 1' INT TERM
+}
+
+kv_cleanup() {
+	for _p in $pids $kv_others; do kill "$_p" 2>/dev/null; wait "$_p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+
+# free_port: a loopback port nothing listens on, for servers that cannot
+# be given port 0 (bash: /dev/tcp), below Linux's default ephemeral range
+# (32768-60999), where a client socket may hold a port without listening.
+free_port() {
+	while :; do
+		_p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000 ))
+		(exec 3<>/dev/tcp/127.0.0.1/$_p) 2>/dev/null || { echo $_p; return; }
+	done
+}
 
 # kv_start N [server options]: start servers 1..N, wait until each listens.
 kv_start() {

@@ -19,37 +19,16 @@ bin=${KV_BIN:-examples/kvserver/lfd-kvserver}
 src=$(cd "$(dirname "$0")" && pwd)
 nkeys=${KV_PROXY_KEYS:-20000}
 runfor=${KV_PROXY_RUN:-6}
-[ -x "$bin" ] || { echo "no $bin: run from the build directory after make"; exit 1; }
 command -v nutcracker >/dev/null 2>&1 || {
 	echo "needs nutcracker (apt-get install nutcracker)"; exit 1; }
 command -v memcslap >/dev/null 2>&1 || {
 	echo "needs memcslap (apt-get install libmemcached-tools)"; exit 1; }
-pkg-config --exists libmemcached 2>/dev/null || {
-	echo "needs libmemcached-dev (apt-get install libmemcached-dev)"; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvproxy.XXXXXX") || exit 1
-pids=
-proxy=
-cleanup() {
-	for p in $pids $proxy; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# A loopback port nothing listens on (nutcracker cannot be given port 0),
-# below Linux's default ephemeral range (32768-60999), where a client
-# socket may hold a port without listening.
-free_port() {
-	while :; do
-		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000 ))
-		(exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
-	done
-}
+. "$src/kvlib.sh"
+kv_setup proxy
 
 ${CC:-cc} -std=gnu11 -O2 -Wall -o "$tmp/proxy-client" "$src/proxy-client.c" \
 	$(pkg-config --cflags --libs libmemcached) || exit 1
 servers=
-. "$src/kvlib.sh"
 kv_start 3 -t 2 || exit 1
 # The proxy: ketama over the three, a server ejected at its first failure
 # and not retried for 60 s (longer than the test), 500 ms per request.
@@ -77,6 +56,7 @@ for try in 1 2 3; do
 	nutcracker -c "$tmp/nutcracker.yml" -s "$sport" -a 127.0.0.1 -i 200 \
 		-o "$tmp/nutcracker.log" &
 	proxy=$!
+	kv_others=$proxy
 	n=0
 	until (exec 3<>/dev/tcp/127.0.0.1/$pport) 2>/dev/null; do
 		n=$((n + 1))
@@ -84,7 +64,7 @@ for try in 1 2 3; do
 		sleep 0.1
 	done
 	(exec 3<>/dev/tcp/127.0.0.1/$pport) 2>/dev/null && break
-	kill "$proxy" 2>/dev/null; wait "$proxy" 2>/dev/null; proxy=
+	kill "$proxy" 2>/dev/null; wait "$proxy" 2>/dev/null; proxy= kv_others=
 done
 [ -n "$proxy" ] || { echo "nutcracker did not start"; cat "$tmp/nutcracker.log"; exit 1; }
 echo "nutcracker on 127.0.0.1:$pport, configuration:"
@@ -115,7 +95,7 @@ stats=$( (exec 3<>/dev/tcp/127.0.0.1/$sport && cat <&3) 2>/dev/null)
 ejects=$(echo "$stats" | tr ',{}' '\n\n\n' | sed -n 's/.*"server_ejects":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
 echo "nutcracker counted $ejects server ejection(s)"
 [ "$ejects" -ge 1 ] || rc=1
-kill -TERM "$proxy"; wait "$proxy" 2>/dev/null; proxy=
+kill -TERM "$proxy"; wait "$proxy" 2>/dev/null; proxy= kv_others=
 kv_stop || rc=1
 [ $rc = 0 ] && echo "proxy test: ok" || echo "proxy test: FAILED"
 exit $rc

@@ -7,22 +7,12 @@ set -u
 bin=${KV_BIN:-examples/kvserver/lfd-kvserver}
 src=$(cd "$(dirname "$0")" && pwd)
 nkeys=${KV_SHARD_KEYS:-10000}
-[ -x "$bin" ] || { echo "no $bin: run from the build directory after make"; exit 1; }
-pkg-config --exists libmemcached 2>/dev/null || {
-	echo "needs libmemcached-dev (apt-get install libmemcached-dev)"; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvshard.XXXXXX") || exit 1
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+. "$src/kvlib.sh"
+kv_setup shard
 
 ${CC:-cc} -std=gnu11 -O2 -Wall -o "$tmp/shard-client" "$src/shard-client.c" \
 	$(pkg-config --cflags --libs libmemcached) || exit 1
 servers=
-. "$src/kvlib.sh"
 kv_start 2 -t 1 || exit 1
 echo "two lfd-kvserver processes:$servers"
 "$tmp/shard-client" "$nkeys" $servers
