@@ -177,7 +177,11 @@ struct rcu_flavor_struct;	 /* liburcu's flavour vtable, <urcu/flavor.h> */
 struct lfd_config {
 	/* Expected number of entries; the index is sized for it at creation and
 	 * never shrinks below that size.  0: start minimal.  At most
-	 * LFD_BUCKETS_MAX (one bucket per entry). */
+	 * LFD_BUCKETS_MAX.  The index's size for n entries, here and as it
+	 * grows: four buckets per entry up to 8,192 entries, 32,768 buckets up
+	 * to 32,768 entries, one per entry beyond (each rounded up to a power
+	 * of two): a small table buys speed with a sparse index, a big one
+	 * spends 8 bytes per entry on it. */
 	size_t capacity;
 	/* Upper bound on the entries the index is sized for: the bucket count
 	 * never grows past what this many entries need (more entries may still
@@ -672,8 +676,8 @@ int lfd_read_unlock(struct lfd *d);
  * inside a value destructor run by lfdict.  Also waits for destructors that
  * other threads' updates are running on the dictionary's behalf.
  * At quiescence, after it returns the bucket count fits the entry count
- * (count <= buckets unless capped; buckets <= max(min_buckets, 8 *
- * count)).  While other threads keep changing the count, it also waits for
+ * (at least what `capacity` above gives for the count, unless capped; at
+ * most what it gives for 8 * count, or min_buckets).  While other threads keep changing the count, it also waits for
  * the resizes they cause.  Blocking: yes (RCU grace periods).  Useful
  * before checking stats, and to bound memory after a burst of removals.
  */

@@ -37,11 +37,13 @@
  * from a linked ancestor of a pending bucket (longer chains).  A run loops
  * until the bucket count matches the entry count at that time, and before
  * it ends re-checks the count, so the size converges
- * after any workload: with n entries and B buckets it ends with n <= B
- * (unless capped by max_capacity) and, when it shrank, 8n >= B.  At most one
- * entry per bucket: a get passes n/2B other entries on average before its
- * own, each a cache miss once the table outgrows the cache; the bucket
- * nodes cost 8 to 16 bytes per entry (doc/performance.md).
+ * after any workload: with n entries it ends with B >= 2^lfd_log_for(n)
+ * buckets (unless capped by max_capacity: n <= B, and 4n <= B while B is
+ * at most 2^15) and, when it shrank, fewer than 2^lfd_log_for(8n + 1)
+ * (8n >= B for big tables).  A get passes n/2B other entries on average
+ * before its own, each a mispredicted branch, and a cache miss once the
+ * table outgrows the cache; the bucket nodes cost 8 to 16 bytes per entry
+ * in a big table, 32 to 64 in a small one (doc/performance.md).
  */
 #include <errno.h>
 
@@ -70,13 +72,32 @@ static size_t lfd_seg_len(unsigned int i)
 	return i == 0 ? 1 : (size_t)1 << (i - 1);
 }
 
+/*
+ * The bucket log the index aims at for `entries` entries: four buckets per
+ * entry while that takes at most 2^LFD_SPARSE_LOG buckets (8,192 entries),
+ * 2^LFD_SPARSE_LOG buckets up to as many entries, and one bucket per entry
+ * beyond (rounded up to a power of two; monotone in `entries`).  In a
+ * table that fits the cache a get's cost is the walk's exit branch, which
+ * mispredicts whenever the get passes another entry of its bucket (at one
+ * entry per bucket about a third of the gets do): four buckets per entry
+ * make R at 1,000 keys 1.55x faster, and hide the keyed hash's latency
+ * (the default hash then runs as fast as a 5-instruction one), for 24
+ * bytes per entry more, 256 KiB at most.  In a table that outgrows the
+ * cache every entry passed is a miss too, but there the index's bytes are
+ * the memory budget's (doc/performance.md).
+ */
+#define LFD_SPARSE_LOG 15u
+#define LFD_SPARSE_EXTRA 2u
+
 unsigned int lfd_log_for(size_t entries)
 {
 	unsigned int log = 0;
 
 	while (log < LFD_MAX_LOG && ((size_t)1 << log) < entries)
 		log++;
-	return log;
+	if (log + LFD_SPARSE_EXTRA <= LFD_SPARSE_LOG)
+		return log + LFD_SPARSE_EXTRA;
+	return log < LFD_SPARSE_LOG ? LFD_SPARSE_LOG : log;
 }
 
 /* Bucket nodes a grow links ahead of the one it links: it loads the first
@@ -322,12 +343,15 @@ static unsigned int lfd_target_log(struct lfd *d, size_t n)
 	return t;
 }
 
-/* Grow when the load exceeds 1 per bucket; shrink when it falls below 1/8. */
+/* Grow when the entries ask for more buckets than there are (above 1 per
+ * bucket, or 1/4 in a small table: lfd_log_for); shrink when even eight
+ * times the entries would ask for fewer than there are.  (n stays far
+ * below SIZE_MAX / 8: every entry takes at least 24 bytes.) */
 static bool lfd_resize_wanted(struct lfd *d, size_t n, unsigned int log)
 {
 	unsigned int t = lfd_target_log(d, n);
 
-	return t > log || (t < log && n * 8 < ((size_t)1 << log));
+	return t > log || (t < log && lfd_log_for(n * 8 + 1) <= log);
 }
 
 static void lfd_resize_cb(struct rcu_head *head);

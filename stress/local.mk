@@ -9,7 +9,7 @@ stress_lfd_torture_SOURCES = stress/torture/torture.h stress/torture/main.c \
 	stress/torture/lincheck.h stress/torture/workers.c \
 	stress/torture/modes.c stress/torture/monitor.c stress/torture/stall.c \
 	stress/torture/final.c stress/torture/fork.c tests/rcu_pthread.c \
-	tests/rcu_pthread.h
+	tests/rcu_pthread.h tests/density.h
 stress_lfd_torture_CFLAGS = $(AM_CFLAGS) $(URCU_MEMB_CFLAGS) \
 	$(URCU_BP_CFLAGS) $(PTHREAD_LIBS)
 stress_lfd_torture_LDADD = lib/liblfdict.la $(URCU_MEMB_LIBS) \

@@ -194,6 +194,39 @@ START_TEST(test_grow_and_shrink_millions)
 }
 END_TEST
 
+/* The index's density (lfdict.h, capacity): growing one key at a time, the
+ * bucket count after lfd_barrier is exactly what the count asks for, on
+ * both sides of each step of the rule (4 per entry, the 2^15 plateau, 1
+ * per entry); emptied, it shrinks back to the smallest. */
+START_TEST(test_density)
+{
+	static const uint64_t at[] = { 0,    1,	    3,	   1000,  2048,
+				       2049, 8192,  8193,  20000, 32768,
+				       32769, 100000 };
+	struct lfd *d = lfd_new(NULL);
+	uint64_t done = 0;
+
+	ck_assert_ptr_nonnull(d);
+	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+		insert_range(d, done, at[i]);
+		done = at[i];
+		ck_assert_int_eq(lfd_barrier(d), 0);
+		struct lfd_stats st = tu_stats(d);
+		ck_assert_msg(st.buckets == td_target_buckets(done),
+			      "%" PRIu64 " entries: %zu buckets, want %zu", done,
+			      st.buckets, td_target_buckets(done));
+		tu_assert_converged(d, "density");
+	}
+	pop_where(d, done, p_all);
+	ck_assert_int_eq(lfd_barrier(d), 0);
+	struct lfd_stats st = tu_stats(d);
+	ck_assert_msg(st.buckets == td_target_buckets(0),
+		      "emptied: %zu buckets, want %zu", st.buckets,
+		      td_target_buckets(0));
+	ck_assert_int_eq(lfd_destroy(d), 0);
+}
+END_TEST
+
 START_TEST(test_fixed_size)
 {
 	static const size_t caps[] = { 0, 1000 };
@@ -437,6 +470,7 @@ static Suite *resize_suite(void)
 	TCase *tc = tcase_create("resize");
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_grow_and_shrink_millions);
+	tcase_add_test(tc, test_density);
 	tcase_add_test(tc, test_fixed_size);
 	tcase_add_test(tc, test_max_capacity);
 	tcase_add_test(tc, test_capacity_presizes);

@@ -45,6 +45,8 @@
 
 #include <lfdict.h>
 
+#include "density.h"
+
 /* ------------------------------------------------------------------ */
 /* the RCU flavour of the tests' dictionaries                          */
 
@@ -649,10 +651,8 @@ static inline void tu_log_stats(const char *what, const struct lfd_stats *st)
 }
 
 /* After lfd_barrier() with no concurrent call: the bucket count has
- * converged to the load the count asks for:
- *   buckets >= count/2 (load <= 2 per bucket) unless capped by max_buckets,
- *   buckets <= max(min_buckets, 8 * count),
- * min_buckets <= buckets <= max_buckets, a power of two, nothing queued. */
+ * converged to what the count asks for (tests/density.h), within
+ * [min_buckets, max_buckets], a power of two, nothing queued. */
 static inline void tu_assert_converged(struct lfd *d, const char *what)
 {
 	struct lfd_stats st = tu_stats(d);
@@ -667,16 +667,12 @@ static inline void tu_assert_converged(struct lfd *d, const char *what)
 			      st.buckets <= st.max_buckets,
 		      "%s: buckets %zu outside [min %zu, max %zu]", what,
 		      st.buckets, st.min_buckets, st.max_buckets);
-	size_t need = (count + 1) / 2;
-	if (need > st.max_buckets)
-		need = st.max_buckets;
+	size_t need, cap;
+	td_converged_range(&st, count, &need, &cap);
 	ck_assert_msg(st.buckets >= need,
 		      "%s: not grown: buckets %zu for count %zu (want >= %zu, "
 		      "max_buckets %zu)",
 		      what, st.buckets, count, need, st.max_buckets);
-	size_t cap = count > SIZE_MAX / 8 ? SIZE_MAX : 8 * count;
-	if (cap < st.min_buckets)
-		cap = st.min_buckets;
 	ck_assert_msg(st.buckets <= cap,
 		      "%s: not shrunk: buckets %zu for count %zu (want <= %zu, "
 		      "min_buckets %zu)",

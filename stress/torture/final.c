@@ -44,6 +44,23 @@ static int final_fn(void *arg, const void *key, size_t len, void *value)
 	return 0;
 }
 
+size_t quiescent_check(const char *what, struct lfd_stats *st)
+{
+	size_t cnt = 0, need, cap;
+
+	lfd_stats(D, st);
+	lfd_count(D, &cnt);
+	long net = atomic_load(&net_count);
+	CHECK((long)cnt == net, "%s: count %zu at quiescence, expected %ld",
+	      what, cnt, net);
+	td_converged_range(st, cnt, &need, &cap);
+	CHECK(st->buckets >= need && st->buckets <= cap && !st->resizing,
+	      "%s: resize did not converge: buckets %zu for count %zu (want "
+	      "[%zu, %zu]), resizing %d", what, st->buckets, cnt, need, cap,
+	      st->resizing);
+	return cnt;
+}
+
 /* The checks; returns the values and allocations leaked. */
 long final_checks(void)
 {
@@ -51,19 +68,7 @@ long final_checks(void)
 	int rc = lfd_barrier(D);
 	CHECK(rc == 0, "lfd_barrier returned %d", rc);
 	struct lfd_stats st;
-	size_t cnt = 0;
-	lfd_stats(D, &st);
-	lfd_count(D, &cnt);
-	long net = atomic_load(&net_count);
-	CHECK((long)cnt == net, "count %zu at quiescence, expected %ld", cnt,
-	      net);
-	size_t need = cnt; /* count <= buckets (lfd_barrier) */
-	if (need > st.max_buckets)
-		need = st.max_buckets;
-	size_t cap = 8 * cnt < st.min_buckets ? st.min_buckets : 8 * cnt;
-	CHECK(st.buckets >= need && st.buckets <= cap && !st.resizing,
-	      "resize did not converge: buckets %zu for count %zu (want [%zu, "
-	      "%zu]), resizing %d", st.buckets, cnt, need, cap, st.resizing);
+	size_t cnt = quiescent_check("end", &st);
 	printf("  end: count %zu buckets %zu (min %zu max %zu) grows %" PRIu64
 	       " shrinks %" PRIu64 "\n", cnt, st.buckets, st.min_buckets,
 	       st.max_buckets, st.grows, st.shrinks);

@@ -197,20 +197,7 @@ static void storm_check(struct worker *w, const char *what)
 		int rc = lfd_barrier(D);
 		CHECK(rc == 0, "lfd_barrier returned %d", rc);
 		struct lfd_stats st;
-		size_t cnt = 0;
-		lfd_stats(D, &st);
-		lfd_count(D, &cnt);
-		long net = atomic_load(&net_count);
-		CHECK((long)cnt == net, "%s: count %zu at quiescence, expected "
-		      "%ld", what, cnt, net);
-		size_t need = cnt; /* count <= buckets (lfd_barrier) */
-		if (need > st.max_buckets)
-			need = st.max_buckets;
-		size_t cap = 8 * cnt < st.min_buckets ? st.min_buckets : 8 * cnt;
-		CHECK(st.buckets >= need && st.buckets <= cap && !st.resizing,
-		      "%s: resize did not converge: buckets %zu for count %zu "
-		      "(want [%zu, %zu]), resizing %d", what, st.buckets, cnt,
-		      need, cap, st.resizing);
+		size_t cnt = quiescent_check(what, &st);
 		if (O.verbose)
 			printf("  storm %s: count %zu buckets %zu grows %" PRIu64
 			       " shrinks %" PRIu64 "\n", what, cnt, st.buckets,
@@ -237,10 +224,11 @@ static void shrink_linger(struct worker *w)
 	for (unsigned i = 0;; i++) {
 		if (i % 64 == 0) {
 			struct lfd_stats st;
+			size_t need, cap;
 
 			lfd_stats(D, &st);
-			if ((!st.resizing && (st.buckets <= st.min_buckets ||
-					      8 * st.count >= st.buckets)) ||
+			td_converged_range(&st, st.count, &need, &cap);
+			if ((!st.resizing && st.buckets <= cap) ||
 			    now() > deadline)
 				break;
 		}

@@ -60,8 +60,9 @@ void *monitor_main(void *arg)
 		double t = now();
 		struct lfd_stats st;
 		lfd_stats(D, &st);
-		size_t need = st.count > st.max_buckets ? st.max_buckets
-							 : st.count;
+		size_t need = td_target_buckets(st.count);
+		if (need > st.max_buckets)
+			need = st.max_buckets;
 		int lag = log2ceil(need) - log2ceil(st.buckets);
 		if (lag > max_lag)
 			max_lag = lag;

@@ -41,6 +41,7 @@
 #include <lfdict.h>
 
 #include "lincheck.h"
+#include "../../tests/density.h"
 
 #define RLX memory_order_relaxed
 
@@ -314,5 +315,9 @@ void h_fork_lock(bool lock);
 /* final checks (final.c)                                              */
 
 long final_checks(void);
+/* After lfd_barrier, with no other call running: the count equals the
+ * torture's own (net_count) and the bucket count fits it
+ * (tests/density.h).  Returns the count, *st the stats. */
+size_t quiescent_check(const char *what, struct lfd_stats *st);
 
 #endif
