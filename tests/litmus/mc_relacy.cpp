@@ -141,6 +141,9 @@ template <class T> struct mc_plain {
 /* one bucket node per grow chunk, so that two threads share a grow of two
  * nodes (mc_grow_help) */
 #define LFD_RESIZE_CHUNK 1u
+/* and one bucket per entry at every size (no sparse small index): the
+ * scenarios place their keys in a table of 1 to 4 buckets */
+#define LFD_SPARSE_LOG 0u
 #include "../../lib/buckets.c"
 #include "../../lib/items.c"
 #include "../../lib/reclaim.c"
