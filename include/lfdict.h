@@ -222,9 +222,12 @@ struct lfd_config {
 	void *(*alloc)(size_t size, void *arg);
 	void (*free)(void *ptr, size_t size, void *arg);
 	void *alloc_arg;
-	/* Hash function, or NULL for the default: SipHash-1-3 keyed with a
-	 * random per-dictionary seed, so that whoever chooses keys without
-	 * knowing the seed cannot make chains long.  A caller's function must
+	/* Hash function, or NULL for the default: a keyed pseudorandom
+	 * function under random per-dictionary keys -- AES-128 of the key
+	 * padded to a block for keys of up to 15 bytes where the CPU has AES
+	 * instructions (x86-64 with AES-NI), SipHash-1-3 for every other key
+	 * -- so that whoever chooses keys without knowing the seed cannot
+	 * make chains long.  A caller's function must
 	 * return the same value for equal keys.  lfdict folds the 64-bit value
 	 * to 32 bits by multiplying it by 2^64/phi and keeping the top half
 	 * (Fibonacci hashing), which picks the bucket and the list order:

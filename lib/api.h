@@ -59,15 +59,23 @@ static inline bool lfd_key_valid(const void *key, size_t len)
 	return !((key == NULL && len != 0) || len > LFD_KEY_MAX);
 }
 
-/* The split-order key of a key: its hash (the caller's function, or
- * SipHash-1-3 keyed with the dictionary's seed), folded.  Always inlined:
+/* The split-order key of a key: its hash (the caller's function, or the
+ * default keyed hash: AES-128 for keys of up to 15 bytes where the CPU has
+ * it, SipHash-1-3 otherwise; hash.h), folded.  Always inlined:
  * on the path of every call on a key. */
 static inline __attribute__((always_inline)) uint32_t
 lfd_key_so(const struct lfd *d, const void *key, size_t len)
 {
-	uint64_t h = d->hash ? d->hash(key, len, d->hash_arg)
-			     : lfd_sip13(d->sip13, key, len);
+	uint64_t h;
 
+	if (d->hash)
+		h = d->hash(key, len, d->hash_arg);
+#ifdef LFD_HAVE_AES
+	else if (len <= LFD_AES_MAX && d->aes_short)
+		h = lfd_aes_short(d->aes_rk, key, len);
+#endif
+	else
+		h = lfd_sip13(d->sip13, key, len);
 	return lfd_so_entry(h);
 }
 

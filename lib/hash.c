@@ -20,6 +20,24 @@
  * up to 16 bytes without loops.  Both compute SipHash-1-3 keyed by the
  * seed, so the argument above holds for either; tests/test_internal.c
  * checks that they agree and match published vectors.
+ *
+ * Keys of up to 15 bytes, on x86-64 CPUs with the AES instructions, take
+ * AES-128 instead (FIPS-197, "Advanced Encryption Standard", NIST 2001)
+ * under a second random 128-bit key: the block is the key's bytes, zeros,
+ * and the key's length in byte 15, so distinct keys are distinct blocks;
+ * the hash is the ciphertext's first 8 bytes.  The flooding argument
+ * needs of the hash what it needs of SipHash: that someone who does not
+ * know the key cannot tell it from a random function.  AES-128 is a
+ * pseudorandom permutation, and a random permutation of 2^128 blocks
+ * cannot be told from a random function with fewer than about 2^64
+ * queries (the PRP/PRF switching lemma; Bellare and Rogaway, "The security
+ * of triple encryption and a framework for code-based game-playing
+ * proofs", EUROCRYPT 2006, lemma 1).  Why: an 8-byte key's SipHash-1-3 is
+ * about 90 instructions and AES-128 about 25, and where gets are waiting
+ * for cache misses (a big table) the fewer instructions let more gets'
+ * misses overlap (doc/performance.md).  tests/test_internal.c checks this
+ * code against FIPS-197's vectors (appendices A.1, B and C.1) and its
+ * block layout against a byte-by-byte construction.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -29,6 +47,11 @@
 #include <unistd.h>
 
 #include "hash.h"
+
+#ifdef LFD_HAVE_AES
+#include <cpuid.h>
+#include <wmmintrin.h>
+#endif
 
 /* SipHash's initialization: the key XOR "somepseudorandomlygeneratedbytes". */
 static inline struct lfd_sip lfd_sip_init(const uint64_t key[2])
@@ -111,6 +134,109 @@ uint64_t lfd_sip13_long(const uint64_t st[4], const void *data, size_t len)
 	lfd_sip13_word(&s, last);
 	return lfd_sip13_final(&s);
 }
+
+#ifdef LFD_HAVE_AES
+bool lfd_aes_usable(void)
+{
+	unsigned int a, b, c, d;
+
+	return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_AES) != 0;
+}
+
+#define LFD_AES_TARGET __attribute__((target("aes,sse2")))
+
+static LFD_AES_TARGET inline __m128i lfd_aes_rk(const unsigned char rk[11][16],
+						 int i)
+{
+	return _mm_loadu_si128((const __m128i *)(const void *)rk[i]);
+}
+
+/* The next round key from k and AESKEYGENASSIST's output for k (FIPS-197
+ * 5.2, key words w[i] = w[i-4] ^ w[i-1], and the first of four also
+ * ^ SubWord(RotWord(w[i-1])) ^ Rcon: word 3 of the assist).  The two
+ * shifted XORs make word j of k the XOR of k's words 0..j. */
+static LFD_AES_TARGET inline __m128i lfd_aes_next_key(__m128i k, __m128i assist)
+{
+	assist = _mm_shuffle_epi32(assist, 0xff);
+	k = _mm_xor_si128(k, _mm_slli_si128(k, 4));
+	k = _mm_xor_si128(k, _mm_slli_si128(k, 8));
+	return _mm_xor_si128(k, assist);
+}
+
+/* (AESKEYGENASSIST takes its round constant as an immediate.) */
+#define LFD_AES_EXPAND(i, rcon)                                               \
+	do {                                                                  \
+		k = lfd_aes_next_key(k, _mm_aeskeygenassist_si128(k, rcon));  \
+		_mm_storeu_si128((__m128i *)(void *)rk[i], k);                \
+	} while (0)
+
+LFD_AES_TARGET void lfd_aes_prepare(unsigned char rk[11][16],
+				    const uint64_t key[2])
+{
+	__m128i k = _mm_set_epi64x((long long)key[1], (long long)key[0]);
+
+	_mm_storeu_si128((__m128i *)(void *)rk[0], k);
+	LFD_AES_EXPAND(1, 0x01);
+	LFD_AES_EXPAND(2, 0x02);
+	LFD_AES_EXPAND(3, 0x04);
+	LFD_AES_EXPAND(4, 0x08);
+	LFD_AES_EXPAND(5, 0x10);
+	LFD_AES_EXPAND(6, 0x20);
+	LFD_AES_EXPAND(7, 0x40);
+	LFD_AES_EXPAND(8, 0x80);
+	LFD_AES_EXPAND(9, 0x1b);
+	LFD_AES_EXPAND(10, 0x36);
+}
+
+/* The cipher (FIPS-197 5.1): the first round key XORed in, nine rounds,
+ * the last round without MixColumns.  Written out: the round keys' loads
+ * do not wait for the block, so they issue ahead of the rounds. */
+static LFD_AES_TARGET inline __m128i lfd_aes_block(const unsigned char rk[11][16],
+						    __m128i b)
+{
+	b = _mm_xor_si128(b, lfd_aes_rk(rk, 0));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 1));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 2));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 3));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 4));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 5));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 6));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 7));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 8));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 9));
+	return _mm_aesenclast_si128(b, lfd_aes_rk(rk, 10));
+}
+
+LFD_AES_TARGET void lfd_aes_encrypt(const unsigned char rk[11][16],
+				    const unsigned char in[16],
+				    unsigned char out[16])
+{
+	__m128i b = _mm_loadu_si128((const __m128i *)(const void *)in);
+
+	_mm_storeu_si128((__m128i *)(void *)out, lfd_aes_block(rk, b));
+}
+
+/* The block: bytes 0-7 the key's first 8 (or all of a shorter key, zeros
+ * after), bytes 8-14 the rest from an overlapping load of the key's last 8
+ * bytes shifted down past the 8 already taken, byte 15 the length; no load
+ * reads past the key's end. */
+LFD_AES_TARGET uint64_t lfd_aes_short(const unsigned char rk[11][16],
+				      const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t lo, hi = (uint64_t)len << 56;
+
+	if (len < 8) {
+		lo = lfd_sip_bytes7(p, len);
+	} else {
+		lo = lfd_le64(p);
+		if (len > 8)
+			hi |= lfd_le64(p + len - 8) >> (8 * (16 - len));
+	}
+	return (uint64_t)_mm_cvtsi128_si64(
+		lfd_aes_block(rk, _mm_set_epi64x((long long)hi, (long long)lo)));
+}
+#endif /* LFD_HAVE_AES */
 
 /*
  * 128 random bits from the kernel.  If getrandom and /dev/urandom both

@@ -32,6 +32,34 @@ LFD_HIDDEN void lfd_sip13_prepare(uint64_t st[4], const uint64_t seed[2]);
 LFD_HIDDEN uint64_t lfd_sip13_long(const uint64_t st[4], const void *data,
 				   size_t len);
 
+/*
+ * AES-128 for keys of up to 15 bytes, where the CPU has the AES
+ * instructions (x86-64 with AES-NI; elsewhere, and on CPUs without them,
+ * every key takes SipHash-1-3).  The key's bytes, zeros, and its length in
+ * the last byte make one 16-byte block, encrypted under the dictionary's
+ * second random key; the hash is the ciphertext's first 8 bytes (hash.c's
+ * header says why that keeps the flooding argument).  Out of line: the
+ * instructions need the function's target attribute, which a caller
+ * without it cannot inline.
+ */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define LFD_HAVE_AES 1
+/* Whether this CPU has the AES instructions (cpuid). */
+LFD_HIDDEN bool lfd_aes_usable(void);
+/* rk = the FIPS-197 key expansion of the 16-byte key (little-endian words
+ * key[0], key[1]).  Only where lfd_aes_usable. */
+LFD_HIDDEN void lfd_aes_prepare(unsigned char rk[11][16],
+				const uint64_t key[2]);
+/* out = AES-128 of in under the expanded key rk. */
+LFD_HIDDEN void lfd_aes_encrypt(const unsigned char rk[11][16],
+				const unsigned char in[16],
+				unsigned char out[16]);
+/* The hash of data[0..len), len <= 15. */
+LFD_HIDDEN uint64_t lfd_aes_short(const unsigned char rk[11][16],
+				  const void *data, size_t len);
+#define LFD_AES_MAX 15u
+#endif
+
 static inline uint64_t lfd_rotl64(uint64_t x, unsigned int b)
 {
 	return (x << b) | (x >> (64 - b));

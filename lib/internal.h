@@ -198,6 +198,11 @@ struct lfd {
 	void *hash_arg;
 	uint64_t seed[2];
 	uint64_t sip13[4]; /* SipHash-1-3 keyed by seed, prepared (hash.h) */
+	/* AES-128 round keys under a second random key, for keys of up to 15
+	 * bytes where the CPU has AES instructions (hash.h); aes_short says
+	 * whether they are in use */
+	unsigned char aes_rk[11][16];
+	int aes_short;
 	void (*value_free)(void *value, void *arg);
 	void *value_free_arg;
 	void *(*alloc)(size_t size, void *arg);

@@ -316,6 +316,16 @@ LFD_EXPORT struct lfd *lfd_new(const struct lfd_config *cfg)
 	if (d->hash == NULL) {
 		lfd_seed_init(d->seed);
 		lfd_sip13_prepare(d->sip13, d->seed);
+#ifdef LFD_HAVE_AES
+		if (lfd_aes_usable()) {
+			uint64_t k[2];
+
+			lfd_seed_init(k);
+			lfd_aes_prepare(d->aes_rk, k);
+			memset(k, 0, sizeof(k));
+			d->aes_short = 1;
+		}
+#endif
 	}
 	d->value_free = cfg->value_free;
 	d->value_free_arg = cfg->value_free_arg;

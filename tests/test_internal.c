@@ -1,13 +1,15 @@
 /*
  * test_internal.c - white-box checks of lib/ helpers the public API cannot
  * observe: SipHash against published test vectors (and the inline
- * SipHash-1-3 of every call against the generic one), the split-order
+ * SipHash-1-3 of every call against the generic one), AES-128 against
+ * FIPS-197's and the short-key hash against its block layout, the split-order
  * keys (the fold, bucket keys, parents, segment places), and the encoding
  * of links to bucket nodes.  It includes lib/hash.h and lib/solist.h on purpose (and links lib/hash.c
  * directly); every other test uses only <lfdict.h>.
  */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -228,6 +230,109 @@ START_TEST(entry_links)
 }
 END_TEST
 
+#ifdef LFD_HAVE_AES
+/* Bytes from hex. */
+static void hex16(const char *h, unsigned char out[16])
+{
+	for (int i = 0; i < 16; i++) {
+		unsigned int b;
+
+		ck_assert(sscanf(h + 2 * i, "%2x", &b) == 1);
+		out[i] = (unsigned char)b;
+	}
+}
+
+/* The 16-byte key as lfd_aes_prepare takes it: two little-endian words. */
+static void key_words(const unsigned char k[16], uint64_t w[2])
+{
+	memcpy(&w[0], k, 8);
+	memcpy(&w[1], k + 8, 8);
+}
+
+/* FIPS-197's AES-128 examples: the key expansion's last round key
+ * (appendix A.1), the cipher example (appendix B) and the example vector
+ * (appendix C.1). */
+START_TEST(aes128_fips197_vectors)
+{
+	static const char *const v[][3] = {
+		{ "2b7e151628aed2a6abf7158809cf4f3c",
+		  "3243f6a8885a308d313198a2e0370734",
+		  "3925841d02dc09fbdc118597196a0b32" },
+		{ "000102030405060708090a0b0c0d0e0f",
+		  "00112233445566778899aabbccddeeff",
+		  "69c4e0d86a7b0430d8cdb78070b4c55a" },
+	};
+	unsigned char rk[11][16], k[16], in[16], out[16], want[16];
+	uint64_t w[2];
+
+	if (!lfd_aes_usable()) {
+		printf("aes128_fips197_vectors: this CPU has no AES "
+		       "instructions; every key takes SipHash-1-3 (checked "
+		       "above)\n");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		hex16(v[i][0], k);
+		hex16(v[i][1], in);
+		hex16(v[i][2], want);
+		key_words(k, w);
+		lfd_aes_prepare(rk, w);
+		lfd_aes_encrypt(rk, in, out);
+		ck_assert(memcmp(out, want, 16) == 0);
+		if (i == 0) {
+			hex16("d014f9a8c9ee2589e13f0cc8b6630ca6", want);
+			ck_assert(memcmp(rk[10], want, 16) == 0);
+		}
+	}
+}
+END_TEST
+
+/* lfd_aes_short of every length 0..15 equals AES-128 of the block built
+ * byte by byte (the key, zeros, the length in byte 15), first 8 bytes
+ * little-endian; keys placed against an inaccessible page on either side
+ * (an over-read faults), random keys from lfd_seed_init. */
+START_TEST(aes_short_matches_block)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char *map, *lo, *hi, rk[11][16];
+	uint64_t rs = 0x6165732d73686f72u, key[2];
+
+	if (!lfd_aes_usable())
+		return; /* said by aes128_fips197_vectors */
+	map = mmap(NULL, 3 * (size_t)page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(map != MAP_FAILED);
+	ck_assert(mprotect(map, (size_t)page, PROT_NONE) == 0);
+	ck_assert(mprotect(map + 2 * page, (size_t)page, PROT_NONE) == 0);
+	lo = map + page;
+	hi = map + 2 * page;
+	for (int round = 0; round < 200; round++) {
+		lfd_seed_init(key);
+		lfd_aes_prepare(rk, key);
+		for (size_t len = 0; len <= LFD_AES_MAX; len++) {
+			unsigned char block[16] = { 0 }, out[16];
+			uint64_t want;
+
+			for (size_t i = 0; i < len; i++)
+				block[i] = (unsigned char)mix_next(&rs);
+			block[15] = (unsigned char)len;
+			lfd_aes_encrypt(rk, block, out);
+			want = 0;
+			for (int i = 7; i >= 0; i--)
+				want = want << 8 | out[i];
+			memcpy(lo, block, len);
+			memcpy(hi - len, block, len);
+			ck_assert_uint_eq(lfd_aes_short(rk, lo, len), want);
+			ck_assert_uint_eq(lfd_aes_short(rk, hi - len, len), want);
+		}
+		ck_assert_uint_eq(lfd_aes_short(rk, NULL, 0),
+				  lfd_aes_short(rk, lo, 0));
+	}
+	munmap(map, 3 * (size_t)page);
+}
+END_TEST
+#endif
+
 int main(void)
 {
 	Suite *s = suite_create("internal");
@@ -240,6 +345,10 @@ int main(void)
 	tcase_add_test(tc, siphash13_fast_matches_reference);
 	tcase_add_test(tc, siphash13_keyed);
 	tcase_add_test(tc, seed_differs);
+#ifdef LFD_HAVE_AES
+	tcase_add_test(tc, aes128_fips197_vectors);
+	tcase_add_test(tc, aes_short_matches_block);
+#endif
 	tcase_add_test(tc, split_order_keys);
 	tcase_add_test(tc, entry_links);
 	suite_add_tcase(s, tc);
