@@ -15,7 +15,8 @@
  * 8-byte values val(key) = key ^ VAL_XOR, and, where it takes one, the same
  * hash: the murmur3 64-bit finalizer of the key (bench_hash).  lfdict runs
  * with that hash (lfdict-h: apples to apples) and with its default keyed
- * SipHash-1-3 (lfdict: what users get).
+ * hash (lfdict: what users get; AES-128 for these keys where the CPU has
+ * AES instructions, SipHash-1-3 elsewhere).
  *
  * Workloads (keys drawn uniformly by a per-thread xorshift generator):
  *   R  100% get of present keys (ids in [0, N)); every value checked.

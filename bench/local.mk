@@ -55,7 +55,8 @@ bench_lfd_bench_LINK = $(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) \
 	$(LIBTOOLFLAGS) --mode=link $(CCLD) $(bench_lfd_bench_CFLAGS) \
 	$(CFLAGS) $(AM_LDFLAGS) $(LDFLAGS) -o $@
 endif
-EXTRA_DIST += bench/run.sh bench/report.py bench/profile.sh bench/ab.sh \
+EXTRA_DIST += bench/run.sh bench/report.py bench/targets.py bench/profile.sh \
+	bench/ab.sh \
 	bench/peer_cxx.hh
 
 BENCH_OUT ?= bench-results

@@ -1,9 +1,10 @@
 /*
  * bench/peer_lfdict.c - lfd-bench's adapter for lfdict itself: lfdict-h
- * (the peers' hash), lfdict (defaults: keyed SipHash-1-3), and the
- * diagnostics lfdict-memb (urcu-memb flavour) and lfdict-sparse (presized
- * to capacity 4N).  Uses lfdict.h, liburcu-memb (the flavour) and
- * bench/peer.h.
+ * (the peers' hash), lfdict (defaults: the keyed hash, AES-128 or
+ * SipHash-1-3), and the diagnostics lfdict-memb (urcu-memb flavour) and
+ * lfdict-sparse (presized to capacity 4N: four times the buckets the
+ * default gives N entries).  Uses lfdict.h, liburcu-memb (the flavour)
+ * and bench/peer.h.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -27,8 +28,8 @@ static uint64_t lfd_cb_hash(const void *key, size_t len, void *arg)
 }
 
 /* variant 0: defaults; 1: the peers' hash; 2: and urcu-memb; 3: the
- * peers' hash and an index presized for n entries at a quarter of the
- * default load (capacity 4n: at most 0.5 entries per bucket). */
+ * peers' hash and an index presized for 4n entries (capacity 4n: a
+ * quarter of the default load for n). */
 static void *lfdx_create(int variant, size_t n)
 {
 	struct lfd_config cfg;
@@ -194,7 +195,7 @@ const struct impl peer_lfdict[] = {
 	  lfd_create_h, lfdx_destroy, nop_thread, nop_thread, lfdx_get,
 	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0, 0,
 	  lfdx_get_many },
-	{ "lfdict", "lfdict defaults: keyed SipHash-1-3, urcu-bp",
+	{ "lfdict", "lfdict defaults: keyed hash (AES-128 for keys <= 15 bytes where the CPU has it, else SipHash-1-3), urcu-bp",
 	  lfd_create_default, lfdx_destroy, nop_thread, nop_thread, lfdx_get,
 	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0, 0,
 	  lfdx_get_many },
@@ -202,7 +203,7 @@ const struct impl peer_lfdict[] = {
 	  lfd_create_memb, lfdx_destroy, memb_enter, memb_exit, lfdx_get,
 	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0, 0,
 	  lfdx_get_many },
-	{ "lfdict-sparse", "diagnostic: lfdict-h presized to capacity 4N (<= 0.5 entries per bucket)",
+	{ "lfdict-sparse", "diagnostic: lfdict-h presized to capacity 4N (4x the buckets the default gives N)",
 	  lfd_create_sparse, lfdx_destroy, nop_thread, nop_thread, lfdx_get,
 	  lfdx_insert, lfdx_pop, lfdx_incr, lfdx_quiesce, lfdx_size, 0, 0,
 	  lfdx_get_many },
