@@ -203,9 +203,11 @@ START_TEST(test_density)
 	static const uint64_t at[] = { 0,    1,	    3,	   1000,  2048,
 				       2049, 8192,  8193,  20000, 32768,
 				       32769, 100000 };
-	struct lfd *d = lfd_new(NULL);
+	struct lfd_config c;
 	uint64_t done = 0;
 
+	tu_cfg_init(&c); /* the tests' flavour (pthread RCU under TSan) */
+	struct lfd *d = lfd_new(&c);
 	ck_assert_ptr_nonnull(d);
 	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
 		insert_range(d, done, at[i]);
