@@ -65,6 +65,14 @@ struct lit_payload {
 	int a, b; /* plain fields, published through the dictionary */
 };
 
+/* Fill a payload's plain fields before it is published; returns it. */
+static struct lit_payload *lit_fill(struct lit_payload *p, int a, int b)
+{
+	p->a = a;
+	p->b = b;
+	return p;
+}
+
 static const uint64_t KA = 1, KB = 2, KM = 3;
 #define K(k) ((const void *)((k) == 1 ? &KA : (k) == 2 ? &KB : &KM)), \
 	sizeof(uint64_t)
@@ -125,16 +133,13 @@ static struct lit_payload lit_pl[1];
 static void mp_setup(struct lit_ctx *c)
 {
 	lit_apart(c);
-	lit_pl[0].a = 0;
-	lit_pl[0].b = 0;
+	lit_fill(&lit_pl[0], 0, 0);
 }
 static void mp_thread(struct lit_ctx *c, int t, long round)
 {
 	(void)round;
 	if (t == 0) {
-		lit_pl[0].a = 1;
-		lit_pl[0].b = 2;
-		lfd_insert(c->d, K(KA), &lit_pl[0], NULL);
+		lfd_insert(c->d, K(KA), lit_fill(&lit_pl[0], 1, 2), NULL);
 		lfd_insert(c->d, K(KB), tu_v(1), NULL);
 	} else {
 		c->r[1][0] = lfd_get(c->d, K(KB), NULL);
@@ -169,12 +174,8 @@ static void mpm_thread(struct lit_ctx *c, int t, long round)
 {
 	(void)round;
 	if (t == 0) {
-		lit_plm[0].a = 1;
-		lit_plm[0].b = 2;
-		lfd_set(c->d, K(KA), &lit_plm[0], NULL);
-		lit_plm[1].a = 3;
-		lit_plm[1].b = 4;
-		lfd_insert(c->d, K(KB), &lit_plm[1], NULL);
+		lfd_set(c->d, K(KA), lit_fill(&lit_plm[0], 1, 2), NULL);
+		lfd_insert(c->d, K(KB), lit_fill(&lit_plm[1], 3, 4), NULL);
 	} else {
 		const void *keys[2] = { &KB, &KA };
 		const size_t lens[2] = { sizeof KB, sizeof KA };
@@ -239,9 +240,8 @@ static void mpu_thread(struct lit_ctx *c, int t, long round)
 {
 	(void)round;
 	if (t == 0) {
-		lit_plu[0].a = 1;
-		lit_plu[0].b = 2;
-		lfd_update(c->d, K(KA), lu_store, NULL, &lit_plu[0]);
+		lfd_update(c->d, K(KA), lu_store, NULL,
+			   lit_fill(&lit_plu[0], 1, 2));
 		lfd_update(c->d, K(KB), lu_store, NULL, tu_v(1));
 	} else {
 		struct lu_seen b = { 0, 1 }, a = { 0, 1 };
@@ -441,9 +441,7 @@ static void cad_thread(struct lit_ctx *c, int t, long round)
 {
 	(void)round;
 	if (t == 0) {
-		lit_plc[0].a = 1;
-		lit_plc[0].b = 2;
-		lfd_set(c->d, K(KA), &lit_plc[0], NULL);
+		lfd_set(c->d, K(KA), lit_fill(&lit_plc[0], 1, 2), NULL);
 	} else {
 		c->r[1][0] = lfd_cad(c->d, K(KA), tu_v(7), &c->v[1][0]);
 		if (c->r[1][0] == -EAGAIN) {
@@ -583,12 +581,8 @@ static void mps_thread(struct lit_ctx *c, int t, long round)
 		 * it (without it, nearly every round ran one call first). */
 		for (volatile long i = 0; i < round % 512; i++)
 			;
-		lit_pls[0].a = 1;
-		lit_pls[0].b = 2;
-		lfd_insert(c->d, K(KA), &lit_pls[0], NULL);
-		lit_pls[1].a = 3;
-		lit_pls[1].b = 4;
-		lfd_insert(c->d, K(KB), &lit_pls[1], NULL);
+		lfd_insert(c->d, K(KA), lit_fill(&lit_pls[0], 1, 2), NULL);
+		lfd_insert(c->d, K(KB), lit_fill(&lit_pls[1], 3, 4), NULL);
 	} else {
 		uint64_t pos = LFD_SCAN_START;
 
