@@ -82,6 +82,16 @@ static void usage(FILE *f)
 "SIGINT or SIGTERM: stop accepting, close connections, free everything.\n");
 }
 
+/* *v = the decimal number s, if it is one in [lo, hi]. */
+static bool parse_long(const char *s, long lo, long hi, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return end != s && *end == '\0' && errno == 0 && *v >= lo && *v <= hi;
+}
+
 static int parse_args(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -102,14 +112,12 @@ static int parse_args(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
-	char *end;
 	long v;
 
 	while ((ch = getopt_long(argc, argv, "p:l:t:c:m:I:P:R:FCMvh", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
-			v = strtol(optarg, &end, 10);
-			if (*end || v < 0 || v > 65535)
+			if (!parse_long(optarg, 0, 65535, &v))
 				goto bad;
 			opt.port = (int)v;
 			break;
@@ -117,20 +125,17 @@ static int parse_args(int argc, char **argv)
 			opt.listen_addr = optarg;
 			break;
 		case 't':
-			v = strtol(optarg, &end, 10);
-			if (*end || v < 1 || v > 256)
+			if (!parse_long(optarg, 1, 256, &v))
 				goto bad;
 			opt.threads = (int)v;
 			break;
 		case 'c':
-			v = strtol(optarg, &end, 10);
-			if (*end || v < 1 || v > 1000000)
+			if (!parse_long(optarg, 1, 1000000, &v))
 				goto bad;
 			opt.max_conns = v;
 			break;
 		case 'm':
-			v = strtol(optarg, &end, 10);
-			if (*end || v < 1 || v > 1024 * 1024)
+			if (!parse_long(optarg, 1, 1024 * 1024, &v))
 				goto bad;
 			opt.mem_limit = (size_t)v << 20;
 			break;
@@ -143,8 +148,7 @@ static int parse_args(int argc, char **argv)
 			opt.port_file = optarg;
 			break;
 		case 'R':
-			v = strtol(optarg, &end, 10);
-			if (*end || v < 1 || v > 1000000)
+			if (!parse_long(optarg, 1, 1000000, &v))
 				goto bad;
 			opt.reqs_per_event = (int)v;
 			break;

@@ -589,20 +589,25 @@ static void process_line(struct conn *c, char *line, size_t len)
 	size_t w = 0;
 	while (w < len && line[w] == ' ')
 		w++;
-	if (len - w >= 4 && memcmp(line + w, "get ", 4) == 0) {
-		cmd_get(c, line + w + 4, len - w - 4, false);
-		return;
-	}
-	if (len - w >= 5 && memcmp(line + w, "gets ", 5) == 0) {
-		cmd_get(c, line + w + 5, len - w - 5, true);
-		return;
-	}
-	if (len - w >= 4 && memcmp(line + w, "gat ", 4) == 0) {
-		cmd_gat(c, line + w + 4, len - w - 4, false);
-		return;
-	}
-	if (len - w >= 5 && memcmp(line + w, "gats ", 5) == 0) {
-		cmd_gat(c, line + w + 5, len - w - 5, true);
+	static const struct {
+		const char *word; /* with its space */
+		size_t n;
+		bool touch, cas; /* gat(s) / get(s); gets, gats */
+	} multi[] = {
+		{ "get ", 4, false, false },
+		{ "gets ", 5, false, true },
+		{ "gat ", 4, true, false },
+		{ "gats ", 5, true, true },
+	};
+	for (size_t i = 0; i < sizeof multi / sizeof multi[0]; i++) {
+		size_t n = multi[i].n;
+
+		if (len - w < n || memcmp(line + w, multi[i].word, n) != 0)
+			continue;
+		if (multi[i].touch)
+			cmd_gat(c, line + w + n, len - w - n, multi[i].cas);
+		else
+			cmd_get(c, line + w + n, len - w - n, multi[i].cas);
 		return;
 	}
 	tokenize(line, len, &tk);
