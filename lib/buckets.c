@@ -38,8 +38,8 @@
  * until the bucket count matches the entry count at that time, and before
  * it ends re-checks the count, so the size converges
  * after any workload: with n entries it ends with B >= 2^lfd_log_for(n)
- * buckets (unless capped by max_capacity: n <= B, and 4n <= B while B is
- * at most 2^15) and, when it shrank, fewer than 2^lfd_log_for(8n + 1)
+ * buckets (unless capped by max_capacity: n <= B, and 4n <= B up to
+ * 8,192 entries) and, when it shrank, fewer than 2^lfd_log_for(8n + 1)
  * (8n >= B for big tables).  A get passes n/2B other entries on average
  * before its own, each a mispredicted branch, and a cache miss once the
  * table outgrows the cache; the bucket nodes cost 8 to 16 bytes per entry
@@ -80,9 +80,8 @@ static size_t lfd_seg_len(unsigned int i)
  * table that fits the cache a get's cost is the walk's exit branch, which
  * mispredicts whenever the get passes another entry of its bucket (at one
  * entry per bucket about a third of the gets do): four buckets per entry
- * make R at 1,000 keys 1.55x faster, and hide the keyed hash's latency
- * (the default hash then runs as fast as a 5-instruction one), for 24
- * bytes per entry more, 256 KiB at most.  In a table that outgrows the
+ * make R at 1,000 keys 1.5x faster, for 24 bytes per entry more, 256 KiB
+ * at most.  In a table that outgrows the
  * cache every entry passed is a miss too, but there the index's bytes are
  * the memory budget's (doc/performance.md).
  */

@@ -50,7 +50,6 @@
 
 #ifdef LFD_HAVE_AES
 #include <cpuid.h>
-#include <wmmintrin.h>
 #endif
 
 /* SipHash's initialization: the key XOR "somepseudorandomlygeneratedbytes". */
@@ -143,14 +142,6 @@ bool lfd_aes_usable(void)
 	return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_AES) != 0;
 }
 
-#define LFD_AES_TARGET __attribute__((target("aes,sse2")))
-
-static LFD_AES_TARGET inline __m128i lfd_aes_rk(const unsigned char rk[11][16],
-						 int i)
-{
-	return _mm_loadu_si128((const __m128i *)(const void *)rk[i]);
-}
-
 /* The next round key from k and AESKEYGENASSIST's output for k (FIPS-197
  * 5.2, key words w[i] = w[i-4] ^ w[i-1], and the first of four also
  * ^ SubWord(RotWord(w[i-1])) ^ Rcon: word 3 of the assist).  The two
@@ -186,34 +177,6 @@ LFD_AES_TARGET void lfd_aes_prepare(unsigned char rk[11][16],
 	LFD_AES_EXPAND(8, 0x80);
 	LFD_AES_EXPAND(9, 0x1b);
 	LFD_AES_EXPAND(10, 0x36);
-}
-
-/* The cipher (FIPS-197 5.1): the first round key XORed in, nine rounds,
- * the last round without MixColumns.  Written out: the round keys' loads
- * do not wait for the block, so they issue ahead of the rounds. */
-static LFD_AES_TARGET inline __m128i lfd_aes_block(const unsigned char rk[11][16],
-						    __m128i b)
-{
-	b = _mm_xor_si128(b, lfd_aes_rk(rk, 0));
-	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 1));
-	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 2));
-	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 3));
-	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 4));
-	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 5));
-	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 6));
-	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 7));
-	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 8));
-	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 9));
-	return _mm_aesenclast_si128(b, lfd_aes_rk(rk, 10));
-}
-
-LFD_AES_TARGET void lfd_aes_encrypt(const unsigned char rk[11][16],
-				    const unsigned char in[16],
-				    unsigned char out[16])
-{
-	__m128i b = _mm_loadu_si128((const __m128i *)(const void *)in);
-
-	_mm_storeu_si128((__m128i *)(void *)out, lfd_aes_block(rk, b));
 }
 
 /* The block: bytes 0-7 the key's first 8 (or all of a shorter key, zeros

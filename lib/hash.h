@@ -38,9 +38,10 @@ LFD_HIDDEN uint64_t lfd_sip13_long(const uint64_t st[4], const void *data,
  * every key takes SipHash-1-3).  The key's bytes, zeros, and its length in
  * the last byte make one 16-byte block, encrypted under the dictionary's
  * second random key; the hash is the ciphertext's first 8 bytes (hash.c's
- * header says why that keeps the flooding argument).  Out of line: the
- * instructions need the function's target attribute, which a caller
- * without it cannot inline.
+ * header says why that keeps the flooding argument).  lfd_aes_short is
+ * out of line: the instructions need the function's target attribute,
+ * which a caller without it cannot inline.  The cipher itself is inline
+ * below, for lfd_aes_short and for tests/test_internal.c's checks of it.
  */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define LFD_HAVE_AES 1
@@ -50,14 +51,39 @@ LFD_HIDDEN bool lfd_aes_usable(void);
  * key[0], key[1]).  Only where lfd_aes_usable. */
 LFD_HIDDEN void lfd_aes_prepare(unsigned char rk[11][16],
 				const uint64_t key[2]);
-/* out = AES-128 of in under the expanded key rk. */
-LFD_HIDDEN void lfd_aes_encrypt(const unsigned char rk[11][16],
-				const unsigned char in[16],
-				unsigned char out[16]);
 /* The hash of data[0..len), len <= 15. */
 LFD_HIDDEN uint64_t lfd_aes_short(const unsigned char rk[11][16],
 				  const void *data, size_t len);
 #define LFD_AES_MAX 15u
+
+#include <wmmintrin.h>
+
+#define LFD_AES_TARGET __attribute__((target("aes,sse2")))
+
+static LFD_AES_TARGET inline __m128i lfd_aes_rk(const unsigned char rk[11][16],
+						 int i)
+{
+	return _mm_loadu_si128((const __m128i *)(const void *)rk[i]);
+}
+
+/* The cipher (FIPS-197 5.1): the first round key XORed in, nine rounds,
+ * the last round without MixColumns.  Written out: the round keys' loads
+ * do not wait for the block, so they issue ahead of the rounds. */
+static LFD_AES_TARGET inline __m128i lfd_aes_block(const unsigned char rk[11][16],
+						    __m128i b)
+{
+	b = _mm_xor_si128(b, lfd_aes_rk(rk, 0));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 1));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 2));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 3));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 4));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 5));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 6));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 7));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 8));
+	b = _mm_aesenc_si128(b, lfd_aes_rk(rk, 9));
+	return _mm_aesenclast_si128(b, lfd_aes_rk(rk, 10));
+}
 #endif
 
 static inline uint64_t lfd_rotl64(uint64_t x, unsigned int b)
