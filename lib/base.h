@@ -11,6 +11,9 @@
 
 /* The dictionary's allocator (lfd_config.alloc/free, or malloc/free). */
 LFD_HIDDEN void *lfd_mem_alloc(struct lfd *d, size_t size);
+/* lfd_mem_alloc for memory the caller writes whole at once: also maps its
+ * pages in one call where it can (base.c). */
+LFD_HIDDEN void *lfd_mem_alloc_filled(struct lfd *d, size_t size);
 LFD_HIDDEN void lfd_mem_free(struct lfd *d, void *p, size_t size);
 /* This thread's number (from 1), which picks its counter and slab stripe
  * (count.c, slab.c). */

@@ -244,7 +244,7 @@ static int lfd_grow_open(struct lfd *d, bool live)
 	size_t n = lfd_seg_len(i), j;
 	struct lfd_bnode *seg;
 
-	seg = lfd_mem_alloc(d, n * sizeof(*seg));
+	seg = lfd_mem_alloc_filled(d, n * sizeof(*seg));
 	if (seg == NULL)
 		return -ENOMEM;
 	for (j = 0; j < n; j++)

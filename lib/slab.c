@@ -303,7 +303,7 @@ static struct lfd_entry *lfd_block_new(struct lfd *d, int c,
 		slots = (LFD_SLAB_BLOCK_MAX - sizeof(struct lfd_slab_block)) /
 			ssz;
 	size = sizeof(struct lfd_slab_block) + slots * ssz;
-	b = lfd_mem_alloc(d, size);
+	b = lfd_mem_alloc_filled(d, size);
 	if (b == NULL)
 		return NULL;
 	/* relaxed: as above.  Counted only once allocated, so that failed
