@@ -132,10 +132,8 @@ struct lfd_op {
 	uintptr_t first; /* what it held when chosen (lfd_bucket_for) */
 };
 
-/* Check the arguments, hash, enter the read-side section.  On error nothing
- * was entered.  Always inlined: as a call it cost lfd_get about 15 of its
- * instructions (callgrind), and the op struct stays in registers. */
-static inline __attribute__((always_inline)) int lfd_op_begin(struct lfd_op *op, struct lfd *d,
+/* Check the arguments and hash the key (lfd_op_begin's first half). */
+static inline __attribute__((always_inline)) int lfd_op_prepare(struct lfd_op *op, struct lfd *d,
 			       const void *key, size_t len)
 {
 	if (d == NULL || !lfd_key_valid(key, len))
@@ -144,11 +142,30 @@ static inline __attribute__((always_inline)) int lfd_op_begin(struct lfd_op *op,
 	op->d = d;
 	op->key = key;
 	op->klen = (uint32_t)len;
-	lfd_rcu_lock(d);
+	return 0;
+}
+
+/* Enter the section and choose the bucket, for a prepared op (again for
+ * each try of lfd_update, which hashes once). */
+static inline __attribute__((always_inline)) void lfd_op_enter(struct lfd_op *op)
+{
+	lfd_rcu_lock(op->d);
 	/* The bucket is chosen inside the section: a shrink unlinks an upper
 	 * bucket only a grace period after publishing the smaller size. */
-	op->start = lfd_bucket_for(d, op->so, &op->first);
-	return 0;
+	op->start = lfd_bucket_for(op->d, op->so, &op->first);
+}
+
+/* Check the arguments, hash, enter the read-side section.  On error nothing
+ * was entered.  Always inlined: as a call it cost lfd_get about 15 of its
+ * instructions (callgrind), and the op struct stays in registers. */
+static inline __attribute__((always_inline)) int lfd_op_begin(struct lfd_op *op, struct lfd *d,
+			       const void *key, size_t len)
+{
+	int r = lfd_op_prepare(op, d, key, len);
+
+	if (r == 0)
+		lfd_op_enter(op);
+	return r;
 }
 
 static void lfd_op_end(struct lfd_op *op)
@@ -580,10 +597,11 @@ LFD_EXPORT int lfd_update(struct lfd *d, const void *key, size_t len,
 
 	if (fn == NULL)
 		return -EINVAL;
+	r = lfd_op_prepare(&op, d, key, len);
+	if (r != 0)
+		return r;
 	for (;;) {
-		r = lfd_op_begin(&op, d, key, len);
-		if (r != 0)
-			return r;
+		lfd_op_enter(&op);
 		r = lfd_try_ask(&op, &pos, &t, fn, arg);
 		if (r < 0) { /* fn gave up: its error, nothing changed */
 			lfd_op_end(&op);
