@@ -92,10 +92,14 @@ static size_t lfd_seg_len(unsigned int i)
 
 unsigned int lfd_log_for(size_t entries)
 {
-	unsigned int log = 0;
+	/* the least log with 2^log >= entries, at most LFD_MAX_LOG */
+	unsigned int log =
+		entries <= 1 ? 0u
+			     : 64u - (unsigned int)__builtin_clzll(
+					     (unsigned long long)(entries - 1));
 
-	while (log < LFD_MAX_LOG && ((size_t)1 << log) < entries)
-		log++;
+	if (log > LFD_MAX_LOG)
+		log = LFD_MAX_LOG;
 	if (log + LFD_SPARSE_EXTRA <= LFD_SPARSE_LOG)
 		return log + LFD_SPARSE_EXTRA;
 	return log < LFD_SPARSE_LOG ? LFD_SPARSE_LOG : log;
