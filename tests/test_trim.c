@@ -11,6 +11,8 @@
  *     is right and lfd_destroy frees every byte;
  *   - the trim's allocation failing: -ENOMEM, no byte freed, no free slot
  *     lost (inserts then need no allocation at all);
+ *   - the grace period: a read-side section open when the trim takes the
+ *     free slots holds back the frees of their blocks;
  *   - bad input, -EDEADLK in a section and in a destructor, -EBUSY.
  *
  * SPDX-License-Identifier: MIT
@@ -405,6 +407,116 @@ START_TEST(test_trim_enomem)
 }
 END_TEST
 
+/*
+ * The grace period between taking the free slots and freeing their blocks
+ * (slab.c, "Trim", step 3): a read-side section open when the trim takes
+ * the slots holds the frees back until it ends.  The moment is the trim's
+ * one allocation, its sorted array of blocks (step 1, on the trimming
+ * thread): the allocator hook lets a reader thread enter lfd_read_lock
+ * and returns only once it is inside.  The reader stays in its section
+ * until the trimming thread frees something, or GP_HOLD seconds pass.  A
+ * free by the trimming thread while the reader is inside means the trim
+ * did not wait (seen failing with -DLFD_BREAK_TRIM_NO_GRACE).  The overlap
+ * is shown, not assumed: the reader was inside when the array was
+ * allocated, and the trim gave back blocks after it left.
+ */
+#define GP_HOLD 0.5
+
+struct gp_watch {
+	struct tu_alloc al;
+	struct lfd *d;
+	pthread_t trimmer;
+	atomic_int armed;  /* main: the next alloc on the trimmer is the array */
+	atomic_int go;     /* hook -> reader: enter the section */
+	atomic_int inside; /* reader: in its section */
+	atomic_int left;   /* reader: left (set before it unlocks) */
+	atomic_long frees_inside;
+	atomic_long frees_after;
+};
+
+static void *gp_alloc(size_t size, void *arg)
+{
+	struct gp_watch *w = arg;
+
+	if (atomic_load(&w->armed) && pthread_equal(pthread_self(), w->trimmer) &&
+	    atomic_exchange(&w->armed, 0)) {
+		atomic_store(&w->go, 1);
+		while (!atomic_load(&w->inside))
+			sched_yield();
+	}
+	return tu_alloc_fn(size, &w->al);
+}
+
+static void gp_free(void *ptr, size_t size, void *arg)
+{
+	struct gp_watch *w = arg;
+
+	if (ptr != NULL && atomic_load(&w->inside) && !atomic_load(&w->left) &&
+	    pthread_equal(pthread_self(), w->trimmer))
+		atomic_fetch_add(&w->frees_inside, 1);
+	else if (ptr != NULL && atomic_load(&w->left))
+		atomic_fetch_add(&w->frees_after, 1);
+	tu_free_fn(ptr, size, &w->al);
+}
+
+static void *gp_reader(void *arg)
+{
+	struct gp_watch *w = arg;
+	double end;
+
+	while (!atomic_load(&w->go))
+		sched_yield();
+	ck_assert_int_eq(lfd_read_lock(w->d), 0);
+	atomic_store(&w->inside, 1);
+	end = tu_now() + GP_HOLD;
+	while (atomic_load(&w->frees_inside) == 0 && tu_now() < end)
+		sched_yield();
+	atomic_store(&w->left, 1);
+	ck_assert_int_eq(lfd_read_unlock(w->d), 0);
+	return NULL;
+}
+
+START_TEST(test_trim_waits_gp)
+{
+	struct gp_watch *w = calloc(1, sizeof *w);
+	struct lfd_config c;
+	pthread_t rt;
+	size_t freed = 0;
+
+	ck_assert_ptr_nonnull(w);
+	tu_alloc_init(&w->al);
+	tu_cfg_init(&c);
+	c.alloc = gp_alloc;
+	c.free = gp_free;
+	c.alloc_arg = w;
+	w->d = lfd_new(&c);
+	ck_assert_ptr_nonnull(w->d);
+	insert_all(w->d, 0, N / 4, 1);
+	check_and_pop_all(w->d, 0, N / 4, 1);
+	ck_assert_int_eq(lfd_barrier(w->d), 0);
+	w->trimmer = pthread_self();
+	tu_spawn(&rt, gp_reader, w);
+	atomic_store(&w->armed, 1);
+	ck_assert_int_eq(lfd_trim(w->d, &freed), 0);
+	tu_join(rt);
+	TU_LOG("trim vs a section open at its take: %ld frees inside, %ld "
+	       "after; %zu B given back\n",
+	       atomic_load(&w->frees_inside), atomic_load(&w->frees_after),
+	       freed);
+	/* the overlap: the reader was in its section at the take */
+	ck_assert_int_eq(atomic_load(&w->armed), 0);
+	ck_assert_int_eq(atomic_load(&w->inside), 1);
+	ck_assert_msg(atomic_load(&w->frees_inside) == 0,
+		      "lfd_trim freed memory while a section that was open "
+		      "when it took the slots was still open");
+	ck_assert_uint_gt(freed, (size_t)N / 4 * 32);
+	ck_assert_int_gt(atomic_load(&w->frees_after), 0);
+	ck_assert_int_eq(lfd_destroy(w->d), 0);
+	tu_alloc_assert_clean(&w->al);
+	free(w);
+}
+END_TEST
+
 static struct lfd *dtor_dict;
 static atomic_int dtor_trim_rc;
 
@@ -504,6 +616,7 @@ static Suite *trim_suite(void)
 	tcase_add_test(tc, test_trim_fragmented);
 	tcase_add_test(tc, test_trim_race);
 	tcase_add_test(tc, test_trim_enomem);
+	tcase_add_test(tc, test_trim_waits_gp);
 	tcase_add_test(tc, test_trim_bad_calls);
 	tcase_add_test(tc, test_trim_busy);
 	suite_add_tcase(s, tc);

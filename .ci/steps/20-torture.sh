@@ -6,7 +6,9 @@
 #  1. a libFuzzer smoke run of stress/fuzz_lfd.c (clang, ASan + UBSan),
 #  2. memcheck (valgrind) on the unit tests and on a short torture,
 #  3. one deliberately broken build, which the short torture must catch
-#     (all of them: LFD_CI_BROKEN=all; none: LFD_CI_BROKEN=none).
+#     (all of them: LFD_CI_BROKEN=all; none: LFD_CI_BROKEN=none), and
+#     lfd_trim without its grace period, which the torture does not catch
+#     and tests/test_trim.c's test_trim_waits_gp must (doc/torture.md).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -40,4 +42,23 @@ all) LFD_BROKEN_DIR="$top/build-broken" stress/broken-builds.sh ;;
    LFD_BROKEN_DIR="$top/build-broken" LFD_BREAKS=PLAIN_STORE \
 	LFD_TORTURE_SCALE=0.5 LFD_TORTURE_STOP_ON_FAIL=1 \
 	stress/broken-builds.sh ;;
+esac
+
+case ${LFD_CI_BROKEN:-one} in
+none) ;;
+*) echo "--- lfd_trim without its grace period: test_trim_waits_gp must fail"
+   mkdir -p "$top/build-broken"
+   # shellcheck disable=SC2046 # pkg-config's flags are words
+   cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -DLFD_BREAK_TRIM_NO_GRACE \
+	-Iinclude -Ilib $(pkg-config --cflags check liburcu-bp liburcu-memb) \
+	lib/*.c tests/test_trim.c tests/rcu_pthread.c \
+	$(pkg-config --libs check liburcu-bp liburcu-memb) -pthread \
+	-o "$top/build-broken/test_trim_nograce"
+   out=$("$top/build-broken/test_trim_nograce" 2>&1 || true)
+   if ! grep -q ':F:trim:test_trim_waits_gp:' <<<"$out"; then
+	echo "$out"
+	echo "LFD_BREAK_TRIM_NO_GRACE was not caught by test_trim_waits_gp"
+	exit 1
+   fi
+   grep ':F:trim:' <<<"$out" ;;
 esac
