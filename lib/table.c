@@ -163,20 +163,29 @@ LFD_EXPORT int lfd_scan(struct lfd *d, uint64_t *cursor, size_t max,
  * slice's seek is noise, short enough that a section stays short. */
 #define LFD_SLICE 256u
 
+/* The whole table in slices of lfd_scan (lfd_foreach, lfd_clear). */
+static int lfd_scan_all(struct lfd *d,
+			int (*fn)(void *arg, const void *key, size_t len,
+				  void *value),
+			void *arg)
+{
+	uint64_t c = LFD_SCAN_START;
+	int r;
+
+	do
+		r = lfd_scan(d, &c, LFD_SLICE, fn, arg);
+	while (r == 0 && c != LFD_SCAN_END);
+	return r;
+}
+
 LFD_EXPORT int lfd_foreach(struct lfd *d,
 			   int (*fn)(void *arg, const void *key, size_t len,
 				     void *value),
 			   void *arg)
 {
-	uint64_t c = LFD_SCAN_START;
-	int r;
-
 	if (d == NULL || fn == NULL)
 		return -EINVAL;
-	do
-		r = lfd_scan(d, &c, LFD_SLICE, fn, arg);
-	while (r == 0 && c != LFD_SCAN_END);
-	return r;
+	return lfd_scan_all(d, fn, arg);
 }
 
 struct lfd_clear_state {
@@ -204,14 +213,11 @@ static int lfd_clear_visit(void *arg, const void *key, size_t len,
 LFD_EXPORT int lfd_clear(struct lfd *d, size_t *removed)
 {
 	struct lfd_clear_state st = { d, 0, 0 };
-	uint64_t c = LFD_SCAN_START;
 	int r;
 
 	if (d == NULL)
 		return -EINVAL;
-	do
-		r = lfd_scan(d, &c, LFD_SLICE, lfd_clear_visit, &st);
-	while (r == 0 && c != LFD_SCAN_END);
+	r = lfd_scan_all(d, lfd_clear_visit, &st);
 	if (removed)
 		*removed = st.removed;
 	return r;
