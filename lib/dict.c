@@ -359,41 +359,49 @@ static int lfd_update_present(struct lfd *d, const void *key, size_t len,
 	return r;
 }
 
-LFD_EXPORT int lfd_get(struct lfd *d, const void *key, size_t len,
-		       void **value)
+/* lfd_get's work on a prepared op (lfd_get; lfd_get_or_create, which
+ * hashes once for its look-up and its insert). */
+static inline __attribute__((always_inline)) int lfd_get_op(struct lfd_op *op,
+							    void **value)
 {
-	struct lfd_op op;
 	void *v;
-	int r = lfd_op_begin(&op, d, key, len);
+	int r = -ENOENT;
 
-	if (r != 0)
-		return r;
-	r = -ENOENT;
+	lfd_op_enter(op);
 	/* the linearization point: lfd_entry_value's VALUE_LOAD (found),
 	 * or as "get" in the design comment above (absent) */
-	if (lfd_entry_value(lfd_list_lookup(d, op.start, op.first, op.so,
-					    key, op.klen), &v)) {
+	if (lfd_entry_value(lfd_list_lookup(op->d, op->start, op->first,
+					    op->so, op->key, op->klen),
+			    &v)) {
 		if (value)
 			*value = v;
 		r = 0;
 	}
-	lfd_op_end(&op);
+	lfd_op_end(op);
 	return r;
 }
 
-LFD_EXPORT int lfd_insert(struct lfd *d, const void *key, size_t len,
-			  void *value, void **current)
+LFD_EXPORT int lfd_get(struct lfd *d, const void *key, size_t len,
+		       void **value)
 {
 	struct lfd_op op;
+	int r = lfd_op_prepare(&op, d, key, len);
+
+	return r != 0 ? r : lfd_get_op(&op, value);
+}
+
+/* lfd_insert's work on a prepared op (lfd_insert, lfd_get_or_create). */
+static inline __attribute__((always_inline)) int
+lfd_insert_op(struct lfd_op *op, void *value, void **current)
+{
 	struct lfd_pos pos;
 	struct lfd_entry *node = NULL;
 	void *cur = value;
-	int r = lfd_op_begin(&op, d, key, len);
+	int r;
 
-	if (r != 0)
-		return r;
+	lfd_op_enter(op);
 	do {
-		if (lfd_op_find(&op, &pos)) {
+		if (lfd_op_find(op, &pos)) {
 			/* VALUE_LOAD: seq_cst, -EEXIST's linearization point;
 			 * acquire for the value returned. */
 			cur = lfd_a_load(&lfd_link_entry(pos.curr)->value,
@@ -401,18 +409,27 @@ LFD_EXPORT int lfd_insert(struct lfd *d, const void *key, size_t len,
 			/* A tombstone: the next search unlinks it. */
 			r = cur == LFD_TOMBSTONE ? -EAGAIN : -EEXIST;
 		} else {
-			r = lfd_op_link(&op, &pos, value, &node);
+			r = lfd_op_link(op, &pos, value, &node);
 			cur = value; /* not a tombstone seen on an earlier try */
 		}
 	} while (r == -EAGAIN);
-	lfd_op_end(&op);
+	lfd_op_end(op);
 	if (node != NULL)
-		lfd_entry_discard(d, node); /* never published */
+		lfd_entry_discard(op->d, node); /* never published */
 	if (r == 0)
-		lfd_op_inserted(&op, &pos);
+		lfd_op_inserted(op, &pos);
 	if (current && (r == 0 || r == -EEXIST))
 		*current = cur;
 	return r;
+}
+
+LFD_EXPORT int lfd_insert(struct lfd *d, const void *key, size_t len,
+			  void *value, void **current)
+{
+	struct lfd_op op;
+	int r = lfd_op_prepare(&op, d, key, len);
+
+	return r != 0 ? r : lfd_insert_op(&op, value, current);
 }
 
 LFD_EXPORT int lfd_set(struct lfd *d, const void *key, size_t len,
@@ -636,14 +653,20 @@ LFD_EXPORT int lfd_get_or_create(struct lfd *d, const void *key, size_t len,
 				 void (*discard)(void *arg, void *value),
 				 void *arg, void **value)
 {
+	struct lfd_op op;
 	void *v = NULL, *cur = NULL;
 	int r;
 
 	if (create == NULL || value == NULL)
 		return -EINVAL;
-	/* The look-up checks d and the key; its linearization point is
-	 * KEPT's when the key is present. */
-	r = lfd_get(d, key, len, &v);
+	/* Checks d and the key and hashes once, for the look-up and the
+	 * insert. */
+	r = lfd_op_prepare(&op, d, key, len);
+	if (r != 0)
+		return r;
+	/* The look-up's linearization point is KEPT's when the key is
+	 * present. */
+	r = lfd_get_op(&op, &v);
 	if (r == 0) {
 		*value = v;
 		return LFD_KEPT;
@@ -656,7 +679,7 @@ LFD_EXPORT int lfd_get_or_create(struct lfd *d, const void *key, size_t len,
 	/* Linked (LINK_CAS), or lost to a winner whose value the insert's
 	 * VALUE_LOAD returns; a popped entry of the key makes the insert
 	 * search again, never create again. */
-	r = lfd_insert(d, key, len, v, &cur);
+	r = lfd_insert_op(&op, v, &cur);
 	if (r == 0) {
 		*value = v;
 		return LFD_INSERTED;
