@@ -118,7 +118,8 @@ static void conn_close(struct conn *c)
 	free(c->rbuf);
 	free(c->wbuf);
 	free(c);
-	atomic_fetch_sub(&curr_conns, 1);
+	/* relaxed: a count (see accept_conns) */
+	atomic_fetch_sub_explicit(&curr_conns, 1, memory_order_relaxed);
 }
 
 /* Write what we can.  Returns -1 on a socket error. */
@@ -251,7 +252,8 @@ static void adopt_conn(struct worker *w, int fd)
 		free(c);
 		free(rb);
 		close(fd);
-		atomic_fetch_sub(&curr_conns, 1);
+		/* relaxed: a count (see accept_conns) */
+		atomic_fetch_sub_explicit(&curr_conns, 1, memory_order_relaxed);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -296,19 +298,30 @@ static void accept_conns(void)
 		int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return; /* EAGAIN (another worker took it), or an error */
-		if (atomic_fetch_add(&curr_conns, 1) >= opt.max_conns) {
+		/* relaxed, as every access of curr_conns: a count; the limit
+		 * needs only the RMWs' atomicity; nothing is ordered by it */
+		if (atomic_fetch_add_explicit(&curr_conns, 1,
+					      memory_order_relaxed) >=
+		    opt.max_conns) {
 			static const char msg[] = "ERROR Too many open connections\r\n";
 			ssize_t r = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL);
 			(void)r;
 			close(fd);
-			atomic_fetch_sub(&curr_conns, 1);
+			/* relaxed: a count (see above) */
+			atomic_fetch_sub_explicit(&curr_conns, 1,
+						  memory_order_relaxed);
 			/* relaxed: a lone counter, read by "stats" */
 			atomic_fetch_add_explicit(&rejected_conns, 1,
 						  memory_order_relaxed);
 			continue;
 		}
-		atomic_fetch_add(&total_conns, 1);
-		struct worker *t = &workers[atomic_fetch_add(&next_worker, 1) %
+		/* relaxed: a lone counter ("stats"), and a round robin index
+		 * that only spreads the sockets (the queue lock hands them) */
+		atomic_fetch_add_explicit(&total_conns, 1,
+					  memory_order_relaxed);
+		struct worker *t = &workers[atomic_fetch_add_explicit(
+						    &next_worker, 1,
+						    memory_order_relaxed) %
 					    (unsigned)opt.threads];
 		pthread_mutex_lock(&t->qlock);
 		if (t->qlen == t->qcap) {
@@ -317,7 +330,9 @@ static void accept_conns(void)
 			if (nq == NULL) {
 				pthread_mutex_unlock(&t->qlock);
 				close(fd);
-				atomic_fetch_sub(&curr_conns, 1);
+				/* relaxed: a count (see above) */
+				atomic_fetch_sub_explicit(&curr_conns, 1,
+							  memory_order_relaxed);
 				continue;
 			}
 			t->q = nq;
@@ -338,7 +353,8 @@ void *worker_main(void *arg)
 
 	KV_FLAVOR->register_thread();
 
-	while (!atomic_load(&stopping)) {
+	/* seq_cst: pairs with main.c's store at shutdown */
+	while (!atomic_load_explicit(&stopping, memory_order_seq_cst)) {
 		/* connections that yielded: only look for new events */
 		int n = epoll_wait(w->epfd, evs, 64, w->yield_head ? 0 : -1);
 		for (int i = 0; i < n; i++) {

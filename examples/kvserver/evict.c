@@ -169,6 +169,7 @@ bool evict_room(void)
 			pos = from; /* cannot happen: judge returns 0 */
 		if (pos == LFD_SCAN_END)
 			pos = LFD_SCAN_START; /* round the table again */
+		/* relaxed: the hand is a hint (see above) */
 		atomic_compare_exchange_strong_explicit(&hand, &from, pos,
 							memory_order_relaxed,
 							memory_order_relaxed);
@@ -181,11 +182,12 @@ bool evict_room(void)
 			 * which starts after this section ends */
 			atomic_store_explicit(&it->evicted, true,
 					      memory_order_relaxed);
+			/* relaxed: a gauge (see "Memory" above) */
 			atomic_fetch_add_explicit(&evicting, item_bytes(it),
 						  memory_order_relaxed);
 			if (w.c[i].value < 0) /* dead: expired or flushed */
 				count_reclaimed();
-			else
+			else /* relaxed: a lone counter, read by "stats" */
 				atomic_fetch_add_explicit(&evictions, 1,
 							  memory_order_relaxed);
 		}

@@ -82,6 +82,7 @@ int64_t kv_now(void)
 
 void kv_move_time(int64_t delta)
 {
+	/* relaxed: see kv_now */
 	atomic_fetch_add_explicit(&time_offset, delta, memory_order_relaxed);
 }
 
@@ -102,6 +103,7 @@ struct item *item_new(uint32_t nbytes, uint32_t klen)
 	}
 	it = malloc(sizeof(*it) + nbytes + 2);
 	if (it == NULL) {
+		/* relaxed: the gauge, as above */
 		atomic_fetch_sub_explicit(&mem_used, sz, memory_order_relaxed);
 		return NULL;
 	}
@@ -113,7 +115,8 @@ struct item *item_new(uint32_t nbytes, uint32_t klen)
 	it->birth = evict_clock();
 	atomic_init(&it->hits, 1);
 	atomic_init(&it->evicted, false);
-	/* -C: no cas uniques, as memcached's (gets shows 0) */
+	/* -C: no cas uniques, as memcached's (gets shows 0).  Relaxed: the
+	 * RMW alone makes each unique; nothing is ordered by it. */
 	it->cas = opt.no_cas ? 0 :
 		  atomic_fetch_add_explicit(&next_cas, 1, memory_order_relaxed);
 	it->data[nbytes] = '\r';
@@ -132,6 +135,7 @@ void item_release(struct item *it)
 	if (atomic_load_explicit(&it->evicted, memory_order_relaxed))
 		atomic_fetch_sub_explicit(&evicting, item_bytes(it),
 					  memory_order_relaxed);
+	/* relaxed: gauges, evicting above too (evict.c, "Memory") */
 	atomic_fetch_sub_explicit(&mem_used, item_bytes(it),
 				  memory_order_relaxed);
 	free(it);
@@ -146,6 +150,8 @@ void item_free(void *value, void *arg)
 /* Expired, or invalidated by a delayed flush_all whose time has come. */
 bool item_dead(const struct item *it, int64_t now)
 {
+	/* relaxed: a lone time, compared with the clock; no data is
+	 * published with it (a reader missing a new one acts just before) */
 	long long fl = atomic_load_explicit(&flush_deadline,
 					    memory_order_relaxed);
 
@@ -164,6 +170,7 @@ int64_t abs_exptime(int64_t e, int64_t now)
 {
 	if (e == 0)
 		return 0;
+	/* relaxed: a hint for main.c's sweep, which a later tick sees */
 	atomic_store_explicit(&have_expiring, true, memory_order_relaxed);
 	if (e < 0)
 		return 1; /* long past */

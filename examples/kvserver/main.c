@@ -308,7 +308,10 @@ int main(int argc, char **argv)
 				fprintf(stderr, "lfd-kvserver: signal %d, stopping\n", sig);
 			break;
 		}
-		long long fl = atomic_load(&flush_deadline);
+		/* seq_cst: pairs with cmd_flush's stores; relaxed
+		 * have_expiring: a hint, a store missed now is seen later */
+		long long fl = atomic_load_explicit(&flush_deadline,
+						    memory_order_seq_cst);
 		if ((fl != 0 && kv_now() >= fl) ||
 		    (tick % SWEEP_PERIOD == 0 &&
 		     atomic_load_explicit(&have_expiring, memory_order_relaxed)))
@@ -316,7 +319,8 @@ int main(int argc, char **argv)
 	}
 	rc = 0;
 stop:
-	atomic_store(&stopping, true);
+	/* seq_cst: pairs with the load in worker_main */
+	atomic_store_explicit(&stopping, true, memory_order_seq_cst);
 	{
 		uint64_t one = 1;
 		ssize_t r = write(stop_fd, &one, sizeof(one));

@@ -475,8 +475,10 @@ static void cmd_flush(struct conn *c, struct tokens *tk)
 				      memory_order_seq_cst);
 		flush_table(false);
 	} else {
-		atomic_store(&flush_deadline,
-			     (long long)abs_exptime(delay, kv_now()));
+		/* seq_cst, as the store above: main.c's load */
+		atomic_store_explicit(&flush_deadline,
+				      (long long)abs_exptime(delay, kv_now()),
+				      memory_order_seq_cst);
 	}
 	reply(c, "OK\r\n");
 }
@@ -488,6 +490,7 @@ static uint64_t sum_stat(int k)
 {
 	uint64_t s = 0;
 
+	/* relaxed: statistics (stat_inc); nothing is ordered by them */
 	for (int i = 0; i < opt.threads; i++)
 		s += atomic_load_explicit(&workers[i].st.v[k], memory_order_relaxed);
 	return s;
@@ -522,8 +525,11 @@ static void cmd_stats(struct conn *c, struct tokens *tk)
 	S("rusage_system %ld.%06ld", (long)ru.ru_stime.tv_sec,
 	  (long)ru.ru_stime.tv_usec);
 	S("max_connections %ld", opt.max_conns);
-	S("curr_connections %ld", atomic_load(&curr_conns));
-	S("total_connections %lu", atomic_load(&total_conns));
+	/* relaxed: lone counts (conn.c); nothing is ordered by them */
+	S("curr_connections %ld",
+	  atomic_load_explicit(&curr_conns, memory_order_relaxed));
+	S("total_connections %lu",
+	  atomic_load_explicit(&total_conns, memory_order_relaxed));
 	S("rejected_connections %lu", /* relaxed: a lone counter */
 	  atomic_load_explicit(&rejected_conns, memory_order_relaxed));
 	for (int k = 0; k < ST_COUNT; k++)
@@ -536,6 +542,7 @@ static void cmd_stats(struct conn *c, struct tokens *tk)
 			       atomic_load_explicit(&evicting,
 						    memory_order_relaxed));
 	S("curr_items %zu", count);
+	/* relaxed: lone counters (evict.c, count_reclaimed), these two */
 	S("evictions %" PRIu64, (uint64_t)atomic_load_explicit(
 					  &evictions, memory_order_relaxed));
 	S("reclaimed %llu", atomic_load_explicit(&reclaimed, memory_order_relaxed));
