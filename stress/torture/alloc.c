@@ -17,8 +17,21 @@
 #define A_DEAD 0xdeadf4eed0000000ull
 #define A_QUAR 4096
 
+/* The failure rate: main sets it before it starts the workers and clears
+ * it after their join (pthread_create and join order that for them).
+ * relaxed loads: a thread that reads a stale rate fails an allocation or
+ * not, either is fine, as each thread counts what it injected itself
+ * (tl_injected, checked by the calling thread alone). */
 atomic_uint a_rate;
+/* Counts: live allocations and bytes, failures injected, the bytes' peak.
+ * relaxed: each is one RMW and orders nothing; readers want a figure (the
+ * monitor's bounds, the report) or read them at the end after the joins,
+ * lfd_destroy and the RCU barrier, which order every update before them.
+ * a_peak_bytes is a racy maximum (load, then store): close enough for the
+ * report. */
 atomic_long a_live, a_live_bytes, a_injected, a_peak_bytes;
+/* a_bad_free: seq_cst RMW, a count (the violation is the report); a_calls:
+ * relaxed, a count that nothing reads in order. */
 static atomic_long a_bad_free, a_calls;
 static pthread_mutex_t a_qlock = PTHREAD_MUTEX_INITIALIZER;
 static void *a_quar[A_QUAR];
@@ -35,11 +48,17 @@ void *t_alloc(size_t size, void *arg)
 	 * (and a record before a value swap), inside the call's read-side
 	 * section: the stop lands mid-call, at a point where the call has
 	 * already chosen its bucket.  The other threads (and the resizer)
-	 * go on meanwhile. */
+	 * go on meanwhile.  stall_req: a relaxed look first (every
+	 * allocation pays for it), then the seq_cst exchange that takes the
+	 * request; the monitor withdraws a request with an exchange of its
+	 * own (stall.c, stall_worker0): exactly one of the two RMWs gets the
+	 * 1, and seq_cst keeps them in one order with stall_in's store and
+	 * loads. */
 	if (tl_stop_in_alloc && !tl_in_lock &&
 	    atomic_load_explicit(&stall_req, RLX) &&
-	    atomic_exchange(&stall_req, 0))
+	    atomic_exchange_explicit(&stall_req, 0, SEQ))
 		stall_block(1);
+	/* relaxed: see a_calls and a_rate above */
 	atomic_fetch_add_explicit(&a_calls, 1, RLX);
 	unsigned rate = atomic_load_explicit(&a_rate, RLX);
 	if (rate) {
@@ -68,6 +87,7 @@ void *t_alloc(size_t size, void *arg)
 				tl_injected_maybe++;
 			else if (size < 32 || (size & (size - 1)) != 0)
 				tl_injected++;
+			/* relaxed: a count (see a_live) */
 			atomic_fetch_add_explicit(&a_injected, 1, RLX);
 			return NULL;
 		}
@@ -79,6 +99,7 @@ void *t_alloc(size_t size, void *arg)
 		return NULL;
 	uint64_t hdr[2] = { A_LIVE, (uint64_t)size };
 	memcpy(p, hdr, sizeof hdr);
+	/* relaxed: counts, and the racy peak (see a_live) */
 	atomic_fetch_add_explicit(&a_live, 1, RLX);
 	long b = atomic_fetch_add_explicit(&a_live_bytes, (long)size, RLX) +
 		 (long)size;
@@ -96,7 +117,8 @@ void t_free(void *ptr, size_t size, void *arg)
 	uint64_t hdr[2];
 	memcpy(hdr, p, sizeof hdr);
 	if (hdr[0] != A_LIVE || hdr[1] != size) {
-		atomic_fetch_add(&a_bad_free, 1);
+		/* seq_cst: see a_bad_free */
+		atomic_fetch_add_explicit(&a_bad_free, 1, SEQ);
 		viol("allocator: free of a %s pointer %p (size %zu, header "
 		     "size %" PRIu64 ")",
 		     hdr[0] == A_DEAD ? "freed" : "foreign", ptr, size, hdr[1]);
@@ -107,6 +129,7 @@ void t_free(void *ptr, size_t size, void *arg)
 	/* Poison, and keep it a while: a walk that still reaches a freed
 	 * node reads garbage keys and values instead of a reused node. */
 	memset(p + A_HDR, 0x6b, size);
+	/* relaxed: counts (see a_live) */
 	atomic_fetch_sub_explicit(&a_live, 1, RLX);
 	atomic_fetch_sub_explicit(&a_live_bytes, (long)size, RLX);
 	tl_in_lock++;

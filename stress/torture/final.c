@@ -37,9 +37,12 @@ static int final_fn(void *arg, const void *key, size_t len, void *value)
 		CHECK(!c->vseen[i], "final walk: value %p held by two keys",
 		      value);
 		c->vseen[i] = 1;
-		CHECK(atomic_load(&v->ev) == 0, "final walk: value %p of key "
-		      "%" PRId64 " present but returned as departed or "
-		      "destroyed (ev %#x)", value, id, atomic_load(&v->ev));
+		/* seq_cst: the workers are joined and lfd_barrier ran; any
+		 * order would do */
+		CHECK(atomic_load_explicit(&v->ev, SEQ) == 0, "final walk: "
+		      "value %p of key %" PRId64 " present but returned as "
+		      "departed or destroyed (ev %#x)", value, id,
+		      atomic_load_explicit(&v->ev, SEQ));
 	}
 	return 0;
 }
@@ -50,7 +53,9 @@ size_t quiescent_check(const char *what, struct lfd_stats *st)
 
 	lfd_stats(D, st);
 	lfd_count(D, &cnt);
-	long net = atomic_load(&net_count);
+	/* seq_cst: at quiescence (a storm barrier, or the joins) net is
+	 * exact; see upd_begun (workers.c) */
+	long net = atomic_load_explicit(&net_count, SEQ);
 	CHECK((long)cnt == net, "%s: count %zu at quiescence, expected %ld",
 	      what, cnt, net);
 	td_converged_range(st, cnt, &need, &cap);
@@ -73,7 +78,10 @@ long final_checks(void)
 	       " shrinks %" PRIu64 "\n", cnt, st.buckets, st.min_buckets,
 	       st.max_buckets, st.grows, st.shrinks);
 
-	size_t used = atomic_load(&pool_used);
+	/* seq_cst: every load and store below comes after the joins,
+	 * lfd_barrier and, from lfd_destroy on, the RCU barrier: any order
+	 * would do */
+	size_t used = atomic_load_explicit(&pool_used, SEQ);
 	struct final_ctx c = { calloc(O.keys, 1), calloc(used + 1, 1), 0 };
 	if (!c.kseen || !c.vseen)
 		abort();
@@ -90,17 +98,19 @@ long final_checks(void)
 	 * exactly once and destroyed exactly once) */
 	long lost = 0;
 	for (size_t i = 0; i < used; i++)
-		if (atomic_load(&pool[i].st) == 1 && !c.vseen[i]) {
+		if (atomic_load_explicit(&pool[i].st, SEQ) == 1 &&
+		    !c.vseen[i]) { /* seq_cst: as above */
 			if (!lost++)
 				viol("value %p (key %u, ev %#x) lost: neither "
 				     "present nor departed and destroyed",
 				     (void *)&pool[i],
-				     atomic_load(&pool[i].key),
-				     atomic_load(&pool[i].ev));
+				     atomic_load_explicit(&pool[i].key, SEQ),
+				     atomic_load_explicit(&pool[i].ev, SEQ));
 		}
 	if (lost)
 		viol("%ld values lost", lost);
-	atomic_store(&destroying, 1);
+	/* seq_cst: see destroying (values.c) */
+	atomic_store_explicit(&destroying, 1, SEQ);
 	rc = lfd_destroy(D);
 	CHECK(rc == 0, "lfd_destroy returned %d", rc);
 	D = NULL;
@@ -109,16 +119,19 @@ long final_checks(void)
 			if (c.vseen[i])
 				recycle(&pool[i]);
 	FL->barrier();
+	/* seq_cst: past the RCU barrier, every destructor and free has
+	 * run; any order would do */
 	for (size_t i = 0; i < used; i++)
-		if (atomic_load(&pool[i].st) != 0)
+		if (atomic_load_explicit(&pool[i].st, SEQ) != 0)
 			leaked++;
 	if (leaked)
 		viol("%ld values never destroyed (leaked)", leaked);
-	if (atomic_load(&a_live) || atomic_load(&a_live_bytes)) {
+	if (atomic_load_explicit(&a_live, SEQ) ||
+	    atomic_load_explicit(&a_live_bytes, SEQ)) {
 		viol("dictionary allocator: %ld allocations (%ld bytes) live "
-		     "after lfd_destroy", atomic_load(&a_live),
-		     atomic_load(&a_live_bytes));
-		leaked += atomic_load(&a_live);
+		     "after lfd_destroy", atomic_load_explicit(&a_live, SEQ),
+		     atomic_load_explicit(&a_live_bytes, SEQ));
+		leaked += atomic_load_explicit(&a_live, SEQ);
 	}
 	free(c.kseen);
 	free(c.vseen);

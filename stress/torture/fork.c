@@ -23,6 +23,8 @@
 
 #define FORK_KEYS 2000u /* the child's own keys: ids O.keys + 1 .. */
 
+/* seq_cst RMWs: counts of worker 0's, read for the report after the
+ * joins. */
 static atomic_long n_forks, n_forks_ok;
 
 static const char *const child_why[] = {
@@ -79,6 +81,7 @@ static int walk_fn(void *arg, const void *key, size_t len, void *value)
 
 	(void)key;
 	(void)len;
+	/* relaxed: the child has one thread; nothing to order against */
 	if (!valid_val(value) ||
 	    atomic_load_explicit(&v->magic, RLX) != V_LIVE) {
 		w->bad = true;
@@ -93,7 +96,8 @@ static int walk_fn(void *arg, const void *key, size_t len, void *value)
 
 static int fork_child(struct worker *wk)
 {
-	size_t nvals = atomic_load(&pool_used);
+	/* seq_cst: the child is alone (one thread); any order would do */
+	size_t nvals = atomic_load_explicit(&pool_used, SEQ);
 	struct walk w = { calloc(nvals / 8 + 1, 1), false, false };
 	unsigned char kb[KEYMAX];
 	void *got;
@@ -125,7 +129,8 @@ static int fork_child(struct worker *wk)
 		return 6;
 	if (lfd_trim(D, NULL) != 0)
 		return 8;
-	atomic_store(&destroying, 1);
+	/* seq_cst: see destroying (values.c); the child is alone */
+	atomic_store_explicit(&destroying, 1, SEQ);
 	if (lfd_destroy(D) != 0)
 		return 7;
 	return 0;
@@ -144,14 +149,16 @@ void fork_once(struct worker *w)
 	}
 	if (pid == 0)
 		_exit(fork_child(w));
-	atomic_fetch_add(&n_forks, 1);
+	/* seq_cst: see n_forks */
+	atomic_fetch_add_explicit(&n_forks, 1, SEQ);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
 			viol("waitpid: %s", strerror(errno));
 			return;
 		}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		atomic_fetch_add(&n_forks_ok, 1);
+		/* seq_cst: see n_forks */
+		atomic_fetch_add_explicit(&n_forks_ok, 1, SEQ);
 		return;
 	}
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
@@ -170,6 +177,9 @@ void fork_report(void)
 {
 	printf("  forks %ld: children that walked, updated, waited for and "
 	       "destroyed the dictionary %ld\n",
-	       atomic_load(&n_forks), atomic_load(&n_forks_ok));
-	CHECK(atomic_load(&n_forks) > 0, "fork mode: no fork was made");
+	       /* seq_cst: worker 0 is joined; any order would do */
+	       atomic_load_explicit(&n_forks, SEQ),
+	       atomic_load_explicit(&n_forks_ok, SEQ));
+	CHECK(atomic_load_explicit(&n_forks, SEQ) > 0, "fork mode: no fork "
+	      "was made");
 }

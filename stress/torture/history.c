@@ -29,11 +29,18 @@ struct hwin {
 };
 
 static struct hkey *hkeys;
+/* The stamps.  seq_cst: hclock's RMWs and lfdict's seq_cst linearization
+ * points are in one total order, so each call's point falls between its
+ * inv and resp stamps -- the linearizability check relies on it. */
 static atomic_uint_fast64_t hclock = 1;
 static pthread_mutex_t hq_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hq_cond = PTHREAD_COND_INITIALIZER;
 static struct hwin *hq_head;
 static unsigned hq_len;
+/* Counts.  h_made, h_own, h_skipped: relaxed, read for the report after
+ * the joins (h_skipped: never).  h_windows, h_ops, h_inconclusive, h_viol:
+ * seq_cst RMWs; the monitor prints a recent value, main the totals after
+ * h_finish joined the checker; see check_window for h_viol. */
 atomic_long h_made, h_windows, h_ops, h_inconclusive, h_own;
 static atomic_long h_skipped, h_viol;
 #define HQ_MAX 256
@@ -81,6 +88,7 @@ static struct hwin *hwin_take(uint32_t key, uint32_t n)
 		fprintf(stderr, "out of memory\n");
 		abort();
 	}
+	/* relaxed: see h_made */
 	atomic_fetch_add_explicit(&h_made, 1, RLX);
 	w->key = key;
 	w->n = n;
@@ -96,14 +104,18 @@ struct hrec *h_begin(uint32_t key, bool *skip)
 	if (key < O.pinned || key >= O.pinned + O.hkeys)
 		return NULL;
 	struct hkey *h = &hkeys[key - O.pinned];
-	uint32_t i = atomic_fetch_add(&h->next, 1);
+	/* seq_cst: takes slot i; pairs with h_end's store of next = 0, which
+	 * reopens the window once its records were copied */
+	uint32_t i = atomic_fetch_add_explicit(&h->next, 1, SEQ);
 	if (i >= HCAP) {
 		*skip = true;
+		/* relaxed: see h_made */
 		atomic_fetch_add_explicit(&h_skipped, 1, RLX);
 		return NULL;
 	}
 	struct hrec *r = &h->rec[i];
-	r->inv = atomic_fetch_add(&hclock, 1);
+	/* seq_cst: see hclock */
+	r->inv = atomic_fetch_add_explicit(&hclock, 1, SEQ);
 	return r;
 }
 
@@ -112,17 +124,23 @@ void h_end(uint32_t key, struct hrec *r, int op, int rc, uint64_t a,
 {
 	if (!r)
 		return;
-	r->resp = atomic_fetch_add(&hclock, 1);
+	/* seq_cst: see hclock */
+	r->resp = atomic_fetch_add_explicit(&hclock, 1, SEQ);
 	r->op = (int8_t)(rc == -ENOMEM ? OP_NOP : op);
 	r->rc = (int8_t)rc;
 	r->a = a;
 	r->e = e;
 	r->out = out;
 	struct hkey *h = &hkeys[key - O.pinned];
-	if (atomic_fetch_add(&h->done, 1) + 1 == HCAP) {
+	/* seq_cst: each writer's RMW on done comes after its record, and the
+	 * RMW that counts the last record reads the others' (one release
+	 * sequence), so the copy sees every record.  Then done and next back
+	 * to 0, next last: h_begin's RMW that reads it comes after the copy
+	 * and the reset of done. */
+	if (atomic_fetch_add_explicit(&h->done, 1, SEQ) + 1 == HCAP) {
 		hq_push(hwin_take(key, HCAP));
-		atomic_store(&h->done, 0);
-		atomic_store(&h->next, 0);
+		atomic_store_explicit(&h->done, 0, SEQ);
+		atomic_store_explicit(&h->next, 0, SEQ);
 	}
 }
 
@@ -152,15 +170,19 @@ static void dump_window(const struct hwin *w)
 static void check_window(struct hwin *w)
 {
 	int r = lin_check(w->rec, w->n);
-	atomic_fetch_add(&h_windows, 1);
-	atomic_fetch_add(&h_ops, w->n);
+	/* seq_cst: counts (see h_windows) */
+	atomic_fetch_add_explicit(&h_windows, 1, SEQ);
+	atomic_fetch_add_explicit(&h_ops, w->n, SEQ);
 	if (r < 0)
-		atomic_fetch_add(&h_inconclusive, 1);
+		atomic_fetch_add_explicit(&h_inconclusive, 1, SEQ);
 	if (r == 0) {
-		atomic_fetch_add(&h_viol, 1);
+		/* seq_cst: a window that still reads h_viol as 1 after its
+		 * report is the only one to fail so far: it is dumped (two
+		 * failing at once may both read 2, then none is) */
+		atomic_fetch_add_explicit(&h_viol, 1, SEQ);
 		viol("history of key %u (%u calls) is not linearizable", w->key,
 		     w->n);
-		if (atomic_load(&h_viol) == 1)
+		if (atomic_load_explicit(&h_viol, SEQ) == 1)
 			dump_window(w);
 	}
 	free(w);
@@ -178,6 +200,7 @@ void h_check_own(void)
 		struct hwin *w = tl_own;
 
 		tl_own = w->next;
+		/* relaxed: see h_made */
 		atomic_fetch_add_explicit(&h_own, 1, RLX);
 		tl_in_lock++; /* it allocates: no stall signal in there */
 		check_window(w);
@@ -185,6 +208,9 @@ void h_check_own(void)
 	}
 }
 
+/* Set by h_finish before it takes hq_lock to broadcast; the checker reads
+ * it under hq_lock, so it sees it at that wake-up at the latest (seq_cst
+ * store and load; the lock orders them anyway). */
 static atomic_int checker_stop;
 
 void *checker_main(void *arg)
@@ -192,7 +218,8 @@ void *checker_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&hq_lock);
 	for (;;) {
-		while (!hq_head && !atomic_load(&checker_stop))
+		/* seq_cst: see checker_stop */
+		while (!hq_head && !atomic_load_explicit(&checker_stop, SEQ))
 			pthread_cond_wait(&hq_cond, &hq_lock);
 		if (!hq_head)
 			break;
@@ -219,14 +246,16 @@ void h_finish(pthread_t checker)
 {
 	/* the partly filled windows: every call in them has returned */
 	for (uint32_t k = 0; k < O.hkeys; k++) {
-		uint32_t n = atomic_load(&hkeys[k].next);
+		/* seq_cst: the workers are joined; any order would do */
+		uint32_t n = atomic_load_explicit(&hkeys[k].next, SEQ);
 		if (n > HCAP)
 			n = HCAP;
 		if (n)
 			hq_push(hwin_take(O.pinned + k, n));
 	}
 	h_check_own();
-	atomic_store(&checker_stop, 1);
+	/* seq_cst: see checker_stop */
+	atomic_store_explicit(&checker_stop, 1, SEQ);
 	pthread_mutex_lock(&hq_lock);
 	pthread_cond_broadcast(&hq_cond);
 	pthread_mutex_unlock(&hq_lock);

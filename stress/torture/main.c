@@ -341,12 +341,16 @@ int main(int argc, char **argv)
 	nW = O.threads;
 	slot_ops = calloc(nW + 1, sizeof *slot_ops);
 	slot_take(nW); /* the setup's calls, below */
-	atomic_store(&hang_armed, 1);
+	/* seq_cst: pairs with the watchdog's load, after which it reads
+	 * slot_ops and nW, set above */
+	atomic_store_explicit(&hang_armed, 1, SEQ);
 	/* pinned keys */
 	struct worker *w0 = worker_new(nW, 999999);
 	for (uint32_t k = 0; k < O.pinned; k++)
 		do_key_op(w0, OP_INS, k);
-	atomic_store(&a_rate, O.enomem_rate); /* not during setup */
+	/* not during setup; seq_cst: the workers, started below, get it
+	 * through pthread_create (and see a_rate, alloc.c) */
+	atomic_store_explicit(&a_rate, O.enomem_rate, SEQ);
 
 	pthread_t checker, mon, trimmer;
 	pthread_create(&checker, NULL, checker_main, NULL);
@@ -366,8 +370,11 @@ int main(int argc, char **argv)
 	pthread_create(&trimmer, NULL, trimmer_main, NULL);
 	while (now() - t0 < O.duration) {
 		if (O.mode->churn) {
+			/* seq_cst: pairs with worker_main's store; the
+			 * join orders the rest */
 			for (unsigned i = 0; i < nW; i++)
-				if (atomic_load(&W[i]->finished)) {
+				if (atomic_load_explicit(&W[i]->finished,
+							 SEQ)) {
 					pthread_join(W[i]->tid, NULL);
 					worker_fold(W[i]);
 					W[i] = worker_new(i, stream++);
@@ -378,8 +385,10 @@ int main(int argc, char **argv)
 			sleep_s(0.05);
 		}
 	}
-	atomic_store(&stop_flag, 1);
-	atomic_store(&mon_stop, 1);
+	/* seq_cst: the stop flags; the workers, the monitor and the trimmer
+	 * see them at their next check, and the joins order the rest */
+	atomic_store_explicit(&stop_flag, 1, SEQ);
+	atomic_store_explicit(&mon_stop, 1, SEQ);
 	pthread_join(mon, NULL);
 	pthread_join(trimmer, NULL);
 	for (unsigned i = 0; i < nW; i++) {
@@ -388,7 +397,9 @@ int main(int argc, char **argv)
 		W[i] = NULL;
 	}
 	double elapsed = now() - t0;
-	atomic_store(&a_rate, 0);
+	/* seq_cst: the workers are joined; the RCU callback thread sees it
+	 * late or not, either is fine (see a_rate, alloc.c) */
+	atomic_store_explicit(&a_rate, 0, SEQ);
 	tcache_drain(&w0->cache);
 	worker_fold(w0);
 	h_finish(checker);
@@ -399,39 +410,57 @@ int main(int argc, char **argv)
 	long total = 0;
 	char kinds[512];
 	size_t kl = 0;
+	/* The report's loads, seq_cst: the threads that wrote these counts
+	 * are joined, but for the watchdog (most_cpu_call, a recent value). */
 	for (int i = 0; i < OP_N; i++) {
-		long ok = atomic_load(&tot_ok[i]), fail = atomic_load(&tot_fail[i]);
+		long ok = atomic_load_explicit(&tot_ok[i], SEQ),
+		     fail = atomic_load_explicit(&tot_fail[i], SEQ);
 		total += ok + fail;
 		kl += (size_t)snprintf(kinds + kl, sizeof kinds - kl, "%s%s=%ld/%ld",
 				       i ? " " : "", op_names[i], ok, fail);
 	}
+	/* seq_cst: the report's loads (see above), here and below */
 	printf("  ops (ok/failed): %s enomem=%ld (injected %ld)\n", kinds,
-	       atomic_load(&tot_enomem), atomic_load(&a_injected));
+	       atomic_load_explicit(&tot_enomem, SEQ),
+	       atomic_load_explicit(&a_injected, SEQ));
 	if (O.mode->expect_enomem)
-		CHECK(atomic_load(&tot_enomem) > 0, "enomem mode: %ld "
-		      "allocation failures injected, no call returned -ENOMEM",
-		      atomic_load(&a_injected));
+		CHECK(atomic_load_explicit(&tot_enomem, SEQ) > 0, "enomem "
+		      "mode: %ld allocation failures injected, no call "
+		      "returned -ENOMEM", atomic_load_explicit(&a_injected,
+							       SEQ));
 	printf("  threads started %ld; iterations checked %ld; scans checked "
 	       "%ld (slices %ld); clears %ld; counts checked %ld; storm convergence checks %ld; destructor calls %ld; "
 	       "departures %ld; peak dictionary bytes %ld; most CPU seen in "
 	       "one call by the hang check %.3f s\n",
-	       atomic_load(&threads_started), atomic_load(&n_iter_checked),
-	       atomic_load(&n_scan_checked), atomic_load(&n_scan_slices),
-	       atomic_load(&n_clears), atomic_load(&n_count_checked), atomic_load(&n_storm_checks),
-	       atomic_load(&n_dtor), atomic_load(&n_depart),
-	       atomic_load(&a_peak_bytes), atomic_load(&most_cpu_call));
+	       atomic_load_explicit(&threads_started, SEQ),
+	       atomic_load_explicit(&n_iter_checked, SEQ),
+	       atomic_load_explicit(&n_scan_checked, SEQ),
+	       atomic_load_explicit(&n_scan_slices, SEQ),
+	       atomic_load_explicit(&n_clears, SEQ),
+	       atomic_load_explicit(&n_count_checked, SEQ),
+	       atomic_load_explicit(&n_storm_checks, SEQ),
+	       atomic_load_explicit(&n_dtor, SEQ),
+	       atomic_load_explicit(&n_depart, SEQ),
+	       atomic_load_explicit(&a_peak_bytes, SEQ),
+	       atomic_load_explicit(&most_cpu_call, SEQ));
+	/* seq_cst: the report's loads (see above) */
 	printf("  update tries lost (fn called again) %ld; get_or_create "
-	       "inserts lost to another's %ld\n", atomic_load(&n_upd_lost),
-	       atomic_load(&n_goc_lost));
+	       "inserts lost to another's %ld\n",
+	       atomic_load_explicit(&n_upd_lost, SEQ),
+	       atomic_load_explicit(&n_goc_lost, SEQ));
 	printf("  lfd_trim: %ld calls during the run, %ld bytes given back, "
-	       "%ld more returned -ENOMEM\n", atomic_load(&trims),
-	       atomic_load(&trim_bytes), atomic_load(&trims_enomem));
+	       "%ld more returned -ENOMEM\n", atomic_load_explicit(&trims, SEQ),
+	       atomic_load_explicit(&trim_bytes, SEQ),
+	       atomic_load_explicit(&trims_enomem, SEQ));
 	stall_report();
 	if (O.mode->report)
 		O.mode->report();
-	atomic_store(&all_done, 1);
+	/* seq_cst: pairs with the watchdog's loads; it ends, and is joined */
+	atomic_store_explicit(&all_done, 1, SEQ);
 	pthread_join(wd, NULL);
-	long v = atomic_load(&n_viol);
+	/* seq_cst: the total; every thread that reports is joined (the RCU
+	 * callbacks: past final_checks' barrier) */
+	long v = atomic_load_explicit(&n_viol, SEQ);
 	printf("%s: mode=%s seed=%" PRIu64 " %.1fs ops=%ld (%.0f ops/s) "
 	       "histories: windows=%ld ops_checked=%ld inconclusive=%ld "
 	       "by_workers=%ld dropped=%ld; violations=%ld leaked=%ld "
@@ -439,9 +468,14 @@ int main(int argc, char **argv)
 	       "max_backlog=%ld paused=%" PRIu64 "\n",
 	       v == 0 && leaked == 0 ? "SUCCESS" : "FAILURE", O.mode->name,
 	       O.seed, elapsed, total, (double)total / elapsed,
-	       atomic_load(&h_windows), atomic_load(&h_ops),
-	       atomic_load(&h_inconclusive), atomic_load(&h_own),
-	       atomic_load(&h_made) - atomic_load(&h_windows), v, leaked,
+	       /* seq_cst: the checker and the workers are joined */
+	       atomic_load_explicit(&h_windows, SEQ),
+	       atomic_load_explicit(&h_ops, SEQ),
+	       atomic_load_explicit(&h_inconclusive, SEQ),
+	       atomic_load_explicit(&h_own, SEQ),
+	       atomic_load_explicit(&h_made, SEQ) -
+		       atomic_load_explicit(&h_windows, SEQ),
+	       v, leaked,
 	       max_lag, max_backlog, last_throttled);
 	return v == 0 && leaked == 0 ? 0 : 1;
 }

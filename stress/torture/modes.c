@@ -152,6 +152,8 @@ static uint64_t chain_hash(const void *key, size_t len, void *arg)
 /* The calls of the mix, until the run's end (churn: w->limit of them). */
 static void mix_loop(struct worker *w)
 {
+	/* relaxed: the stop flag orders nothing; the worker sees it at a next
+	 * check, and main's join orders the rest */
 	for (long n = 0; !atomic_load_explicit(&stop_flag, RLX); n++) {
 		if (w->limit && n >= w->limit)
 			break;
@@ -170,6 +172,7 @@ static void fork_loop(struct worker *w)
 		mix_loop(w);
 		return;
 	}
+	/* relaxed, each load of stop_flag: as in mix_loop */
 	while (!atomic_load_explicit(&stop_flag, RLX)) {
 		double until = now() + 0.02 +
 			       0.08 * (double)rng_below(&w->r, 1000) / 1000.0;
@@ -202,7 +205,8 @@ static void storm_check(struct worker *w, const char *what)
 			printf("  storm %s: count %zu buckets %zu grows %" PRIu64
 			       " shrinks %" PRIu64 "\n", what, cnt, st.buckets,
 			       st.grows, st.shrinks);
-		atomic_fetch_add(&n_storm_checks, 1);
+		/* seq_cst: a count, read after the joins */
+		atomic_fetch_add_explicit(&n_storm_checks, 1, SEQ);
 	}
 	pthread_barrier_wait(&storm_bar);
 }
@@ -274,8 +278,10 @@ static void storm_loop(struct worker *w)
 			shrink_linger(w);
 		}
 		storm_check(w, "after shrink");
+		/* seq_cst: worker 0 alone reads stop_flag here; the others
+		 * get its decision in storm_stop, across the barrier */
 		if (w->idx == 0)
-			storm_stop = atomic_load(&stop_flag) &&
+			storm_stop = atomic_load_explicit(&stop_flag, SEQ) &&
 				     (O.mode != &modes[M_SSTALL] ||
 				      cycles >= SSTALL_MIN_CYCLES);
 		pthread_barrier_wait(&storm_bar);

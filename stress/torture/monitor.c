@@ -55,7 +55,8 @@ void *monitor_main(void *arg)
 	double t0 = now(), last = t0, next_stall = t0 + 0.2;
 	long last_ops = 0;
 	(void)arg;
-	while (!atomic_load(&mon_stop)) {
+	/* seq_cst: pairs with main's store (the stop flags) */
+	while (!atomic_load_explicit(&mon_stop, SEQ)) {
 		sleep_s(0.05);
 		double t = now();
 		struct lfd_stats st;
@@ -68,7 +69,8 @@ void *monitor_main(void *arg)
 			max_lag = lag;
 		{
 			long b = (long)st.backlog;
-			long bytes = atomic_load(&a_live_bytes);
+			/* seq_cst: a recent figure for the bound */
+			long bytes = atomic_load_explicit(&a_live_bytes, SEQ);
 
 			if (b > max_backlog)
 				max_backlog = b;
@@ -96,6 +98,7 @@ void *monitor_main(void *arg)
 			reader_stall_step(t - t0);
 		if (O.verbose && t - last >= O.interval) {
 			long ops = live_ops();
+			/* seq_cst loads: recent figures for the line */
 			printf("  t=%.1fs ops=%ld (%.0f/s) count=%zu buckets=%zu "
 			       "grows=%" PRIu64 " shrinks=%" PRIu64 " live_allocs=%ld "
 			       "live_bytes=%ld backlog=%zu paused=%" PRIu64
@@ -103,10 +106,12 @@ void *monitor_main(void *arg)
 			       "violations=%ld\n", t - t0, ops,
 			       (double)(ops - last_ops) / (t - last), st.count,
 			       st.buckets, st.grows, st.shrinks,
-			       atomic_load(&a_live), atomic_load(&a_live_bytes),
+			       atomic_load_explicit(&a_live, SEQ),
+			       atomic_load_explicit(&a_live_bytes, SEQ),
 			       st.backlog, st.throttled,
-			       atomic_load(&h_windows), atomic_load(&h_ops),
-			       atomic_load(&n_viol));
+			       atomic_load_explicit(&h_windows, SEQ),
+			       atomic_load_explicit(&h_ops, SEQ),
+			       atomic_load_explicit(&n_viol, SEQ));
 			fflush(stdout);
 			last = t;
 			last_ops = ops;
@@ -121,6 +126,7 @@ void *monitor_main(void *arg)
  * allocator failed its allocation (enomem mode).  The blocks it frees
  * go through the torture's allocator, which poisons and quarantines them:
  * a slot still in use in a freed block shows as a bad key or value. */
+/* seq_cst RMWs: counts, read after the trimmer is joined. */
 atomic_long trims, trim_bytes, trims_enomem;
 
 void *trimmer_main(void *arg)
@@ -131,12 +137,13 @@ void *trimmer_main(void *arg)
 	rng_init(&r, 0x7472696dull); /* its own stream */
 	if (O.flavor == F_MEMB)
 		urcu_memb_register_thread();
-	while (!atomic_load(&mon_stop)) {
+	/* seq_cst, both loads of mon_stop: see monitor_main */
+	while (!atomic_load_explicit(&mon_stop, SEQ)) {
 		size_t freed = 0;
 		int rc;
 
 		sleep_s(0.1 + 0.2 * (double)rng_below(&r, 1000) / 1000.0);
-		if (atomic_load(&mon_stop))
+		if (atomic_load_explicit(&mon_stop, SEQ))
 			break;
 		long inj = tl_injected + tl_injected_maybe;
 		rc = lfd_trim(D, &freed);
@@ -145,11 +152,13 @@ void *trimmer_main(void *arg)
 		CHECK(rc == 0 || (rc == -ENOMEM &&
 				  tl_injected + tl_injected_maybe != inj),
 		      "lfd_trim returned %d", rc);
+		/* seq_cst: see trims */
 		if (rc == -ENOMEM)
-			atomic_fetch_add(&trims_enomem, 1);
+			atomic_fetch_add_explicit(&trims_enomem, 1, SEQ);
 		if (rc == 0) {
-			atomic_fetch_add(&trims, 1);
-			atomic_fetch_add(&trim_bytes, (long)freed);
+			atomic_fetch_add_explicit(&trims, 1, SEQ);
+			atomic_fetch_add_explicit(&trim_bytes, (long)freed,
+						  SEQ);
 		}
 	}
 	if (O.flavor == F_MEMB)
@@ -171,14 +180,20 @@ void *trimmer_main(void *arg)
  * slot i was first seen in its current call, read after the loads; the use
  * is measured with a time read before them -- never more than the real use.
  */
+/* seq_cst: the watchdog alone writes it (a load, then a store); main reads
+ * it for the report. */
 _Atomic double most_cpu_call;
-atomic_int hang_armed; /* slot_ops and nW are set */
+/* slot_ops and nW are set: main's seq_cst store, after them, pairs with
+ * the watchdog's seq_cst load before it reads them. */
+atomic_int hang_armed;
 
 /* The CPU seconds used by slot s's thread, or -1. */
 static double slot_cpu(struct slot_ops *s)
 {
 	struct timespec ts;
 
+	/* acquire: pairs with slot_take's release of clk_set, which
+	 * publishes clk (so relaxed is enough for it) */
 	if (!atomic_load_explicit(&s->clk_set, memory_order_acquire) ||
 	    clock_gettime(atomic_load_explicit(&s->clk, RLX), &ts) != 0)
 		return -1;
@@ -190,6 +205,8 @@ static void hang_check(long *last_v, double *since)
 	for (unsigned i = 0; i <= nW; i++) { /* slot nW: the setup, in main */
 		struct slot_ops *s = &slot_ops[i];
 		double before = slot_cpu(s);
+		/* acquire: pairs with do_key_op's release stores of in_call,
+		 * so v (relaxed) is at least the count of the calls before */
 		bool in = atomic_load_explicit(&s->in_call,
 					       memory_order_acquire);
 		long v = atomic_load_explicit(&s->v, RLX);
@@ -200,17 +217,21 @@ static void hang_check(long *last_v, double *since)
 			continue;
 		}
 		double used = before - since[i];
-		if (used > atomic_load(&most_cpu_call))
-			atomic_store(&most_cpu_call, used);
+		/* seq_cst: see most_cpu_call */
+		if (used > atomic_load_explicit(&most_cpu_call, SEQ))
+			atomic_store_explicit(&most_cpu_call, used, SEQ);
+		/* seq_cst: op and key, for the report; in_call's release
+		 * published them */
 		if (used > O.hang)
 			fail_now("worker %u: its %s of key %u has used %.1f s of "
 				 "CPU without returning (livelock)", i,
-				 op_names[atomic_load(&s->op)],
-				 atomic_load(&s->key), used);
+				 op_names[atomic_load_explicit(&s->op, SEQ)],
+				 atomic_load_explicit(&s->key, SEQ), used);
 	}
 }
 
 /* A hung or livelocked run must still end with FAILURE. */
+/* main's seq_cst store at the end pairs with the watchdog's loads. */
 atomic_int all_done;
 double watchdog_secs; /* main sets it */
 
@@ -220,9 +241,10 @@ void *watchdog_main(void *arg)
 	long *last_v = NULL;
 	double *since = NULL;
 	(void)arg;
-	while (!atomic_load(&all_done)) {
+	/* seq_cst: see all_done and hang_armed */
+	while (!atomic_load_explicit(&all_done, SEQ)) {
 		sleep_s(0.2);
-		if (!last_v && atomic_load(&hang_armed)) {
+		if (!last_v && atomic_load_explicit(&hang_armed, SEQ)) {
 			last_v = calloc(nW + 1, sizeof *last_v);
 			since = calloc(nW + 1, sizeof *since);
 			if (!last_v || !since)
@@ -232,7 +254,9 @@ void *watchdog_main(void *arg)
 		}
 		if (last_v)
 			hang_check(last_v, since);
-		if (now() - t0 > watchdog_secs && !atomic_load(&all_done))
+		/* seq_cst: see all_done */
+		if (now() - t0 > watchdog_secs &&
+		    !atomic_load_explicit(&all_done, SEQ))
 			fail_now("watchdog: the run did not end within %.0f s "
 				 "(hang or livelock)", watchdog_secs);
 	}

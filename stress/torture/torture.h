@@ -43,7 +43,11 @@
 #include "lincheck.h"
 #include "../../tests/density.h"
 
+/* The memory orders, named at every atomic access with a comment saying
+ * what it pairs with or why it is enough.  SEQ: the order of the implicit
+ * forms, kept where the torture used them. */
 #define RLX memory_order_relaxed
+#define SEQ memory_order_seq_cst
 
 /* ------------------------------------------------------------------ */
 /* options (main.c; each mode's defaults: modes.c)                     */

@@ -51,7 +51,9 @@ double t_start;
 
 void viol(const char *fmt, ...)
 {
-	long n = atomic_fetch_add(&n_viol, 1);
+	/* seq_cst: the RMW numbers each violation (the first 20 print);
+	 * main reads the total after the joins */
+	long n = atomic_fetch_add_explicit(&n_viol, 1, SEQ);
 	if (n < 20) {
 		char buf[512];
 		va_list ap;
@@ -73,9 +75,10 @@ void fail_now(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	/* seq_cst load of n_viol: a count for this line; any recent value */
 	printf("FAILURE: mode=%s seed=%" PRIu64 " t=%.2f s %s; violations=%ld\n",
 	       O.mode->name, O.seed, now() - t_start, buf,
-	       atomic_load(&n_viol));
+	       atomic_load_explicit(&n_viol, SEQ));
 	fflush(stdout);
 	_exit(1);
 }

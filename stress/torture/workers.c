@@ -16,12 +16,22 @@
 #include "torture.h"
 
 struct lfd *D;
+/* Around every count-changing call: upd_begun before it, net_count and
+ * upd_ended after.  seq_cst: do_count loads ended, net, then begun around
+ * lfd_count, and with these RMWs in one total order begun - ended at its
+ * loads bounds the calls net may have missed or counted early; at
+ * quiescence (storm barrier, joins) net is exact (quiescent_check). */
 static atomic_long upd_begun, upd_ended;
 atomic_long net_count;
+/* main folds a joined worker's counts into these (seq_cst; main alone
+ * touches them, so any order would do). */
 atomic_long tot_ok[OP_N], tot_fail[OP_N], tot_enomem;
+/* Counts for the report, read after the joins: relaxed (n_storm_checks:
+ * seq_cst, modes.c). */
 atomic_long n_iter_checked, n_count_checked, n_storm_checks;
 atomic_long n_upd_lost, n_goc_lost;
 atomic_long n_scan_checked, n_scan_slices, n_clears;
+/* seq_cst: a count for the report, read after the joins. */
 atomic_long threads_started;
 struct slot_ops *slot_ops; /* per worker slot, survives churn */
 struct worker **W;
@@ -29,6 +39,10 @@ unsigned nW;
 
 static void count_op(struct worker *w, int op, int rc)
 {
+	/* relaxed: the worker's own counts, folded after its join; slot v, a
+	 * progress count: do_key_op's release store of in_call orders it for
+	 * the hang check, and the monitor and stall checks want only a
+	 * recent value */
 	if (rc == -ENOMEM) {
 		atomic_fetch_add_explicit(&w->enomem, 1, RLX);
 		return;
@@ -84,14 +98,16 @@ static void check_rc(int op, uint32_t key, int rc, long inj_before)
 /* The count-changing calls: begun/ended around them, net updated. */
 static void upd_begin(void)
 {
-	atomic_fetch_add(&upd_begun, 1);
+	/* seq_cst: see upd_begun */
+	atomic_fetch_add_explicit(&upd_begun, 1, SEQ);
 }
 
 static void upd_end(long delta)
 {
+	/* seq_cst: see upd_begun (net first, then ended) */
 	if (delta)
-		atomic_fetch_add(&net_count, delta);
-	atomic_fetch_add(&upd_ended, 1);
+		atomic_fetch_add_explicit(&net_count, delta, SEQ);
+	atomic_fetch_add_explicit(&upd_ended, 1, SEQ);
 }
 
 struct iter_ctx {
@@ -145,6 +161,7 @@ static void do_iterate(struct worker *w)
 			viol("lfd_foreach missed pinned key %u", k);
 			break;
 		}
+	/* relaxed: see n_iter_checked */
 	atomic_fetch_add_explicit(&n_iter_checked, 1, RLX);
 	count_op(w, OP_ITER, 0);
 }
@@ -189,6 +206,7 @@ static void do_scan(struct worker *w)
 			viol("lfd_scan missed pinned key %u", k);
 			break;
 		}
+	/* relaxed: see n_iter_checked */
 	atomic_fetch_add_explicit(&n_scan_checked, 1, RLX);
 	atomic_fetch_add_explicit(&n_scan_slices, slices, RLX);
 	count_op(w, OP_SCAN, 0);
@@ -203,17 +221,19 @@ static void do_clear(struct worker *w)
 	int rc = lfd_clear(D, &removed);
 	CHECK(rc == 0, "lfd_clear returned %d", rc);
 	upd_end(-(long)removed);
+	/* relaxed: see n_iter_checked */
 	atomic_fetch_add_explicit(&n_clears, 1, RLX);
 	count_op(w, OP_CLEAR, 0);
 }
 
 static void do_count(struct worker *w)
 {
-	long e0 = atomic_load(&upd_ended);
-	long n0 = atomic_load(&net_count);
+	/* seq_cst: the check's loads, in this order (see upd_begun) */
+	long e0 = atomic_load_explicit(&upd_ended, SEQ);
+	long n0 = atomic_load_explicit(&net_count, SEQ);
 	size_t cnt = 0;
 	int rc = lfd_count(D, &cnt);
-	long b1 = atomic_load(&upd_begun);
+	long b1 = atomic_load_explicit(&upd_begun, SEQ);
 	long slack = b1 - e0;
 	CHECK(rc == 0, "lfd_count returned %d", rc);
 	long diff = (long)cnt - n0;
@@ -221,12 +241,15 @@ static void do_count(struct worker *w)
 		diff = -diff;
 	CHECK(diff <= slack, "lfd_count %zu, expected %ld within %ld (updates "
 	      "overlapping)", cnt, n0, slack);
+	/* relaxed: see n_iter_checked */
 	atomic_fetch_add_explicit(&n_count_checked, 1, RLX);
 	count_op(w, OP_COUNT, 0);
 }
 
 static uint64_t uid_of(const void *p)
 {
+	/* relaxed: a value of ours or one lfdict handed out (see the
+	 * record's fields, values.c) */
 	return valid_val(p) ? atomic_load_explicit(
 				      &((const struct tval *)p)->uid, RLX)
 			    : 0;
@@ -362,7 +385,7 @@ static int update_op(struct worker *w, uint32_t key, const void *kb,
 		      u.cur_uid);
 	bool stored = u.hb.built && (rc == R_INSERTED || rc == R_REPLACED);
 	hb_check(&u.hb, rc, stored);
-	if (u.calls > 1)
+	if (u.calls > 1) /* relaxed: see n_iter_checked */
 		atomic_fetch_add_explicit(&n_upd_lost, u.calls - 1, RLX);
 	h_end(key, hr, OP_UPD, rc,
 	      u.act == UA_SAME ? u.cur_uid : stored ? uid_of(u.hb.built) : 0,
@@ -413,7 +436,7 @@ static int goc_op(struct worker *w, uint32_t key, const void *kb,
 		      "%p, created %p", key, out, (void *)g.hb.built);
 	CHECK(key >= O.pinned || rc != R_INSERTED, "get_or_create: pinned "
 	      "key %u absent", key);
-	if (rc == R_KEPT && g.created)
+	if (rc == R_KEPT && g.created) /* relaxed: see n_iter_checked */
 		atomic_fetch_add_explicit(&n_goc_lost, 1, RLX);
 	h_end(key, hr, OP_GOC, rc, g.hb.built ? uid_of(g.hb.built) : 0, 0, o);
 	return rc;
@@ -578,6 +601,7 @@ void slot_take(unsigned idx)
 
 	if (pthread_getcpuclockid(pthread_self(), &c) != 0)
 		return;
+	/* relaxed: published by the release store of clk_set below */
 	atomic_store_explicit(&slot_ops[idx].clk, c, RLX);
 	/* release: pairs with the hang check's acquire */
 	atomic_store_explicit(&slot_ops[idx].clk_set, 1, memory_order_release);
@@ -642,6 +666,9 @@ void do_key_op(struct worker *w, int op, uint32_t key)
 	if (key < O.pinned &&
 	    (op == OP_POP || op == OP_POPIF || op == OP_CAD))
 		op = OP_REP; /* pinned keys stay present */
+	/* relaxed: op and key, for the hang report, are published by the
+	 * release store of in_call that follows (above: it pairs with the
+	 * hang check's acquire load) */
 	atomic_store_explicit(&s->op, op, RLX);
 	atomic_store_explicit(&s->key, key, RLX);
 	atomic_store_explicit(&s->in_call, 1, memory_order_release);
@@ -649,6 +676,7 @@ void do_key_op(struct worker *w, int op, uint32_t key)
 		get_many_op(w, key);
 	else
 		key_op(w, op, key);
+	/* release: as above; the count of this call goes with it */
 	atomic_store_explicit(&s->in_call, 0, memory_order_release);
 }
 
@@ -700,7 +728,8 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	if (O.flavor == F_MEMB)
 		urcu_memb_register_thread();
-	atomic_fetch_add(&threads_started, 1);
+	/* seq_cst: see threads_started */
+	atomic_fetch_add_explicit(&threads_started, 1, SEQ);
 	slot_take(w->idx);
 	if (O.mode->stall == STALL_ALLOC && w->idx == 0)
 		tl_stop_in_alloc = 1;
@@ -709,7 +738,9 @@ static void *worker_main(void *arg)
 	tcache_drain(&w->cache);
 	if (O.flavor == F_MEMB)
 		urcu_memb_unregister_thread();
-	atomic_store(&w->finished, 1);
+	/* seq_cst: pairs with the loads of main's churn loop and of
+	 * stall_worker0; main joins the thread before it frees w */
+	atomic_store_explicit(&w->finished, 1, SEQ);
 	return NULL;
 }
 
@@ -745,11 +776,15 @@ void worker_start(struct worker *w)
 
 void worker_fold(struct worker *w)
 {
+	/* seq_cst: main alone, w joined (or w0, main's own; see tot_ok) */
 	for (int i = 0; i < OP_N; i++) {
-		atomic_fetch_add(&tot_ok[i], atomic_load(&w->ok[i]));
-		atomic_fetch_add(&tot_fail[i], atomic_load(&w->fail[i]));
+		atomic_fetch_add_explicit(&tot_ok[i],
+			atomic_load_explicit(&w->ok[i], SEQ), SEQ);
+		atomic_fetch_add_explicit(&tot_fail[i],
+			atomic_load_explicit(&w->fail[i], SEQ), SEQ);
 	}
-	atomic_fetch_add(&tot_enomem, atomic_load(&w->enomem));
+	atomic_fetch_add_explicit(&tot_enomem,
+		atomic_load_explicit(&w->enomem, SEQ), SEQ);
 	free(w->seen);
 	free(w);
 }
@@ -757,6 +792,8 @@ void worker_fold(struct worker *w)
 long live_ops(void)
 {
 	long n = 0;
+	/* relaxed: a recent sum is all the monitor and the stall checks need
+	 * (stall_worker0 reads worker 0's own count with seq_cst) */
 	for (unsigned i = 0; i <= nW; i++)
 		n += atomic_load_explicit(&slot_ops[i].v, RLX);
 	return n;
