@@ -80,6 +80,9 @@ static inline LFD_ATOMIC(uintptr_t) *lfd_bucket_start(struct lfd *d,
 		s = &lfd_bucket_at(d, k)->next;
 		w = lfd_a_load(s, LFD_MO_LINK_LOAD);
 	}
+#else
+	(void)d;
+	(void)k;
 #endif
 	*first = w;
 	return s;
