@@ -446,11 +446,16 @@ int lfd_cad(struct lfd *d, const void *key, size_t len, void *expected,
  * or a negative errno value to give up.  lfdict then applies the decision
  * with one compare-exchange from what fn saw: the value slot from current
  * (replace, remove), or the list link that showed the key absent (insert).
- * If that fails because another thread changed the key first, the try is
- * lost and another try begins: fn is called again, on the new state.  So
- * fn runs once per try -- once without contention -- and the last call of
- * fn is the one whose decision took effect, on the present/current it was
- * given (the caller learns the outcome there, e.g. through arg).
+ * If that fails, the try is lost and another try begins: fn is called
+ * again, on the new state.  A try is lost when another thread changed the
+ * key first, and also, for an insert, when the list changed right next to
+ * the key (another key linked or unlinked there, or a resize, which runs
+ * on lfdict's own call_rcu thread too, linking or unlinking a bucket node
+ * there); fn is then called again on the same state.  So fn runs once per
+ * try -- usually once, but not guaranteed once even with a single calling
+ * thread -- and the last call of fn is the one whose decision took effect,
+ * on the present/current it was given (the caller learns the outcome
+ * there, e.g. through arg).
  * Returns LFD_KEPT (fn said keep, or remove while the key was absent),
  * LFD_INSERTED, LFD_REPLACED (also when *desired was current itself:
  * nothing departs) or LFD_REMOVED; fn's own negative return (nothing
