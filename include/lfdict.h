@@ -444,18 +444,19 @@ int lfd_cad(struct lfd *d, const void *key, size_t len, void *expected,
  * or present = 0 and current = NULL) and calls fn, which returns LFD_KEEP,
  * LFD_STORE (with the new value in *desired; NULL is a value), LFD_REMOVE,
  * or a negative errno value to give up.  lfdict then applies the decision
- * with one compare-exchange from what fn saw: the value slot from current
- * (replace, remove), or the list link that showed the key absent (insert).
- * If that fails, the try is lost and another try begins: fn is called
- * again, on the new state.  A try is lost when another thread changed the
- * key first, and also, for an insert, when the list changed right next to
- * the key (another key linked or unlinked there, or a resize, which runs
- * on lfdict's own call_rcu thread too, linking or unlinking a bucket node
- * there); fn is then called again on the same state.  So fn runs once per
- * try -- usually once, but not guaranteed once even with a single calling
- * thread -- and the last call of fn is the one whose decision took effect,
- * on the present/current it was given (the caller learns the outcome
- * there, e.g. through arg).
+ * only where the key still holds what fn saw: a replace or remove by one
+ * compare-exchange of the value slot from current; an insert by linking a
+ * new entry where the key is absent -- if the list changed next to the key
+ * meanwhile (another key linked or unlinked there, or a resize's bucket
+ * node), lfdict searches again and links there, without calling fn again,
+ * for as long as the key stays absent.  If another thread changed the key
+ * itself first (inserted, replaced or removed it), the try is lost and
+ * another try begins: fn is called again, on the new state.  So fn is
+ * called once, and again only after another thread changed this key: with
+ * one calling thread (and fn not updating the key itself) exactly once.
+ * The last call of fn is the one whose decision took effect, on the
+ * present/current it was given (the caller learns the outcome there, e.g.
+ * through arg).
  * Returns LFD_KEPT (fn said keep, or remove while the key was absent),
  * LFD_INSERTED, LFD_REPLACED (also when *desired was current itself:
  * nothing departs) or LFD_REMOVED; fn's own negative return (nothing
@@ -492,9 +493,10 @@ int lfd_cad(struct lfd *d, const void *key, size_t len, void *expected,
  * (release: what the caller and fn wrote before it happens-before whoever
  * gets the value).  A loop of lfd_update calls that add to a counter loses
  * no increment.  Progress: lock-free as long as fn returns: a try is lost
- * only when another thread's update of the key (or of its neighbourhood
- * in the list) succeeded.  Reclaims and may pause after its linearization
- * point as lfd_set and lfd_pop do.  Who may call: any thread, as lfd_set.
+ * only when another thread's update of the key succeeded, and an insert
+ * searches again only when another change next to the key succeeded.
+ * Reclaims and may pause after its linearization point as lfd_set and
+ * lfd_pop do.  Who may call: any thread, as lfd_set.
  */
 int lfd_update(struct lfd *d, const void *key, size_t len,
 	       int (*fn)(void *arg, const void *key, size_t len, int present,

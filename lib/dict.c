@@ -510,12 +510,16 @@ LFD_EXPORT int lfd_cad(struct lfd *d, const void *key, size_t len,
 
 /*
  * lfd_update: one try per loop turn.  Each try looks the key up, asks fn,
- * and applies fn's decision with one compare-exchange from what fn saw --
- * the value slot from `cur` (VALUE_CAS, match) or the link that showed the
- * key absent (LINK_CAS) -- so a try applies only if nothing changed since
- * its look-up, and a lost try costs only another thread's success.  A
- * value fn built on a lost try goes back to the caller (discard) outside
- * the read-side section, which the next try enters anew.
+ * and applies fn's decision where the key still holds what fn saw: the
+ * value slot by a compare-exchange from `cur` (VALUE_CAS, match), or, for
+ * an absent key, a link (LINK_CAS) at a position found absent -- if the
+ * list changed next to the key meanwhile, the search is redone and the
+ * link retried without asking fn again, as long as the key stays absent
+ * (fn's decision was made on absence, which still holds where the link
+ * succeeds).  So a try is lost only when another thread changed the key,
+ * and a lost try costs only that thread's success.  A value fn built on a
+ * lost try goes back to the caller (discard) outside the read-side
+ * section, which the next try enters anew.
  */
 struct lfd_try {
 	bool present;
@@ -574,7 +578,17 @@ static int lfd_try_apply(struct lfd_op *op, struct lfd_pos *pos,
 		if (*node != NULL)
 			lfd_a_store(&(*node)->value, t->desired,
 				    memory_order_relaxed);
-		r = lfd_op_link(op, pos, t->desired, node);
+		while ((r = lfd_op_link(op, pos, t->desired, node)) ==
+		       -EAGAIN) {
+			/* The list changed next to the key (a key linked or
+			 * unlinked there, a resize's bucket node): search
+			 * again.  Found: another thread inserted the key
+			 * (a popped entry of it is unlinked by the search,
+			 * not found), so the try is lost; absent: link
+			 * there. */
+			if (lfd_op_find(op, pos))
+				return -EAGAIN;
+		}
 		return r == 0 ? LFD_INSERTED : r;
 	}
 	e = lfd_link_entry(pos->curr);

@@ -103,11 +103,10 @@ static size_t key_of(unsigned k, unsigned char *buf)
 	} while (0)
 
 /* lfd_update's fn and discard: fn decides by rule (UR_*), storing nv; the
- * model checks what fn saw and what came back through discard.  One
- * calling thread can still lose a try: a resize on lfdict's call_rcu
- * thread may link or unlink a bucket node next to the key (lfdict.h,
- * lfd_update); every call must then have seen the same state, and each
- * lost try's stored value comes back through discard. */
+ * model checks what fn saw, that it ran once (one calling thread loses no
+ * try, even when a resize on lfdict's call_rcu thread links or unlinks a
+ * bucket node next to the key: lfdict.h, lfd_update), and what came back
+ * through discard. */
 enum { UR_KEEP, UR_STORE, UR_REMOVE, UR_FAIL, UR_SAME, UR_BAD, UR_N };
 
 struct fz_upd {
@@ -117,7 +116,6 @@ struct fz_upd {
 	void *cur;
 	int discards;
 	void *discarded;
-	int changed; /* a later call of fn saw another state than the first */
 };
 
 static int upd_fn(void *arg, const void *key, size_t len, int present,
@@ -126,8 +124,7 @@ static int upd_fn(void *arg, const void *key, size_t len, int present,
 	struct fz_upd *u = arg;
 	(void)key;
 	(void)len;
-	if (u->calls++ > 0 && (present != u->present || current != u->cur))
-		u->changed = 1;
+	u->calls++;
 	u->present = present;
 	u->cur = current;
 	switch (u->rule) {
@@ -517,36 +514,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				       ? (had ? LFD_REMOVED : LFD_KEPT)
 			       : had ? LFD_REPLACED
 				     : LFD_INSERTED;
-			if (u.calls < 1 || u.changed || u.present != had ||
+			if (u.calls != 1 || u.present != had ||
 			    (uintptr_t)u.cur != old)
-				FAIL("update %u: fn called %d times (state "
-				     "changed %d), saw %d %p, model %d %p", k,
-				     u.calls, u.changed, u.present, u.cur, had,
-				     (void *)old);
-			/* a lost try of a store hands its value back, unless
-			 * it was the current value itself (UR_SAME, present) */
-			int lost = u.calls - 1;
-			int back = (u.rule == UR_STORE ||
-				    (u.rule == UR_SAME && !had))
-					   ? lost
-					   : 0;
+				FAIL("update %u: fn called %d times, saw %d "
+				     "%p, model %d %p", k, u.calls, u.present,
+				     u.cur, had, (void *)old);
 			/* -ENOMEM: a store that needed an allocation (a new
-			 * entry; a destructor record for a replace) */
+			 * entry; a destructor record for a replace) hands
+			 * its value back */
 			if (rc == -ENOMEM && armed && want != LFD_KEPT &&
 			    want != LFD_REMOVED && want >= 0) {
-				if (u.discards != back + 1 ||
+				if (u.discards != 1 ||
 				    (uintptr_t)u.discarded != nv)
 					FAIL("update %u -ENOMEM: %d discards "
-					     "(%p), want %d (%p)", k,
-					     u.discards, u.discarded, back + 1,
+					     "(%p), want 1 (%p)", k,
+					     u.discards, u.discarded,
 					     (void *)nv);
 				break;
 			}
-			if (rc != want || u.discards != back ||
-			    (back && (uintptr_t)u.discarded != nv))
+			if (rc != want || u.discards != 0)
 				FAIL("update %u (rule %d) -> %d, want %d; %d "
-				     "discards, want %d", k, u.rule, rc, want,
-				     u.discards, back);
+				     "discards, want 0", k, u.rule, rc, want,
+				     u.discards);
 			if (rc == LFD_REMOVED) {
 				departed(old, dtor_on);
 				M.present[k] = 0;

@@ -4,6 +4,8 @@
  *   1. every decision of lfd_update on a present and an absent key, what fn
  *      is shown, the return, the value destructor's calls; fn's errors and
  *      bad decisions; bad input (fn not called, nothing changed);
+ *      a neighbouring key linked or unlinked between fn's look-up and
+ *      the store is not a lost try (fn called once), the key itself is;
  *   2. out of memory while storing: -ENOMEM, nothing changed, the value fn
  *      built handed to discard exactly once;
  *   3. lfd_get_or_create and lfd_cad, single-threaded, every return;
@@ -20,6 +22,7 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "sohash.h"
 #include "testutil.h"
 
 enum { NTHREADS = 8 };
@@ -180,6 +183,118 @@ START_TEST(test_update_decisions)
 	ck_assert_int_eq(atomic_load(&dt.total), 3);
 	tu_alloc_assert_clean(&al);
 	tu_dtor_fini(&dt);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* 1b. a change next to the key is not a lost try                      */
+
+/* "k" and "n" sort next to each other in bucket 0's chain at any size up
+ * to 1,024 buckets (folds 0x00100000 and 0x00200000, sohash.h): with "n"
+ * absent, "k"'s position is right after bucket node 0, where "n" links
+ * too; with "n" present, "k"'s position is just before it. */
+static uint64_t nb_hash(const void *key, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	return tu_hash_for_fold(*(const char *)key == 'k' ? 0x00100000u
+							  : 0x00200000u);
+}
+
+/* fn for "k": on its first call, between the look-up and the store,
+ * changes the list with `change` (insert or pop) of key `other`, as
+ * another thread could; stores tu_v(1). */
+struct nb {
+	struct lfd *d;
+	const char *other;
+	int pop;	/* the change: pop `other` instead of inserting it */
+	int calls, discards;
+	int present[2];
+	void *current[2];
+	int changed;	/* the change's return */
+};
+
+static int nb_fn(void *arg, const void *key, size_t len, int present,
+		 void *current, void **desired)
+{
+	struct nb *s = arg;
+
+	(void)key;
+	(void)len;
+	if (s->calls < 2) {
+		s->present[s->calls] = present;
+		s->current[s->calls] = current;
+	}
+	if (s->calls++ == 0)
+		s->changed = s->pop ? lfd_pop(s->d, s->other, 1, NULL)
+				    : lfd_insert(s->d, s->other, 1, tu_v(9),
+						 NULL);
+	*desired = tu_v(1);
+	return LFD_STORE;
+}
+
+static void nb_discard(void *arg, void *value)
+{
+	struct nb *s = arg;
+
+	ck_assert_ptr_eq(value, tu_v(1));
+	s->discards++;
+}
+
+static int nb_run(struct lfd *d, struct nb *s, const char *other, int pop)
+{
+	memset(s, 0, sizeof *s);
+	s->d = d;
+	s->other = other;
+	s->pop = pop;
+	return lfd_update(d, "k", 1, nb_fn, nb_discard, s);
+}
+
+START_TEST(test_update_neighbour)
+{
+	struct lfd_config cfg;
+	struct lfd *d;
+	struct nb s;
+	void *v = NULL;
+
+	tu_cfg_init(&cfg);
+	cfg.hash = nb_hash;
+	cfg.flags = LFD_FIXED_SIZE; /* no bucket node but node 0 near them */
+	d = lfd_new(&cfg);
+	ck_assert_ptr_nonnull(d);
+
+	/* A neighbour linked where "k" was to go (the link word fn's look-up
+	 * read changes): "k" is still absent, so fn is not asked again. */
+	ck_assert_int_eq(nb_run(d, &s, "n", 0), LFD_INSERTED);
+	ck_assert_int_eq(s.changed, 0); /* the change happened */
+	ck_assert_int_eq(s.calls, 1);
+	ck_assert_int_eq(s.present[0], 0);
+	ck_assert_int_eq(s.discards, 0);
+	ck_assert_int_eq(lfd_get(d, "n", 1, &v), 0);
+	ck_assert_ptr_eq(v, tu_v(9));
+
+	/* The neighbour unlinked ("k" absent again, "n" right after it). */
+	ck_assert_int_eq(lfd_pop(d, "k", 1, NULL), 0);
+	ck_assert_int_eq(nb_run(d, &s, "n", 1), LFD_INSERTED);
+	ck_assert_int_eq(s.changed, 0);
+	ck_assert_int_eq(s.calls, 1);
+	ck_assert_int_eq(lfd_get(d, "n", 1, &v), -ENOENT);
+
+	/* The key itself inserted: the try is lost, fn is asked again on
+	 * the new state, and its first value comes back. */
+	ck_assert_int_eq(lfd_pop(d, "k", 1, NULL), 0);
+	ck_assert_int_eq(nb_run(d, &s, "k", 0), LFD_REPLACED);
+	ck_assert_int_eq(s.changed, 0);
+	ck_assert_int_eq(s.calls, 2);
+	ck_assert_int_eq(s.present[0], 0);
+	ck_assert_int_eq(s.present[1], 1);
+	ck_assert_ptr_eq(s.current[1], tu_v(9));
+	ck_assert_int_eq(s.discards, 1);
+
+	ck_assert_int_eq(lfd_get(d, "k", 1, &v), 0);
+	ck_assert_ptr_eq(v, tu_v(1));
+	ck_assert_uint_eq(count_of(d), 1);
+	ck_assert_int_eq(lfd_destroy(d), 0);
 }
 END_TEST
 
@@ -779,6 +894,7 @@ static Suite *update_suite(void)
 	TCase *tc = tcase_create("update");
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_update_decisions);
+	tcase_add_test(tc, test_update_neighbour);
 	tcase_add_test(tc, test_update_enomem);
 	tcase_add_test(tc, test_get_or_create_cad);
 	tcase_add_test(tc, test_update_counter_race);

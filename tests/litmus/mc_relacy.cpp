@@ -810,6 +810,69 @@ struct mc_update : rl::test_suite<mc_update, 2> {
 };
 
 /*
+ * lfd_update's insert path: two threads add 1 to an absent counter A, T1
+ * after inserting C -- A and C both sort right after bucket node 0, so
+ * C's link changes the very word A's insert links at.  One call inserts
+ * (n = 1), the other replaces (n = 2), and fn reads the other's object
+ * only as initialized.  The inserting call's fn saw A absent and ran
+ * exactly once: C linked between its look-up and its link is a change
+ * next to A, not of A, so lfdict searches again and links without asking
+ * fn again (lfdict.h, lfd_update).  The replacing call's fn ran at most
+ * twice (first on A absent, lost to the insert).  Catches an insert that
+ * re-asks fn when the list changed next to the key, and an insert linked
+ * where A had meanwhile been inserted (n = 1 twice, or A twice).
+ */
+struct mc_upd_call {
+	mc_counter c;
+	int calls;
+	int first_present;
+};
+
+static int mc_update_ins_fn(void *arg, const void *key, size_t len,
+			    int present, void *current, void **desired)
+{
+	mc_upd_call *u = (mc_upd_call *)arg;
+	if (u->calls++ == 0)
+		u->first_present = present;
+	return mc_update_fn(&u->c, key, len, present, current, desired);
+}
+
+struct mc_update_insert : rl::test_suite<mc_update_insert, 2> {
+	struct lfd *d;
+	mc_upd_call u[2];
+	payload pc;
+	int r[2];
+	void before()
+	{
+		d = mc_new();
+	}
+	void thread(unsigned i)
+	{
+		u[i].calls = 0;
+		u[i].c.p.x($) = 1;
+		if (i == 1) {
+			pc.x($) = 1;
+			RL_ASSERT(lfd_insert(d, KC, 1, &pc, NULL) == 0);
+		}
+		r[i] = lfd_update(d, KA, 1, mc_update_ins_fn, NULL, &u[i]);
+	}
+	void after()
+	{
+		void *v = NULL;
+		int ins = r[0] == LFD_INSERTED ? 0 : 1;
+		RL_ASSERT(r[ins] == LFD_INSERTED && r[1 - ins] == LFD_REPLACED);
+		RL_ASSERT(u[ins].calls == 1 && u[ins].first_present == 0);
+		RL_ASSERT(u[1 - ins].calls <= 2);
+		RL_ASSERT(u[1 - ins].calls == 1 ||
+			  u[1 - ins].first_present == 0);
+		RL_ASSERT(lfd_get(d, KA, 1, &v) == 0);
+		RL_ASSERT(((mc_counter *)v)->n($) == 2);
+		RL_ASSERT(lfd_get(d, KC, 1, &v) == 0 && v == &pc);
+		mc_destroy(d);
+	}
+};
+
+/*
  * lfd_get_or_create from two threads on an absent key, each creating its
  * own payload (x = 1 inside create): exactly one inserts, both return its
  * value, the loser reads the winner's x as written (the -EEXIST VALUE_LOAD
@@ -969,6 +1032,7 @@ int main(int argc, char **argv)
 	ok &= mc_run<mc_grow_help>("grow_help", only, iters);
 	ok &= mc_run<mc_grow_stalled>("grow_stalled", only, iters);
 	ok &= mc_run<mc_update>("update", only, iters);
+	ok &= mc_run<mc_update_insert>("update_insert", only, iters);
 	ok &= mc_run<mc_goc>("get_or_create", only, iters);
 	ok &= mc_run<mc_scan>("scan", only, iters);
 	return ok ? 0 : 1;
