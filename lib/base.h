@@ -16,7 +16,7 @@ LFD_HIDDEN void *lfd_mem_alloc(struct lfd *d, size_t size);
 LFD_HIDDEN void *lfd_mem_alloc_filled(struct lfd *d, size_t size);
 LFD_HIDDEN void lfd_mem_free(struct lfd *d, void *p, size_t size);
 /* This thread's number (from 1), which picks its counter and slab stripe
- * (count.c, slab.c). */
+ * (count.c, slab.c) where the CPU number cannot (lfd_my_stripe). */
 LFD_HIDDEN extern _Thread_local unsigned int lfd_thread_no; /* 0: none yet */
 LFD_HIDDEN unsigned int lfd_thread_no_assign(void);
 /* Inline: every update asks for it two or three times (its counter, its
@@ -28,11 +28,46 @@ static inline unsigned int lfd_my_thread_no(void)
 
 	return n != 0 ? n : lfd_thread_no_assign();
 }
-/* The stripe of d this thread's updates write (count.c, slab.c,
- * reclaim.c). */
+/*
+ * The stripe of d this thread's updates write (count.c, slab.c,
+ * reclaim.c): the one of the CPU it runs on, where the C library has
+ * registered the thread's restartable-sequences area (glibc 2.35 and
+ * later on Linux 4.18 and later): the kernel keeps the current CPU's number
+ * in it, a load away.  Threads that share a stripe then seldom run at the
+ * same time, so its words stay in one core's cache (doc/performance.md).
+ * Elsewhere, the thread's number.  Either is only a choice of stripe:
+ * every stripe's words are atomics that any thread may update, and a
+ * thread that migrates in the middle of an update is merely using
+ * another CPU's stripe for a moment.
+ */
+#if !defined(LFD_ATOMICS_CUSTOM) && defined(__GLIBC__) && \
+	defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+#define LFD_HAVE_RSEQ 1
+#endif
+#endif
+static inline unsigned int lfd_my_stripe_no(void)
+{
+#ifdef LFD_HAVE_RSEQ
+	if (__rseq_size > 0) {
+		const struct rseq *rs =
+			(const struct rseq *)((char *)__builtin_thread_pointer() +
+					      __rseq_offset);
+		/* relaxed: the kernel rewrites it when the thread migrates;
+		 * any value read is a valid choice (see above). */
+		uint32_t cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+
+		if (cpu < 0x80000000u) /* not RSEQ_CPU_ID_UNINITIALIZED */
+			return cpu;
+	}
+#endif
+	return lfd_my_thread_no();
+}
+
 static inline struct lfd_stripe *lfd_my_stripe(struct lfd *d)
 {
-	return &d->stripes[lfd_my_thread_no() & (d->nstripes - 1)];
+	return &d->stripes[lfd_my_stripe_no() & (d->nstripes - 1)];
 }
 
 /*

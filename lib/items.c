@@ -108,6 +108,12 @@ uintptr_t lfd_free_items(struct lfd *d, uintptr_t w,
 		uintptr_t next = lfd_item_next(w);
 		uint32_t kind = lfd_item_kind(w);
 
+		/* The chain is a list: start fetching the next item (its
+		 * link and kind are read, its slot written) while this one
+		 * is freed. */
+		if (next != 0)
+			__builtin_prefetch((void *)next, 1);
+
 		if (kind == LFD_KIND_MARKER) {
 			struct lfd_retired *r = (struct lfd_retired *)w;
 

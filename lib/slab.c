@@ -15,7 +15,8 @@
  * Shape.  One size class per 8 bytes from 24 to 56.  Free slots of a class
  * sit on
  *   - a per-stripe stack (lfd_stripe.slab[c]), from which a thread of that
- *     stripe allocates: uncontended while threads <= stripes;
+ *     stripe allocates (the stripe of the CPU it runs on, base.h): seldom
+ *     contended, since the threads of one CPU do not run at once;
  *   - a per-dictionary stack of chains (lfd.slab_chains[c]): a thread that
  *     frees entries after their grace period (reclaim.c) links up to
  *     LFD_SLAB_CHAIN of them into a chain and pushes the chain, one CAS;
@@ -240,8 +241,15 @@ static struct lfd_entry *lfd_stack_pop(LFD_ATOMIC(uintptr_t) *top)
 		/* acquire on both: the slot we take (or the new top we retry
 		 * with) was published by a push's release. */
 		if (lfd_a_cas_weak(top, &t, next, memory_order_acquire,
-				 memory_order_acquire))
+				 memory_order_acquire)) {
+			/* The next allocation of this stripe takes `next` and
+			 * writes it whole: start fetching its line now (a
+			 * hint; it never faults, and a slot taken meanwhile
+			 * by another thread costs nothing but the fetch). */
+			if (next != 0)
+				__builtin_prefetch((void *)next, 1);
 			return lfd_slot_entry(t);
+		}
 	}
 	return NULL;
 }

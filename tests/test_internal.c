@@ -4,10 +4,16 @@
  * SipHash-1-3 of every call against the generic one), AES-128 against
  * FIPS-197's and the short-key hash against its block layout, the split-order
  * keys (the fold, bucket keys, parents, segment places), and the encoding
- * of links to bucket nodes.  It includes lib/hash.h and lib/solist.h on purpose (and links lib/hash.c
- * directly); every other test uses only <lfdict.h>.
+ * of links to bucket nodes, and the stripe a thread's updates use (the
+ * CPU's where glibc registered restartable sequences).  It includes
+ * lib/hash.h, lib/base.h and lib/solist.h on purpose (and links lib/hash.c
+ * and lib/base.c directly); every other test but test_budget uses only
+ * <lfdict.h>.
  */
+#define _GNU_SOURCE /* sched_getcpu */
 #include <check.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base.h"
 #include "hash.h"
 #include "so_checks.h"
 
@@ -344,6 +351,40 @@ START_TEST(aes_short_matches_block)
 END_TEST
 #endif
 
+/* The stripe number is the CPU's where the rseq area is registered, else
+ * the thread's number: pinned to each allowed CPU in turn (up to 8), the
+ * thread must read that CPU (the thread's number cannot match two). */
+START_TEST(stripe_is_cpu)
+{
+	cpu_set_t all, one;
+	int c, checked = 0;
+	bool rseq = false;
+
+#ifdef LFD_HAVE_RSEQ
+	rseq = __rseq_size > 0;
+#endif
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+	for (c = 0; c < CPU_SETSIZE && checked < 8; c++) {
+		if (!CPU_ISSET(c, &all))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(c, &one);
+		if (sched_setaffinity(0, sizeof(one), &one) != 0)
+			continue;
+		if (rseq)
+			ck_assert_uint_eq(lfd_my_stripe_no(), (unsigned int)c);
+		else
+			ck_assert_uint_eq(lfd_my_stripe_no(),
+					  lfd_my_thread_no());
+		checked++;
+	}
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(all), &all), 0);
+	fprintf(stderr, "  stripe choice: %s, checked on %d CPUs\n",
+		rseq ? "the CPU (rseq)" : "the thread's number", checked);
+	ck_assert_int_gt(checked, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("internal");
@@ -362,6 +403,7 @@ int main(void)
 #endif
 	tcase_add_test(tc, split_order_keys);
 	tcase_add_test(tc, entry_links);
+	tcase_add_test(tc, stripe_is_cpu);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
