@@ -51,9 +51,11 @@ static inline unsigned int lfd_my_stripe_no(void)
 {
 #ifdef LFD_HAVE_RSEQ
 	if (__rseq_size > 0) {
-		const struct rseq *rs =
-			(const struct rseq *)((char *)__builtin_thread_pointer() +
-					      __rseq_offset);
+		/* glibc places the area __rseq_offset bytes from the
+		 * thread pointer, aligned for struct rseq. */
+		const struct rseq *rs = (const struct rseq *)(const void *)(
+			(const char *)__builtin_thread_pointer() +
+			__rseq_offset);
 		/* relaxed: the kernel rewrites it when the thread migrates;
 		 * any value read is a valid choice (see above). */
 		uint32_t cpu = __atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
