@@ -38,18 +38,19 @@ static inline unsigned int lfd_my_thread_no(void)
  * Elsewhere, the thread's number.  Either is only a choice of stripe:
  * every stripe's words are atomics that any thread may update, and a
  * thread that migrates in the middle of an update is merely using
- * another CPU's stripe for a moment.
+ * another CPU's stripe for a moment.  (CPU numbers are taken modulo the
+ * stripes, at most LFD_MAX_STRIPES: on a bigger machine, or with sparse
+ * CPU numbers in a cpuset, CPUs share stripes.)  LFD_HAVE_RSEQ comes from
+ * configure, which checks that the compiler builds and links this code
+ * (__builtin_thread_pointer is missing on some compilers and targets).
  */
-#if !defined(LFD_ATOMICS_CUSTOM) && defined(__GLIBC__) && \
-	defined(__has_include)
-#if __has_include(<sys/rseq.h>)
+#if defined(LFD_HAVE_RSEQ) && !defined(LFD_ATOMICS_CUSTOM)
 #include <sys/rseq.h>
-#define LFD_HAVE_RSEQ 1
-#endif
+#define LFD_USE_RSEQ 1
 #endif
 static inline unsigned int lfd_my_stripe_no(void)
 {
-#ifdef LFD_HAVE_RSEQ
+#ifdef LFD_USE_RSEQ
 	if (__rseq_size > 0) {
 		/* glibc places the area __rseq_offset bytes from the
 		 * thread pointer, aligned for struct rseq. */

@@ -7,9 +7,10 @@
  * One counter per stripe, each alone on a cache line; a thread adds to the
  * stripe of the CPU it runs on (or of its thread number: lfd_my_stripe,
  * base.h), so updates running at once seldom contend on one line.  Any
- * stripe takes any thread's additions: only the sum means anything.  The sum is exact when no update is in
- * flight; while updates run it is off by at most the number of updates that
- * have linearized but not yet added (lfd_count's documented bound).
+ * stripe takes any thread's additions: only the sum means anything.  The
+ * sum is exact when no update is in flight; while updates run it is off by
+ * at most the number of updates that have linearized but not yet added
+ * (lfd_count's documented bound).
  *
  * The counter also drives resizing: when a stripe crosses a multiple of an
  * interval that scales with the bucket count, lfd_count_update tells its

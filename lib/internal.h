@@ -167,9 +167,10 @@ LFD_HIDDEN extern const unsigned char lfd_tombstone_byte;
 #define LFD_MAX_STRIPES 64u
 
 /* One stripe of the split entry counter, of the slab's free slots and of
- * the retire stack: what one thread's updates write, alone on its first
- * cache line; the second line keeps the next stripe's writers (and the
- * adjacent-line prefetch) off it. */
+ * the retire stack: what the updates running on one CPU (or, without
+ * rseq, one thread's updates: base.h, lfd_my_stripe) write, alone on its
+ * first cache line; the second line keeps the next stripe's writers (and
+ * the adjacent-line prefetch) off it. */
 struct lfd_stripe {
 	LFD_ATOMIC(long) n;
 	/* retired items pushed minus items freed, by the stripe's threads */

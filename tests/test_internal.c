@@ -10,7 +10,7 @@
  * and lib/base.c directly); every other test but test_budget uses only
  * <lfdict.h>.
  */
-#define _GNU_SOURCE /* sched_getcpu */
+#define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
 #include <check.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -360,7 +360,7 @@ START_TEST(stripe_is_cpu)
 	int c, checked = 0;
 	bool rseq = false;
 
-#ifdef LFD_HAVE_RSEQ
+#ifdef LFD_USE_RSEQ
 	rseq = __rseq_size > 0;
 #endif
 	ck_assert_int_eq(sched_getaffinity(0, sizeof(all), &all), 0);
