@@ -449,11 +449,13 @@ int lfd_cad(struct lfd *d, const void *key, size_t len, void *expected,
  * new entry where the key is absent -- if the list changed next to the key
  * meanwhile (another key linked or unlinked there, or a resize's bucket
  * node), lfdict searches again and links there, without calling fn again,
- * for as long as the key stays absent.  If another thread changed the key
- * itself first (inserted, replaced or removed it), the try is lost and
- * another try begins: fn is called again, on the new state.  So fn is
- * called once, and again only after another thread changed this key: with
- * one calling thread (and fn not updating the key itself) exactly once.
+ * for as long as the key stays absent.  If the key no longer holds what fn
+ * saw -- another thread inserted it, or replaced or removed its value --
+ * the try is lost and another try begins: fn is called again, on the new
+ * state.  (A key changed and changed back, e.g. inserted and popped again,
+ * holds what fn saw: the try applies.)  So fn is called once, and again
+ * only after another thread changed this key: with one calling thread (and
+ * fn not updating the key itself) exactly once.
  * The last call of fn is the one whose decision took effect, on the
  * present/current it was given (the caller learns the outcome there, e.g.
  * through arg).
@@ -493,8 +495,9 @@ int lfd_cad(struct lfd *d, const void *key, size_t len, void *expected,
  * (release: what the caller and fn wrote before it happens-before whoever
  * gets the value).  A loop of lfd_update calls that add to a counter loses
  * no increment.  Progress: lock-free as long as fn returns: a try is lost
- * only when another thread's update of the key succeeded, and an insert
- * searches again only when another change next to the key succeeded.
+ * only when an update of the key by another thread (or by fn itself)
+ * succeeded, and an insert searches again only when another change next
+ * to the key succeeded.
  * Reclaims and may pause after its linearization point as lfd_set and
  * lfd_pop do.  Who may call: any thread, as lfd_set.
  */

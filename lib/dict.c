@@ -583,9 +583,8 @@ static int lfd_try_apply(struct lfd_op *op, struct lfd_pos *pos,
 			/* The list changed next to the key (a key linked or
 			 * unlinked there, a resize's bucket node): search
 			 * again.  Found: another thread inserted the key
-			 * (a popped entry of it is unlinked by the search,
-			 * not found), so the try is lost; absent: link
-			 * there. */
+			 * (the search unlinks an entry it sees popped), so
+			 * the try is lost; absent: link there. */
 			if (lfd_op_find(op, pos))
 				return -EAGAIN;
 		}
