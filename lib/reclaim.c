@@ -8,11 +8,11 @@
  * Retired items (popped entries, and records carrying an overwritten value
  * to its destructor) are pushed on a lock-free stack, one per stripe
  * (lfd_stripe.retire): a thread pushes on its stripe's (its CPU's,
- * base.h), so pops running at once seldom write one line.  One batch at a time waits for a
- * grace period: whoever finds no batch in flight takes every stripe's whole
- * stack (each stripe's part in its `inflight`) and hands them to one
- * update_call_rcu.  One call_rcu per batch instead of one per entry, and no
- * rcu_head in an entry.  A pusher never waits: if a batch is in flight, its
+ * base.h), so pops running at once seldom write one line.  One batch at a
+ * time waits for a grace period: whoever finds no batch in flight takes
+ * every stripe's whole stack (each stripe's part in its `inflight`) and
+ * hands them to one update_call_rcu.  One call_rcu per batch instead of
+ * one per entry, and no rcu_head in an entry.  A pusher never waits: if a batch is in flight, its
  * item rides in the next, and it learns that from one load of retire_busy.
  *
  * Who frees.  The callback runs on the flavour's call_rcu worker, one

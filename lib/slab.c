@@ -244,8 +244,10 @@ static struct lfd_entry *lfd_stack_pop(LFD_ATOMIC(uintptr_t) *top)
 				 memory_order_acquire)) {
 			/* The next allocation of this stripe takes `next` and
 			 * writes it whole: start fetching its line now (a
-			 * hint; it never faults, and a slot taken meanwhile
-			 * by another thread costs nothing but the fetch). */
+			 * hint that never faults; if another thread takes
+			 * the slot first, or readers of the live entry that
+			 * shares the line lose it, that is the fetch's cost:
+			 * a net gain measured, doc/performance.md). */
 			if (next != 0)
 				__builtin_prefetch((void *)next, 1);
 			return lfd_slot_entry(t);
