@@ -434,6 +434,9 @@ START_TEST(test_bad_keys)
 	tu_dtor_install(&dt, &c);
 	fx_open(&fx, &c);
 	tu_model_init(&m, 200, "k");
+	cpu_set_t cpus;
+	tu_pin_here(&cpus); /* populate's and the valid insert's slots: one
+			       stripe (no new block for the insert below) */
 	populate(fx.d, &m, 100);
 	/* the empty key too, so that a NULL key with len > 0 cannot be taken
 	 * for it */
@@ -477,6 +480,7 @@ START_TEST(test_bad_keys)
 	ck_assert_msg(atomic_load(&fx.al.live) == live,
 		      "live allocations %ld -> %ld across rejected calls", live,
 		      atomic_load(&fx.al.live));
+	tu_unpin(&cpus);
 	/* only the popped 600 has been destroyed; nothing for 777 */
 	ck_assert_int_eq(tu_dtor_calls(&dt, tu_v(777)), 0);
 	ck_assert_int_eq(tu_dtor_calls(&dt, tu_v(600)), 1);
@@ -1189,6 +1193,8 @@ START_TEST(test_read_lock_nesting_and_edeadlk)
 	tu_dtor_install(&dt, &c);
 	fx_open(&fx, &c);
 	tu_model_init(&m, 100, "rl-");
+	cpu_set_t cpus;
+	tu_pin_here(&cpus); /* populate's and "inside"'s slots: one stripe */
 	populate(fx.d, &m, 100);
 	ck_assert_int_eq(lfd_barrier(fx.d), 0);
 	long live = atomic_load(&fx.al.live);
@@ -1217,6 +1223,7 @@ START_TEST(test_read_lock_nesting_and_edeadlk)
 	ck_assert_msg(atomic_load(&fx.al.live) == live,
 		      "live allocations %ld -> %ld", live,
 		      atomic_load(&fx.al.live));
+	tu_unpin(&cpus);
 	tu_model_verify(fx.d, &m, "after -EDEADLK");
 	fx_close(&fx);
 	ck_assert_int_eq(atomic_load(&dt.total), 101);

@@ -69,6 +69,28 @@ static inline void tu_cfg_init(struct lfd_config *c)
 	c->flavor = TU_FLAVOR;
 }
 
+/* Keep the calling thread on the CPU it runs on (restore with
+ * tu_unpin): lfdict's updates use the stripe of their CPU (lib/base.h),
+ * and a test that counts allocations across valid updates needs them on
+ * the stripe whose free slots it filled. */
+static inline void tu_pin_here(cpu_set_t *saved)
+{
+	cpu_set_t one;
+	int cpu = sched_getcpu();
+
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(*saved), saved), 0);
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	(void)sched_setaffinity(0, sizeof(one), &one);
+}
+
+static inline void tu_unpin(const cpu_set_t *saved)
+{
+	(void)sched_setaffinity(0, sizeof(*saved), saved);
+}
+
 /* lfd_new with every default but the tests' flavour. */
 static inline struct lfd *tu_new_default(void)
 {
