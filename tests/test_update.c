@@ -22,8 +22,8 @@
  *
  * SPDX-License-Identifier: MIT
  */
+#include "testutil.h" /* first: it sets _GNU_SOURCE */
 #include "sohash.h"
-#include "testutil.h"
 
 enum { NTHREADS = 8 };
 

@@ -47,6 +47,10 @@
 
 #include "density.h"
 
+#ifndef CPU_ZERO
+#error "include testutil.h before any system header: it sets _GNU_SOURCE"
+#endif
+
 /* ------------------------------------------------------------------ */
 /* the RCU flavour of the tests' dictionaries                          */
 

@@ -29,9 +29,9 @@
  * default (10000; 1000 in ASan/TSan builds);
  * `make litmus-long` runs 1000000 rounds each.
  */
-#include <limits.h>
+#include "../testutil.h" /* first: it sets _GNU_SOURCE */
 
-#include "../testutil.h"
+#include <limits.h>
 #include "../sohash.h"
 
 #define LIT_MAXT 4
