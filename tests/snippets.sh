@@ -122,6 +122,19 @@ TAIL
 		cat "$c" "$tmp/$name.log"
 		exit 1
 	fi
+	# A snippet that forks while a thread runs is compiled but not run
+	# under AddressSanitizer: clang 14's ASan allocator does not lock
+	# itself across fork, so the child's first allocation can wait forever
+	# for a lock a parent thread held (seen: the pre-fork recipe hung in 5
+	# of 40 runs under ASan, 0 of 60 without).  test_fork runs forks under
+	# ASan behind an allocator lock (tests/test_fork.c says why).
+	case "$cflags" in
+	*-fsanitize=*address*)
+		if grep -q 'fork()' "$c" && grep -q 'pthread_create' "$c"; then
+			echo "compiled, not run under ASan (forks while a thread runs): $name"
+			continue
+		fi ;;
+	esac
 	# shellcheck disable=SC2086
 	if ! ./libtool --mode=execute $run "$tmp/$name" >"$tmp/$name.out" 2>&1; then
 		echo "FAIL: the snippet of $name does not run to exit 0:"
