@@ -55,6 +55,13 @@ bench_lfd_bench_LINK = $(LIBTOOL) $(AM_V_lt) --tag=CC $(AM_LIBTOOLFLAGS) \
 	$(LIBTOOLFLAGS) --mode=link $(CCLD) $(bench_lfd_bench_CFLAGS) \
 	$(CFLAGS) $(AM_LDFLAGS) $(LDFLAGS) -o $@
 endif
+# How long a retired entry waits to be freed under U (urcu-bp's grace
+# periods, lfdict's backlog): `make bench/lfd-gp`, doc/performance.md.
+EXTRA_PROGRAMS += bench/lfd-gp
+bench_lfd_gp_SOURCES = bench/lfd-gp.c
+bench_lfd_gp_CFLAGS = $(AM_CFLAGS) $(PTHREAD_LIBS)
+bench_lfd_gp_LDADD = lib/liblfdict.la -lurcu-bp -lurcu-memb -lurcu-common \
+	$(PTHREAD_LIBS)
 EXTRA_DIST += bench/run.sh bench/report.py bench/targets.py bench/profile.sh \
 	bench/ab.sh \
 	bench/peer_cxx.hh
