@@ -52,7 +52,13 @@
  *    overwrote a value (set, replace, cas, pop, pop_if, cad, update) then
  *    frees at most
  *    32 items whose grace period has passed, after its linearization point
- *    and outside its own read-side section.
+ *    and outside its own read-side section.  In a dictionary without
+ *    value_free that never removed an entry with a key over 32 bytes it
+ *    frees none: it hands a chain of such entries, in one step, to the
+ *    inserts, which reuse their memory; what no insert reuses is freed by
+ *    the RCU callback thread once the updates stop, and by lfd_barrier,
+ *    lfd_trim and lfd_destroy.  (The first removal of an entry with a
+ *    longer key, which is not a slab slot, turns this off for good.)
  *    When grace periods fall behind (readers preempted inside their
  *    sections, hundreds of threads on few cores, a stalled reader) and more
  *    than about 2^20 + count items wait (checked every 32 such updates per
@@ -250,7 +256,8 @@ struct lfd_stats {
 	int resizing;	 /* 1 while a resize is queued or running */
 	size_t backlog;	 /* popped entries, and overwritten values when
 			  * value_free is set, not yet reclaimed (waiting
-			  * for a grace period or a thread to free them) */
+			  * for a grace period, a thread to free them, or,
+			  * without value_free, an insert to reuse them) */
 	uint64_t throttled; /* updates that paused (1-32 ms) because the
 			     * backlog was over its bound (see lfd_pop) */
 };

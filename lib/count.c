@@ -49,6 +49,7 @@ int lfd_count_init(struct lfd *d)
 		for (int c = 0; c < LFD_SLAB_CLASSES; c++)
 			lfd_a_init(&d->stripes[i].slab[c], (uintptr_t)0);
 		lfd_a_init(&d->stripes[i].retire, (uintptr_t)0);
+		lfd_a_init(&d->stripes[i].raw, (uintptr_t)0);
 		d->stripes[i].inflight = 0;
 	}
 	return 0;

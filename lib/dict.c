@@ -182,6 +182,13 @@ static struct lfd_entry *lfd_entry_new(struct lfd_op *op, void *value)
 {
 	struct lfd_entry *e = lfd_entry_alloc(op->d, op->klen);
 
+	/* The allocation moved handed-over chains and no callback is busy:
+	 * queue one for them (slab.c, lfd_raw_refill; inside the read-side
+	 * section, as call_rcu allows). */
+	if (lfd_slab_kick_due) {
+		lfd_slab_kick_due = 0;
+		lfd_reclaim_kick(op->d);
+	}
 	if (e == NULL)
 		return NULL;
 	/* relaxed stores, not initialization: a slab slot's next and value

@@ -170,7 +170,8 @@ LFD_HIDDEN extern const unsigned char lfd_tombstone_byte;
  * the retire stack: what the updates running on one CPU (or, without
  * rseq, one thread's updates: base.h, lfd_my_stripe) write, alone on its
  * first cache line; the second line keeps the next stripe's writers (and
- * the adjacent-line prefetch) off it. */
+ * the adjacent-line prefetch) off it, and holds `raw`, which the same
+ * threads write (others only when they steal or drain). */
 struct lfd_stripe {
 	LFD_ATOMIC(long) n;
 	/* retired items pushed minus items freed, by the stripe's threads */
@@ -183,8 +184,12 @@ struct lfd_stripe {
 	/* what the batch in flight took from `retire`; owned by that batch
 	 * (written when it is taken, read by its callback) */
 	uintptr_t inflight;
+	/* retired items past their grace period, handed over unfreed, that
+	 * this stripe's allocations take one by one (slab.c, "Handed-over
+	 * chains") */
+	LFD_ATOMIC(uintptr_t) raw;
 	char pad[2 * LFD_CACHELINE - 2 * sizeof(long) -
-		 (LFD_SLAB_CLASSES + 2) * sizeof(uintptr_t)];
+		 (LFD_SLAB_CLASSES + 3) * sizeof(uintptr_t)];
 };
 
 struct lfd_slab_block;
@@ -260,6 +265,11 @@ struct lfd {
 	 * retiring update reads --- */
 	char slab_pad[LFD_CACHELINE];
 	LFD_ATOMIC(uintptr_t) slab_chains[LFD_SLAB_CLASSES]; /* freed chains */
+	/* chains of retired items handed over unfreed (slab.c) */
+	LFD_ATOMIC(uintptr_t) raw_chains;
+	/* 1 once an entry too big for the slab was retired: from then on
+	 * nothing is handed over (slab.c, "Handed-over chains") */
+	LFD_ATOMIC(int) raw_off;
 	/* freed by lfd_trim when all their slots are free, or at destroy */
 	LFD_ATOMIC(struct lfd_slab_block *) slab_blocks;
 	LFD_ATOMIC(unsigned long) slab_nblocks;

@@ -141,11 +141,28 @@ static bool lfd_any_retired(struct lfd *d)
 	return false;
 }
 
+/* Are handed-over items waiting (slab.c)?  seq_cst: as lfd_any_retired,
+ * against a hand-over (write; check busy). */
+static bool lfd_any_raw(struct lfd *d)
+{
+	unsigned int i;
+
+	if (d->value_free)
+		return false; /* never hands over: no loads of every stripe */
+	if (lfd_a_load(&d->raw_chains, memory_order_seq_cst))
+		return true;
+	for (i = 0; i < d->nstripes; i++)
+		if (lfd_a_load(&d->stripes[i].raw, memory_order_seq_cst))
+			return true;
+	return false;
+}
+
 static bool lfd_reclaim_work(struct lfd *d)
 {
 	/* seq_cst: as lfd_any_retired. */
 	return lfd_any_retired(d) ||
-	       lfd_a_load(&d->ready_count, memory_order_seq_cst) != 0;
+	       lfd_a_load(&d->ready_count, memory_order_seq_cst) != 0 ||
+	       lfd_any_raw(d);
 }
 
 /* Take every stripe's stack into its `inflight` (the caller holds
@@ -217,8 +234,11 @@ static void lfd_retire_schedule(struct lfd *d)
 			lfd_gate_exit(d);
 			return; /* the callback in flight will see it */
 		}
+		/* Handed-over items alone are work too: a callback frees
+		 * them once no update takes them (lfd_retire_cb, alone). */
 		if (lfd_batch_take(d) ||
-		    lfd_a_load(&d->ready_count, memory_order_seq_cst) != 0) {
+		    lfd_a_load(&d->ready_count, memory_order_seq_cst) != 0 ||
+		    lfd_any_raw(d)) {
 #ifdef LFD_BREAK_NO_GRACE /* deliberately broken build for stress/, see doc/torture.md */
 			lfd_retire_cb(&d->retire_head); /* no grace period */
 			lfd_gate_exit(d);
@@ -301,6 +321,14 @@ void lfd_retire_entry(struct lfd *d, struct lfd_entry *e, void *popped)
 {
 	if (d->value_free)
 		*lfd_entry_popped(e) = popped;
+	/* A big entry may not be handed over (slab.c, "Handed-over chains":
+	 * a stale popper may still read it when it is freed).  relaxed: the
+	 * push below publishes the flag with the entry (its release, and the
+	 * acquires that bring the entry's chain to a helper), and a helper
+	 * checks it after taking its chain. */
+	else if (lfd_slab_class(d, e->ln.klen) < 0 &&
+		 !lfd_a_load(&d->raw_off, memory_order_relaxed))
+		lfd_a_store(&d->raw_off, 1, memory_order_relaxed);
 	lfd_retire_push(d, (uintptr_t)e);
 }
 
@@ -318,6 +346,26 @@ void lfd_record_retire(struct lfd *d, struct lfd_retired *r, void *value)
  * steady stream of retires a run that stopped short could leave the waiter
  * behind for ever.  The waiter asked for this wait.
  */
+/* Free handed-over items (slab.c) within budget b; what the budget leaves
+ * is handed over again, chain by chain, unloaded. */
+static void lfd_free_raw(struct lfd *d, struct lfd_budget *b,
+			 struct lfd_retired **markers)
+{
+	uintptr_t c = lfd_slab_raw_take_all(d);
+
+	while (c != 0) {
+		uintptr_t next = lfd_slab_raw_next(c), rest = 0;
+
+		if (b->items != 0)
+			rest = lfd_free_items(d, c, b, markers);
+		else
+			rest = c;
+		if (rest != 0)
+			lfd_slab_hand_over(d, rest);
+		c = next;
+	}
+}
+
 static void lfd_free_all(struct lfd *d, uintptr_t w, unsigned int *i,
 			 struct lfd_retired **markers)
 {
@@ -326,6 +374,7 @@ static void lfd_free_all(struct lfd *d, uintptr_t w, unsigned int *i,
 
 	while ((c = lfd_ready_take(d, 0)) != 0)
 		lfd_free_items(d, c, &all, markers);
+	lfd_free_raw(d, &all, markers);
 	do
 		lfd_free_items(d, w, &all, markers);
 	while ((w = lfd_batch_next(d, i)) != 0);
@@ -347,7 +396,8 @@ static void lfd_retire_cb(struct rcu_head *head)
 	 * is not starved by them -- free all it can now (within the time
 	 * budget) rather than an item budget per grace period. */
 	bool alone = taken == d->help_taken_seen &&
-		     lfd_a_load(&d->ready_count, memory_order_relaxed) > 0;
+		     (lfd_a_load(&d->ready_count, memory_order_relaxed) > 0 ||
+		      lfd_any_raw(d));
 	int helping = lfd_helping;
 
 	d->help_taken_seen = taken;
@@ -380,6 +430,11 @@ static void lfd_retire_cb(struct rcu_head *head)
 			if (c != 0)
 				break;
 		}
+		/* Handed-over items wait for allocations; with none coming
+		 * (alone) or the backlog over its bound, free them. */
+		if (c == 0 && (alone || lfd_a_load(&d->throttle,
+						   memory_order_relaxed)))
+			lfd_free_raw(d, &budget, &markers);
 		/* Markers come only with a waiter (above); if one ever came
 		 * here, it gets what it waits for. */
 		if (markers != NULL) {
@@ -439,7 +494,27 @@ static void lfd_help_free(struct lfd *d)
 			lfd_a_fetch_add(&d->help_taken, 1ul,
 					memory_order_relaxed);
 			lfd_helping = 1;
-			c = lfd_free_items(d, c, &budget, &markers);
+			/* No destructor: nothing to do for an item but give
+			 * its memory back, which an allocation does when it
+			 * reuses it -- hand the chain over unloaded (slab.c,
+			 * "Handed-over chains"), unless an entry too big for
+			 * the slab was ever retired (raw_off; this load comes
+			 * after the take's acquire, lfd_retire_entry), the
+			 * backlog is over its bound, or chains handed over
+			 * before are still waiting (the allocations do not
+			 * keep up: other sizes, more pops than inserts), so
+			 * that the pile stays about one chain (relaxed:
+			 * hints). */
+			if (!d->value_free &&
+			    !lfd_a_load(&d->raw_off, memory_order_relaxed) &&
+			    !lfd_a_load(&d->throttle, memory_order_relaxed) &&
+			    !lfd_a_load(&d->raw_chains,
+					memory_order_relaxed)) {
+				lfd_slab_hand_over(d, c);
+				c = 0;
+			} else {
+				c = lfd_free_items(d, c, &budget, &markers);
+			}
 			lfd_helping = 0;
 			/* The rest back in a slot, or, every slot full, on
 			 * the retire stack: never a second budget. */
@@ -522,6 +597,34 @@ void lfd_reclaim_destroy_value(struct lfd *d, void *value)
 	lfd_helping = helping;
 }
 
+/* A grace period of d's flavour, waited for with the calls every flavour
+ * lfdict accepts has (update_call_rcu, barrier; lfd_new checks them):
+ * the callback runs after a grace period that began after the call. */
+struct lfd_reclaim_gp {
+	struct rcu_head head;
+	LFD_ATOMIC(int) done;
+};
+
+static void lfd_reclaim_gp_cb(struct rcu_head *head)
+{
+	struct lfd_reclaim_gp *g = LFD_CONTAINER_OF(head, struct lfd_reclaim_gp, head);
+
+	/* release: nothing the waiter needs, but the callback's last touch
+	 * of g (the waiter's frame) happens-before the waiter returns. */
+	lfd_a_store(&g->done, 1, memory_order_release);
+}
+
+void lfd_reclaim_grace_period(struct lfd *d)
+{
+	struct lfd_reclaim_gp g;
+
+	lfd_a_init(&g.done, 0);
+	d->flavor->update_call_rcu(&g.head, lfd_reclaim_gp_cb);
+	/* acquire: pairs with the callback's release. */
+	while (!lfd_a_load(&g.done, memory_order_acquire))
+		d->flavor->barrier();
+}
+
 /*
  * Wait until every item retired before the call has been reclaimed.  Not
  * from a read-side section, nor from a destructor.
@@ -554,6 +657,12 @@ void lfd_reclaim_wait(struct lfd *d)
 	for (i = 0; i < d->nstripes; i++)
 		while (!lfd_a_load(&m[i].done, memory_order_acquire))
 			d->flavor->barrier();
+	/* An insert may have taken handed-over items of another size before
+	 * the drain and not freed them yet: it frees them inside its
+	 * read-side section (slab.c, lfd_raw_alloc), so a grace period
+	 * covers it. */
+	if (!d->value_free)
+		lfd_reclaim_grace_period(d);
 	/* relaxed: helpers read the count only to back off; a stale
 	 * nonzero costs one skipped help. */
 	lfd_a_fetch_add(&d->reclaim_waiters, -1, memory_order_relaxed);

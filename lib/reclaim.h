@@ -26,5 +26,8 @@ LFD_HIDDEN bool lfd_reclaim_idle(struct lfd *d);
 /* Queue a reclaim batch if work waits and none is in flight (after a
  * fork, fork.c). */
 LFD_HIDDEN void lfd_reclaim_kick(struct lfd *d);
+/* Wait for a grace period of d's flavour (not from a read-side section
+ * nor a callback). */
+LFD_HIDDEN void lfd_reclaim_grace_period(struct lfd *d);
 
 #endif /* LFD_RECLAIM_H */

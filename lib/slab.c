@@ -97,6 +97,7 @@
 #include <stdlib.h>
 
 #include "slab.h"
+#include "count.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define LFD_ASAN 1
@@ -277,6 +278,228 @@ static struct lfd_entry *lfd_chains_pop(struct lfd *d, int c)
 	return NULL;
 }
 
+/*
+ * Handed-over chains.  Freeing a retired entry loads it, and by then it is
+ * cold: it waited a grace period or two (10-40 ms with urcu-bp under load,
+ * doc/performance.md), so a freer walking a chain of them waits for one
+ * miss per item.  A dictionary without a value destructor has nothing to
+ * do for an entry but give its memory back, so its helpers hand each chain
+ * past its grace period over as it is (lfd_slab_hand_over, one CAS), and
+ * allocations take its items one by one (lfd_raw_alloc): an item is
+ * loaded once, by the insert that reuses it, whose previous allocation
+ * prefetched it.
+ *
+ *   - d->raw_chains: a stack of chains; a chain is retire-stack items linked
+ *     by their link words (ln.next, with LFD_LINK_TAGS), and a head links
+ *     the next chain through its `value` word (free: the chain is past its
+ *     grace period, so no reader or cas holds it).
+ *   - stripe->raw: the chain this stripe's allocations take items from, a
+ *     stack popped like the slot stacks (same ABA argument: every pop runs
+ *     in a read-side section, and an item comes back only after being an
+ *     entry, retired and waited for).
+ *   - An item stays in the backlog (count.h) until an allocation takes it
+ *     or a drain frees it (lfd_slab_raw_take_all), so lfd_stats and the
+ *     backpressure see it as not yet freed.
+ *   - An item of another class is freed, to its class's slots, when an
+ *     allocation meets it (at most LFD_RAW_FOREIGN per allocation).
+ *   - Only slab slots are ever handed over.  An allocation or a drain frees
+ *     the items it takes while a stale popper of the same stack may still
+ *     read their link words: a slot stays the dictionary's memory (a trim
+ *     frees its block only after a grace period), a big entry would go
+ *     back to the allocator under the popper.  So the first retire of an
+ *     entry too big for the slab turns hand-over off for good (d->raw_off,
+ *     set in lfd_retire_entry before the push that publishes the entry;
+ *     a helper checks it after taking the chain the entry is in).
+ *   - ABA on stripe->raw: besides the pops, a drain takes a whole stack by
+ *     exchange and may hand it over again unchanged, to be installed
+ *     again by a refill; a stale popper whose CAS then succeeds takes the
+ *     item it read with the successor it read, both unchanged -- still
+ *     right.  A drain that frees the top first changes the top; the freed
+ *     item comes back only through a grace period.
+ *   - A thread that moves a chain from raw_chains to its stripe holds it
+ *     for two CASes; it counts itself in d->reclaim_helpers and backs off if
+ *     a waiter is announced, as a helper does (reclaim.c, "Waiting"), so
+ *     that lfd_barrier, lfd_destroy and fork find every handed-over item in
+ *     raw_chains or a stripe's raw stack, where their drain takes it.
+ */
+#define LFD_RAW_FOREIGN 8u
+
+_Thread_local int lfd_slab_kick_due;
+
+/* Push the list of chains that starts at `first` (heads linked by their
+ * value words) onto raw_chains. */
+static void lfd_raw_push_list(struct lfd *d, uintptr_t first)
+{
+	uintptr_t last = first, next;
+	/* relaxed: only seeds the CAS loop. */
+	uintptr_t t = lfd_a_load(&d->raw_chains, memory_order_relaxed);
+
+	while ((next = lfd_slab_raw_next(last)) != 0)
+		last = next;
+	do
+		/* relaxed: published by the CAS's release. */
+		lfd_a_store(&lfd_slot_entry(last)->value, (void *)t,
+			    memory_order_relaxed);
+	/* release: the chains' links (written before their grace period,
+	 * and acquired by this thread with them) and the heads' value
+	 * words, to the takers' acquire exchange; seq_cst for the
+	 * store-buffering pair of reclaim.c's lfd_retire_schedule (the
+	 * hand-over, then its caller checks busy). */
+	while (!lfd_a_cas_weak(&d->raw_chains, &t, first, memory_order_seq_cst,
+			     memory_order_relaxed));
+}
+
+void lfd_slab_hand_over(struct lfd *d, uintptr_t chain)
+{
+	/* relaxed: the chain is this thread's; a list of one. */
+	lfd_a_store(&lfd_slot_entry(chain)->value, (void *)0,
+		    memory_order_relaxed);
+	lfd_raw_push_list(d, chain);
+}
+
+/* Pop one item of a stack of retired items linked by their link words, or
+ * 0.  Inside a read-side section. */
+static uintptr_t lfd_raw_pop(LFD_ATOMIC(uintptr_t) *top)
+{
+	/* acquire: pairs with the release that installed the chain. */
+	uintptr_t t = lfd_a_load(top, memory_order_acquire);
+
+	while (t != 0) {
+		/* relaxed: the item's link was published with its chain; a
+		 * stale popper's CAS fails (the ABA argument above). */
+		uintptr_t next = lfd_a_load(&lfd_slot_entry(t)->ln.next,
+					    memory_order_relaxed) &
+				 ~LFD_LINK_TAGS;
+
+		/* acquire on both: as in lfd_stack_pop. */
+		if (lfd_a_cas_weak(top, &t, next, memory_order_acquire,
+				 memory_order_acquire)) {
+			/* The next allocation of this stripe loads `next`:
+			 * start fetching it (a hint that never faults). */
+			if (next != 0)
+				__builtin_prefetch((void *)next, 1);
+			return t;
+		}
+	}
+	return 0;
+}
+
+/* Move a chain from raw_chains to stripe s's raw stack; false if there was
+ * none or a waiter is announced.  Inside a read-side section. */
+static bool lfd_raw_refill(struct lfd *d, struct lfd_stripe *s)
+{
+	bool moved = false;
+
+	/* relaxed: a hint; the exchange below decides. */
+	if (lfd_a_load(&d->raw_chains, memory_order_relaxed) == 0)
+		return false;
+	/* seq_cst: the store-buffering pair with the waiter's announcement
+	 * (lfd_reclaim_wait, fork.c): either this thread sees the waiter and
+	 * backs off, or the waiter sees it and waits for it to leave. */
+	lfd_a_fetch_add(&d->reclaim_helpers, 1, memory_order_seq_cst);
+	if (lfd_a_load(&d->reclaim_waiters, memory_order_seq_cst) == 0) {
+		/* Taken whole, never popped by CAS: chains are pushed back
+		 * (below, and by drains that stop short) without a grace
+		 * period, so a CAS pop would have an ABA window.
+		 * acquire: pairs with the pushes' release (the chains' links
+		 * and the heads' value words). */
+		uintptr_t h = lfd_a_xchg(&d->raw_chains, (uintptr_t)0,
+					 memory_order_acquire);
+
+		if (h != 0) {
+			uintptr_t rest = lfd_slab_raw_next(h), empty = 0;
+
+			/* release: the chain, to this stripe's poppers;
+			 * seq_cst: the store-buffering pair below. */
+			if (lfd_a_cas(&s->raw, &empty, h, memory_order_seq_cst,
+				      memory_order_relaxed)) {
+				if (rest != 0)
+					lfd_raw_push_list(d, rest);
+			} else {
+				lfd_raw_push_list(d, h); /* refilled meanwhile */
+			}
+			moved = true;
+		}
+	}
+	/* release: the chains placed above happen-before a waiter that sees
+	 * the count drop (its seq_cst load acquires). */
+	lfd_a_fetch_add(&d->reclaim_helpers, -1, memory_order_release);
+	/* The chains were out of sight between the exchange and their
+	 * placing: a callback that looked then for work (lfd_any_raw) and
+	 * found none queued nothing.  seq_cst, with the placing: store
+	 * buffering against the callback (clear retire_busy; look for work)
+	 * -- either it saw the chains, or this load sees busy clear and the
+	 * allocation's caller queues the callback (lfd_slab_kick_due; the
+	 * reclaim layer is above this one). */
+	if (moved && lfd_a_load(&d->retire_busy, memory_order_seq_cst) == 0)
+		lfd_slab_kick_due = 1;
+	return moved;
+}
+
+/* A slot of class c from stripe s's handed-over items, or NULL.  Inside a
+ * read-side section. */
+static struct lfd_entry *lfd_raw_alloc(struct lfd *d, struct lfd_stripe *s,
+				       int c)
+{
+	struct lfd_slab_batch batch;
+	unsigned int foreign = 0;
+	struct lfd_entry *e = NULL;
+
+	while (foreign < LFD_RAW_FOREIGN) {
+		uintptr_t t = lfd_raw_pop(&s->raw);
+		struct lfd_entry *x;
+
+		if (t == 0) {
+			if (!lfd_raw_refill(d, s))
+				break;
+			continue;
+		}
+		x = lfd_slot_entry(t);
+		lfd_backlog_add(d, -1);
+		/* klen: written before the entry was linked or discarded;
+		 * the pop's acquire made it visible, and x is ours now. */
+		if (lfd_slab_class(d, x->ln.klen) == c) {
+			e = x;
+			break;
+		}
+		if (foreign++ == 0)
+			memset(&batch, 0, sizeof(batch));
+		lfd_entry_free(d, x, &batch);
+	}
+	if (foreign != 0)
+		lfd_slab_flush(d, &batch);
+	return e;
+}
+
+uintptr_t lfd_slab_raw_take_all(struct lfd *d)
+{
+	/* acquire: pairs with lfd_slab_hand_over's release. */
+	uintptr_t list = lfd_a_xchg(&d->raw_chains, (uintptr_t)0,
+				    memory_order_acquire);
+	unsigned int i;
+
+	for (i = 0; i < d->nstripes; i++) {
+		/* acquire: pairs with lfd_raw_refill's release. */
+		uintptr_t t = lfd_a_xchg(&d->stripes[i].raw, (uintptr_t)0,
+					 memory_order_acquire);
+
+		if (t != 0) {
+			/* relaxed: this thread's list. */
+			lfd_a_store(&lfd_slot_entry(t)->value, (void *)list,
+				    memory_order_relaxed);
+			list = t;
+		}
+	}
+	return list;
+}
+
+uintptr_t lfd_slab_raw_next(uintptr_t chain)
+{
+	/* relaxed: the list was taken by this thread (lfd_slab_raw_take_all). */
+	return (uintptr_t)lfd_a_load(&lfd_slot_entry(chain)->value,
+				     memory_order_relaxed);
+}
+
 /* Push the blocks first..last (linked by next) on the dictionary's list. */
 static void lfd_blocks_push(struct lfd *d, struct lfd_slab_block *first,
 			    struct lfd_slab_block *last)
@@ -353,6 +576,8 @@ static struct lfd_entry *lfd_steal(struct lfd *d, int c)
 	for (i = 0; i < d->nstripes; i++) {
 		struct lfd_entry *e = lfd_stack_pop(&d->stripes[i].slab[c]);
 
+		if (e == NULL)
+			e = lfd_raw_alloc(d, &d->stripes[i], c);
 		if (e != NULL)
 			return e;
 	}
@@ -364,6 +589,8 @@ struct lfd_entry *lfd_slab_alloc(struct lfd *d, int c)
 	struct lfd_stripe *s = lfd_my_stripe(d);
 	struct lfd_entry *e = lfd_stack_pop(&s->slab[c]);
 
+	if (e == NULL)
+		e = lfd_raw_alloc(d, s, c);
 	if (e == NULL) {
 		e = lfd_chains_pop(d, c);
 		if (e != NULL) {
@@ -430,6 +657,8 @@ void lfd_slab_init(struct lfd *d)
 
 	for (c = 0; c < LFD_SLAB_CLASSES; c++)
 		lfd_a_init(&d->slab_chains[c], (uintptr_t)0);
+	lfd_a_init(&d->raw_chains, (uintptr_t)0);
+	lfd_a_init(&d->raw_off, 0);
 	lfd_a_init(&d->slab_blocks, (struct lfd_slab_block *)NULL);
 	lfd_a_init(&d->slab_nblocks, 0ul);
 	lfd_a_init(&d->slab_trimming, 0);

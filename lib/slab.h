@@ -39,6 +39,19 @@ LFD_HIDDEN struct lfd_entry *lfd_slab_alloc(struct lfd *d, int c);
 LFD_HIDDEN void lfd_slab_free(struct lfd *d, struct lfd_slab_batch *b,
 			      struct lfd_entry *e, int c);
 LFD_HIDDEN void lfd_slab_flush(struct lfd *d, struct lfd_slab_batch *b);
+/* Handed-over chains (slab.c): a chain of retired items past their grace
+ * period, of a dictionary without a value destructor, given to the
+ * allocator unfreed; and every handed-over item, taken back to be freed
+ * (a list of chains, linked by lfd_slab_raw_next; the caller frees them
+ * with lfd_free_items).  No waiter may be announced around a hand-over;
+ * the take runs with one announced (or none may hand over). */
+LFD_HIDDEN void lfd_slab_hand_over(struct lfd *d, uintptr_t chain);
+LFD_HIDDEN uintptr_t lfd_slab_raw_take_all(struct lfd *d);
+LFD_HIDDEN uintptr_t lfd_slab_raw_next(uintptr_t chain);
+/* Set by an allocation that moved handed-over chains while no reclaim
+ * callback was busy: its caller must queue one (lfd_reclaim_kick) and
+ * clear the flag. */
+LFD_HIDDEN extern _Thread_local int lfd_slab_kick_due;
 /* A trim in progress (slab.c, "Trim"): lfd_slab_trim_take detaches the
  * blocks and takes every free slot (0, or -ENOMEM with nothing taken and
  * nothing changed); after a grace period of d's flavour,

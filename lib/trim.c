@@ -22,34 +22,6 @@
 
 #include "api.h"
 
-/* A grace period of d's flavour, waited for with the calls every flavour
- * lfdict accepts has (update_call_rcu, barrier; lfd_new checks them):
- * the callback runs after a grace period that began after the call. */
-struct lfd_trim_gp {
-	struct rcu_head head;
-	LFD_ATOMIC(int) done;
-};
-
-static void lfd_trim_gp_cb(struct rcu_head *head)
-{
-	struct lfd_trim_gp *g = LFD_CONTAINER_OF(head, struct lfd_trim_gp, head);
-
-	/* release: nothing the waiter needs, but the callback's last touch
-	 * of g (the waiter's frame) happens-before the waiter returns. */
-	lfd_a_store(&g->done, 1, memory_order_release);
-}
-
-static void lfd_trim_grace_period(struct lfd *d)
-{
-	struct lfd_trim_gp g;
-
-	lfd_a_init(&g.done, 0);
-	d->flavor->update_call_rcu(&g.head, lfd_trim_gp_cb);
-	/* acquire: pairs with the callback's release. */
-	while (!lfd_a_load(&g.done, memory_order_acquire))
-		d->flavor->barrier();
-}
-
 LFD_EXPORT int lfd_trim(struct lfd *d, size_t *freed)
 {
 	struct lfd_slab_trim t;
@@ -80,7 +52,7 @@ LFD_EXPORT int lfd_trim(struct lfd *d, size_t *freed)
 #ifdef LFD_BREAK_TRIM_NO_GRACE /* deliberately broken build, see doc/torture.md */
 		(void)lfd_trim_grace_period; /* blocks freed with no grace period */
 #else
-		lfd_trim_grace_period(d);
+		lfd_reclaim_grace_period(d);
 #endif
 		bytes = lfd_slab_trim_finish(d, &t);
 	}

@@ -46,6 +46,10 @@ run shrink-stall 6 --mode=shrink-stall
 run fork 6 --mode=fork
 run clear 6 --mode=clear
 run mixed-$memb-nodtor 5 --mode=mixed --flavor=$memb --dtor=off
+# without a destructor, helpers hand chains to the allocations (slab.c,
+# "Handed-over chains"): with forks, and with many threads preempted
+run fork-nodtor 4 --mode=fork --dtor=off
+run oversub-nodtor 4 --mode=oversub --threads=$many --dtor=off
 run fixed-pthread 4 --mode=mixed --flavor=pthread --fixed --capacity=256 --keys=2048
 echo "=== torture-short: $runs runs, $fails failed,$failed_modes $skipped skipped"
 [ $fails -eq 0 ]
