@@ -15,9 +15,10 @@
  * Model of RCU: read-side sections are no-ops and call_rcu callbacks are
  * queued and run only in after(), when every thread has finished, which is
  * a legal (maximally late) grace period.  So this checks the list, the
- * value-slot state machine, lookups, bucket initialization and one grow
- * step; it does not check the grace-period argument (see
- * doc/memory-model.md, "What the model checker covers").
+ * value-slot state machine, lookups, bucket initialization, one grow step
+ * and the stacks of handed-over chains (slab.c); it does not check the
+ * grace-period argument (see doc/memory-model.md, "What the model checker
+ * covers").
  *
  * Keys are one byte; the test's hash function gives each key a chosen
  * split-order key (tests/sohash.h), so that the list order and buckets are
@@ -135,7 +136,20 @@ template <class T> struct mc_plain {
 #include "../../lib/base.c"
 #undef LFD_ATOMIC
 #define LFD_ATOMIC(T) rl::atomic<T>
+/* count.c makes twice the CPUs' stripes (at most LFD_MAX_STRIPES), and one
+ * when the count is unknown: a scenario that sets mc_one_stripe before
+ * lfd_new gets one (mc_new_one_stripe), whatever the machine, so that
+ * every loop over the stripes is one step. */
+static bool mc_one_stripe;
+static long mc_sysconf(int name)
+{
+	if (name == _SC_NPROCESSORS_ONLN && mc_one_stripe)
+		return -1;
+	return sysconf(name);
+}
+#define sysconf(name) mc_sysconf(name)
 #include "../../lib/count.c"
+#undef sysconf
 #include "../../lib/slab.c"
 #include "../../lib/solist.c"
 /* one bucket node per grow chunk, so that two threads share a grow of two
@@ -288,6 +302,17 @@ static struct lfd *mc_new(void)
 	cfg.hash = mc_hash;
 	struct lfd *d = lfd_new(&cfg);
 	RL_ASSERT(d != NULL);
+	return d;
+}
+
+static struct lfd *mc_new_one_stripe(void)
+{
+	struct lfd *d;
+
+	mc_one_stripe = true;
+	d = mc_new();
+	mc_one_stripe = false;
+	RL_ASSERT(d->nstripes == 1);
 	return d;
 }
 
@@ -995,6 +1020,287 @@ struct mc_scan : rl::test_suite<mc_scan, 3> {
 	}
 };
 
+/*
+ * Handed-over chains (slab.c, "Handed-over chains"; reclaim.c,
+ * lfd_free_raw): chains of retired slab slots past their grace period, on
+ * d->raw_chains (heads linked by their value words) and on a stripe's raw
+ * stack (items linked by their link words), popped one by one by
+ * allocations (lfd_raw_alloc), taken whole by drains
+ * (lfd_slab_raw_take_all) that free some and hand the rest over again.
+ * No grace period runs while the threads do (see the RCU model above), so
+ * the scenarios call those functions directly, on slots that before()
+ * made to look like retired entries.  One stripe (mc_new_one_stripe):
+ * every thread pops, refills and drains the same stack.
+ *
+ * Each item has an owner word (an rl::var) that whoever holds the item
+ * writes -- an allocation that got it, a drain that took it, a helper that
+ * hands it over -- so two holders not ordered by happens-before are a data
+ * race.  After the threads every item must be in exactly one place: got
+ * by an allocation, on a slot stack or chain (freed), or still handed over
+ * (raw_chains, the stripe's raw stack); the backlog gauge must count the
+ * last ones.
+ */
+#define MC_RAW_ITEMS 5
+/* A walk longer than this went round a cycle (a slot stack holds at most
+ * a block's 32 slots, here). */
+#define MC_RAW_WALK 64
+
+struct mc_raw_base {
+	struct lfd *d;
+	struct lfd_entry *e[MC_RAW_ITEMS];
+	rl::var<int> owner[MC_RAW_ITEMS];
+	int got[MC_RAW_ITEMS];
+
+	/* Which of the scenario's items w is, or -1 (another slot). */
+	int item(uintptr_t w)
+	{
+		for (int k = 0; k < MC_RAW_ITEMS; k++)
+			if ((uintptr_t)e[k] == w)
+				return k;
+		return -1;
+	}
+
+	/* Item k: an entry with a klen-byte key, as lfd_entry_new leaves it
+	 * (an odd so_key: lfd_item_kind then reads it as an entry). */
+	void make(int k, uint32_t klen)
+	{
+		e[k] = lfd_entry_alloc(d, klen);
+		RL_ASSERT(e[k] != NULL);
+		e[k]->ln.so_key = 1;
+		e[k]->ln.klen = klen;
+		lfd_a_store(&e[k]->value, LFD_TOMBSTONE, rl::mo_relaxed);
+		owner[k]($) = 0;
+		got[k] = 0;
+	}
+
+	/* Items first..last, retired: linked as a retire stack links them
+	 * (the next item | LFD_LINK_TAGS; the last, LFD_LINK_TAGS) and
+	 * counted in the backlog; then handed over as one chain, as
+	 * lfd_help_free does.  Relaxed link stores: only the hand-over
+	 * publishes them. */
+	void hand_over(int first, int last)
+	{
+		for (int k = first; k <= last; k++)
+			lfd_a_store(&e[k]->ln.next,
+				    (k < last ? (uintptr_t)e[k + 1] : 0) |
+					    LFD_LINK_TAGS,
+				    rl::mo_relaxed);
+		lfd_backlog_add(d, last - first + 1);
+		lfd_slab_hand_over(d, (uintptr_t)e[first]);
+	}
+
+	/* An insert's allocation of a class-1 slot once its slot stack is
+	 * empty (lfd_slab_alloc): what it gets is its own (the owner word),
+	 * and it starts making an entry of it (lfd_entry_new: the kick a
+	 * refill asked for -- one flag for all the model's threads, which
+	 * are fibers of one thread, and any thread's kick will do -- and the
+	 * link store, which a stale popper may read). */
+	void alloc(int me)
+	{
+		struct lfd_entry *x = lfd_raw_alloc(d, &d->stripes[0], 1);
+		int k;
+
+		if (lfd_slab_kick_due) {
+			lfd_slab_kick_due = 0;
+			lfd_reclaim_kick(d);
+		}
+		if (x == NULL)
+			return;
+		k = item((uintptr_t)x);
+		RL_ASSERT(k >= 0);
+		RL_ASSERT(lfd_slab_class(d, x->ln.klen) == 1);
+		owner[k]($) = me;
+		got[k]++;
+		lfd_a_store(&x->ln.next, (uintptr_t)0, rl::mo_relaxed);
+	}
+
+	/* A drain: lfd_free_raw with a budget of `budget` items (0: as past
+	 * its budget, every chain handed back as it was), the owner words of
+	 * everything it took written between its take and its frees. */
+	void drain(int me, unsigned budget)
+	{
+		struct lfd_budget b = { budget, 0 };
+		struct lfd_retired *markers = NULL;
+		uintptr_t c = lfd_slab_raw_take_all(d), l, w;
+		int steps = 0;
+
+		for (l = c; l != 0; l = lfd_slab_raw_next(l))
+			for (w = l; w != 0; w = lfd_item_next(w)) {
+				RL_ASSERT(++steps < MC_RAW_WALK); /* a cycle */
+				RL_ASSERT(item(w) >= 0);
+				owner[item(w)]($) = me;
+			}
+		/* lfd_free_raw's loop */
+		while (c != 0) {
+			uintptr_t next = lfd_slab_raw_next(c), rest;
+
+			rest = b.items != 0 ? lfd_free_items(d, c, &b, &markers)
+					    : c;
+			if (rest != 0)
+				lfd_slab_hand_over(d, rest);
+			c = next;
+		}
+		RL_ASSERT(markers == NULL);
+	}
+
+	/* After the threads: count in where[] the scenario's items on the
+	 * list from w -- linked by link words (handed over: only the
+	 * scenario's items) or by value words (a slot stack or chain, with
+	 * the blocks' other free slots); return how many. */
+	int walk(uintptr_t w, bool raw, int *where)
+	{
+		int n = 0, steps = 0;
+
+		for (; w != 0; w = raw ? lfd_item_next(w)
+				       : lfd_slot_next(lfd_slot_entry(w))) {
+			int k = item(w);
+
+			RL_ASSERT(++steps < MC_RAW_WALK); /* a cycle */
+			RL_ASSERT(k >= 0 || !raw);
+			if (k >= 0) {
+				where[k]++;
+				n++;
+			}
+		}
+		return n;
+	}
+
+	/* Every item in one place (see above), the backlog counts the items
+	 * still handed over; then destroy d (its callback frees them:
+	 * lfd_retire_cb, alone). */
+	void check()
+	{
+		int where[MC_RAW_ITEMS], raw = 0, k, c;
+		uintptr_t l;
+		unsigned int s;
+
+		for (k = 0; k < MC_RAW_ITEMS; k++)
+			where[k] = got[k];
+		for (l = lfd_a_load(&d->raw_chains, rl::mo_relaxed); l != 0;
+		     l = lfd_slab_raw_next(l))
+			raw += walk(l, true, where);
+		for (s = 0; s < d->nstripes; s++)
+			raw += walk(lfd_a_load(&d->stripes[s].raw,
+					       rl::mo_relaxed),
+				    true, where);
+		/* freed: slab_chains' chains (heads linked by ln.next), the
+		 * stripes' slot stacks */
+		for (c = 0; c < LFD_SLAB_CLASSES; c++) {
+			for (l = lfd_a_load(&d->slab_chains[c], rl::mo_relaxed);
+			     l != 0;
+			     l = lfd_a_load(&lfd_slot_entry(l)->ln.next,
+					    rl::mo_relaxed))
+				walk(l, false, where);
+			for (s = 0; s < d->nstripes; s++)
+				walk(lfd_a_load(&d->stripes[s].slab[c],
+						rl::mo_relaxed),
+				     false, where);
+		}
+		for (k = 0; k < MC_RAW_ITEMS; k++)
+			RL_ASSERT(where[k] == 1);
+		RL_ASSERT(lfd_backlog_sum(d) == (size_t)raw);
+		mc_destroy(d);
+	}
+};
+
+/*
+ * Two allocations race a drain over two handed-over chains: before the
+ * threads, Y = Y1 Y2 and Z = Z1 F Z2 on raw_chains, Y on top (F is of
+ * slab class 2: the allocation that meets it frees it).  T0, T1 allocate
+ * twice each from the stripe (lfd_raw_alloc: pops; on an empty stack a
+ * refill takes all of raw_chains by exchange and installs the first chain
+ * and pushes the rest back, or, the stack refilled meanwhile, pushes it
+ * all back) || T2 drains twice: past its budget (every chain handed back
+ * unchanged), then freeing one item || after: every item in one place,
+ * F never got, no owner race, the backlog right.
+ * Why the refill takes by exchange: with a CAS pop of one chain (load top
+ * Y, read its next chain Z, CAS Y -> Z) a refiller that read Y and Z
+ * stalls; the drain takes Y and Z and hands Y back (now with no next
+ * chain); the refiller's CAS Y -> Z succeeds (ABA) though the drain holds
+ * Z, and the drain's push of Z then finds Z on top and links Z to itself.
+ * That variant fails at iteration 58 ("++steps < MC_RAW_WALK" in drain:
+ * its second take went round the cycle).  Also caught within the default
+ * iterations: a refill that drops the rest of the list, or the list whose
+ * install failed, or installs by a plain store (an item lost); the
+ * hand-over's CAS, a pop's CAS or the refill's install CAS relaxed (owner
+ * races), the refill's exchange relaxed (an item lost).
+ */
+struct mc_raw_refill : rl::test_suite<mc_raw_refill, 3>, mc_raw_base {
+	void before()
+	{
+		d = mc_new_one_stripe();
+		make(0, 1); /* Y1 */
+		make(1, 1); /* Y2 */
+		make(2, 1); /* Z1 */
+		make(3, 9); /* F */
+		make(4, 1); /* Z2 */
+		RL_ASSERT(lfd_slab_class(d, 1) == 1 && lfd_slab_class(d, 9) == 2);
+		hand_over(2, 4);
+		hand_over(0, 1);
+	}
+	void thread(unsigned i)
+	{
+		if (i < 2) {
+			alloc(i + 1);
+			alloc(i + 1);
+		} else {
+			drain(3, 0);
+			drain(3, 1);
+		}
+	}
+	void after()
+	{
+		RL_ASSERT(got[3] == 0);
+		check();
+	}
+};
+
+/*
+ * A helper hands a chain over while an allocation and a drain run: before
+ * the threads, Y = Y1 Y2 on raw_chains, and Z1 Z2 Z3, entries not yet
+ * retired.  T0, a helper (lfd_help_free without a destructor): holds
+ * Z1-Z3 (owner words), links them as the retire stack does and hands them
+ * over, then allocates || T1 allocates twice || T2 drains, freeing one
+ * item || after: as mc_raw_refill.  Unlike there, a thread writes the
+ * links: only the hand-over's release, the refill's acquire and install,
+ * and a pop's acquire order them before another thread's pop or drain.
+ * Caught within the default iterations, each relaxed: a pop's load (a
+ * stale link: items lost), its CAS on success (owner race) or on failure
+ * (items lost; found late, at iteration 17166), the drain's exchange of
+ * the stripe's stack or of raw_chains (owner races), the hand-over's CAS,
+ * the refill's exchange (a stale value word followed as a chain: "access
+ * to freed memory") or its install CAS; and a refill that drops the rest
+ * or the list whose install failed, or installs by a store.  Not the CAS
+ * pop of mc_raw_refill (no drain hands a chain back unchanged here).
+ */
+struct mc_raw_handover : rl::test_suite<mc_raw_handover, 3>, mc_raw_base {
+	void before()
+	{
+		d = mc_new_one_stripe();
+		for (int k = 0; k < MC_RAW_ITEMS; k++)
+			make(k, 1); /* Y1 Y2, Z1 Z2 Z3 */
+		hand_over(0, 1);
+	}
+	void thread(unsigned i)
+	{
+		if (i == 0) {
+			for (int k = 2; k < MC_RAW_ITEMS; k++)
+				owner[k]($) = 1;
+			hand_over(2, MC_RAW_ITEMS - 1);
+			alloc(1);
+		} else if (i == 1) {
+			alloc(2);
+			alloc(2);
+		} else {
+			drain(3, 1);
+		}
+	}
+	void after()
+	{
+		check();
+	}
+};
+
 template <class T>
 static bool mc_run(const char *name, const char *only, int iters)
 {
@@ -1035,5 +1341,7 @@ int main(int argc, char **argv)
 	ok &= mc_run<mc_update_insert>("update_insert", only, iters);
 	ok &= mc_run<mc_goc>("get_or_create", only, iters);
 	ok &= mc_run<mc_scan>("scan", only, iters);
+	ok &= mc_run<mc_raw_refill>("raw_refill", only, iters);
+	ok &= mc_run<mc_raw_handover>("raw_handover", only, iters);
 	return ok ? 0 : 1;
 }
