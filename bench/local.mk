@@ -63,7 +63,7 @@ bench_lfd_gp_CFLAGS = $(AM_CFLAGS) $(PTHREAD_LIBS)
 bench_lfd_gp_LDADD = lib/liblfdict.la -lurcu-bp -lurcu-memb -lurcu-common \
 	$(PTHREAD_LIBS)
 EXTRA_DIST += bench/run.sh bench/report.py bench/targets.py bench/profile.sh \
-	bench/ab.sh bench/raw-free.patch \
+	bench/ab.sh \
 	bench/peer_cxx.hh
 
 BENCH_OUT ?= bench-results
