@@ -50,7 +50,7 @@ LFD_EXPORT int lfd_trim(struct lfd *d, size_t *freed)
 	r = lfd_slab_trim_take(d, &t);
 	if (r == 0 && t.n != 0) {
 #ifdef LFD_BREAK_TRIM_NO_GRACE /* deliberately broken build, see doc/torture.md */
-		(void)lfd_trim_grace_period; /* blocks freed with no grace period */
+		(void)lfd_reclaim_grace_period; /* blocks freed with no grace period */
 #else
 		lfd_reclaim_grace_period(d);
 #endif
