@@ -54,11 +54,13 @@
  *    32 items whose grace period has passed, after its linearization point
  *    and outside its own read-side section.  In a dictionary without
  *    value_free that never removed an entry with a key over 32 bytes it
- *    frees none: it hands a chain of such entries, in one step, to the
- *    inserts, which reuse their memory; what no insert reuses is freed by
- *    the RCU callback thread once the updates stop, and by lfd_barrier,
- *    lfd_trim and lfd_destroy.  (The first removal of an entry with a
- *    longer key, which is not a slab slot, turns this off for good.)
+ *    usually frees none: it hands a chain of such entries, in one step, to
+ *    the inserts, which reuse their memory (it frees as above while the
+ *    backlog is over its bound or a chain it handed over before still
+ *    waits); what no insert reuses is freed by the RCU callback thread
+ *    once the updates stop, and by lfd_barrier, lfd_trim and lfd_destroy.
+ *    (The first removal of an entry with a longer key, which is not a
+ *    slab slot, turns this off for good.)
  *    When grace periods fall behind (readers preempted inside their
  *    sections, hundreds of threads on few cores, a stalled reader) and more
  *    than about 2^20 + count items wait (checked every 32 such updates per

@@ -13,8 +13,10 @@
  * few windows where one thread holds work that nobody else can see:
  *   - a retire batch taken but not yet handed to call_rcu (lfd_retire_
  *     schedule): the child would have retire_busy set for ever;
- *   - a chain of ready items held by a helper (lfd_help_free): the child's
- *     helper count would never drop, and lfd_barrier would spin;
+ *   - a chain of ready items held by a helper (lfd_help_free), or
+ *     handed-over chains a refill is moving (slab.c, lfd_raw_refill, which
+ *     counts itself as a helper): the child's helper count would never
+ *     drop, and lfd_barrier would spin;
  *   - a resize run or a grow chunk on an updating thread: resize_busy, or
  *     a grow that never completes;
  *   - a trim holding the free slots and detached blocks (trim.c): the only
@@ -33,8 +35,9 @@
  * What stays behind in the child: what the other threads held as their
  * own when they stopped -- an entry they had allocated and not linked, or
  * popped and not yet retired, a destructor record, up to one chain of 64
- * free slab slots per thread (slab.c) -- is not reclaimed: a few entries
- * per thread, never more.  Values they had popped and not yet retired do
+ * free slab slots per thread, up to 8 handed-over items of another size
+ * it was freeing (slab.c) -- is not reclaimed: a few entries per thread,
+ * never more.  Values they had popped and not yet retired do
  * not get their destructor.
  */
 #include <errno.h>

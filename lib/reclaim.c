@@ -339,13 +339,6 @@ void lfd_record_retire(struct lfd *d, struct lfd_retired *r, void *value)
 	lfd_retire_push(d, (uintptr_t)r);
 }
 
-/*
- * With a waiter: free chain w, the rest of the batch (its chains from
- * stripe *i on) and every ready chain, then signal the markers met.  No
- * budget: a marker stands for everything retired before it, and under a
- * steady stream of retires a run that stopped short could leave the waiter
- * behind for ever.  The waiter asked for this wait.
- */
 /* Free handed-over items (slab.c) within budget b; what the budget leaves
  * is handed over again, chain by chain, unloaded. */
 static void lfd_free_raw(struct lfd *d, struct lfd_budget *b,
@@ -366,6 +359,13 @@ static void lfd_free_raw(struct lfd *d, struct lfd_budget *b,
 	}
 }
 
+/*
+ * With a waiter: free chain w, the rest of the batch (its chains from
+ * stripe *i on) and every ready chain, then signal the markers met.  No
+ * budget: a marker stands for everything retired before it, and under a
+ * steady stream of retires a run that stopped short could leave the waiter
+ * behind for ever.  The waiter asked for this wait.
+ */
 static void lfd_free_all(struct lfd *d, uintptr_t w, unsigned int *i,
 			 struct lfd_retired **markers)
 {
@@ -503,8 +503,9 @@ static void lfd_help_free(struct lfd *d)
 			 * backlog is over its bound, or chains handed over
 			 * before are still waiting (the allocations do not
 			 * keep up: other sizes, more pops than inserts), so
-			 * that the pile stays about one chain (relaxed:
-			 * hints). */
+			 * that the pile stays a few chains: at most one per
+			 * stripe and one waiting, plus what racing helpers
+			 * hand over at once (relaxed: hints). */
 			if (!d->value_free &&
 			    !lfd_a_load(&d->raw_off, memory_order_relaxed) &&
 			    !lfd_a_load(&d->throttle, memory_order_relaxed) &&

@@ -67,7 +67,8 @@
  *      as it is).  A block whose free slots number its slots is held
  *      entirely by the trimmer: no entry lives in it and no thread holds
  *      one of its slots (a slot is in one place at a time: an entry, the
- *      retire stack, a freeing thread's batch, a stack, or the trimmer);
+ *      retire stack, a freeing thread's batch, handed over (see below),
+ *      a stack, or the trimmer);
  *   3. waits for a grace period.  The Treiber argument above needs it: a
  *      stale popper may hold a taken slot as the top it read; a slot
  *      taken off a stack may come back onto one only after a grace period
@@ -366,7 +367,8 @@ static uintptr_t lfd_raw_pop(LFD_ATOMIC(uintptr_t) *top)
 
 	while (t != 0) {
 		/* relaxed: the item's link was published with its chain; a
-		 * stale popper's CAS fails (the ABA argument above). */
+		 * stale popper's CAS fails, or succeeds only where its top
+		 * and successor are still right ("ABA on stripe->raw"). */
 		uintptr_t next = lfd_a_load(&lfd_slot_entry(t)->ln.next,
 					    memory_order_relaxed) &
 				 ~LFD_LINK_TAGS;

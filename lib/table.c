@@ -396,14 +396,10 @@ LFD_EXPORT int lfd_destroy(struct lfd *d)
 	 * reclaim pipeline needs no flag: it queues work only while items
 	 * wait, and the loop below waits until none does. */
 	lfd_a_store(&d->destroying, 1, memory_order_seq_cst);
-	do {
-		/* handed-over items (slab.c) can wait with no callback
-		 * queued: an allocation moved a chain while the last
-		 * callback looked */
-		lfd_reclaim_kick(d);
+	do
 		d->flavor->barrier();
-	} while (lfd_a_load(&d->resize_busy, memory_order_acquire) ||
-		 !lfd_reclaim_idle(d));
+	while (lfd_a_load(&d->resize_busy, memory_order_acquire) ||
+	       !lfd_reclaim_idle(d));
 	/* The callback that cleared the last busy flag may still be running
 	 * its tail (the re-check); it was queued before this barrier, so the
 	 * barrier returns only after it has returned. */
