@@ -1199,6 +1199,13 @@ struct mc_raw_base {
 		for (k = 0; k < MC_RAW_ITEMS; k++)
 			RL_ASSERT(where[k] == 1);
 		RL_ASSERT(lfd_backlog_sum(d) == (size_t)raw);
+		/* The scenario's hand-overs and drains stand for a helper's
+		 * and a callback's, which then make sure a callback is queued
+		 * for what they leave (lfd_help_free's lfd_retire_schedule,
+		 * the callback's own reschedule); do that here, or
+		 * lfd_destroy, which waits for the pipeline to go idle, would
+		 * wait for ever. */
+		lfd_reclaim_kick(d);
 		mc_destroy(d);
 	}
 };
