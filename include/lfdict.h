@@ -58,7 +58,9 @@
  *    the inserts, which reuse their memory (it frees as above while the
  *    backlog is over its bound or a chain it handed over before still
  *    waits); what no insert reuses is freed by the RCU callback thread
- *    once the updates stop, and by lfd_barrier, lfd_trim and lfd_destroy.
+ *    once the updates stop (and, while the backlog is over its bound, up
+ *    to 1024 items per callback run while they go on), and by lfd_barrier
+ *    and lfd_trim; lfd_destroy frees it with the blocks it lies in.
  *    (The first removal of an entry with a longer key, which is not a
  *    slab slot, turns this off for good.)
  *    When grace periods fall behind (readers preempted inside their

@@ -270,6 +270,10 @@ struct lfd {
 	/* 1 once an entry too big for the slab was retired: from then on
 	 * nothing is handed over (slab.c, "Handed-over chains") */
 	LFD_ATOMIC(int) raw_off;
+	/* 1 once a chain was handed over: until then (and always in a
+	 * dictionary with a value destructor) allocations, the reclaim
+	 * layer and waiters skip the handed-over stacks */
+	LFD_ATOMIC(int) raw_used;
 	/* freed by lfd_trim when all their slots are free, or at destroy */
 	LFD_ATOMIC(struct lfd_slab_block *) slab_blocks;
 	LFD_ATOMIC(unsigned long) slab_nblocks;

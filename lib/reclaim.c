@@ -147,8 +147,12 @@ static bool lfd_any_raw(struct lfd *d)
 {
 	unsigned int i;
 
-	if (d->value_free)
-		return false; /* never hands over: no loads of every stripe */
+	/* With a destructor nothing is handed over: no loads of every
+	 * stripe.  Once lfd_destroy began, handed-over items are not work
+	 * either: lfd_slab_fini frees their blocks whole (relaxed: a stale
+	 * 0 costs a callback run that frees some of them). */
+	if (d->value_free || lfd_a_load(&d->destroying, memory_order_relaxed))
+		return false;
 	if (lfd_a_load(&d->raw_chains, memory_order_seq_cst))
 		return true;
 	for (i = 0; i < d->nstripes; i++)
@@ -340,21 +344,24 @@ void lfd_record_retire(struct lfd *d, struct lfd_retired *r, void *value)
 }
 
 /* Free handed-over items (slab.c) within budget b; what the budget leaves
- * is handed over again, chain by chain, unloaded. */
+ * is handed over again, unloaded, in one push.  A spent budget takes
+ * nothing. */
 static void lfd_free_raw(struct lfd *d, struct lfd_budget *b,
 			 struct lfd_retired **markers)
 {
-	uintptr_t c = lfd_slab_raw_take_all(d);
+	uintptr_t c;
 
+	if (b->items == 0 || (b->deadline != 0 && lfd_now_ns() >= b->deadline))
+		return;
+	c = lfd_slab_raw_take_all(d);
 	while (c != 0) {
-		uintptr_t next = lfd_slab_raw_next(c), rest = 0;
+		uintptr_t next = lfd_slab_raw_next(c);
+		uintptr_t rest = lfd_free_items(d, c, b, markers);
 
-		if (b->items != 0)
-			rest = lfd_free_items(d, c, b, markers);
-		else
-			rest = c;
-		if (rest != 0)
-			lfd_slab_hand_over(d, rest);
+		if (rest != 0) {
+			lfd_slab_hand_over(d, rest, next);
+			return;
+		}
 		c = next;
 	}
 }
@@ -430,11 +437,20 @@ static void lfd_retire_cb(struct rcu_head *head)
 			if (c != 0)
 				break;
 		}
-		/* Handed-over items wait for allocations; with none coming
-		 * (alone) or the backlog over its bound, free them. */
-		if (c == 0 && (alone || lfd_a_load(&d->throttle,
-						   memory_order_relaxed)))
+		/* Handed-over items wait for allocations.  With none coming
+		 * (alone), free them in what the run has left.  Over the
+		 * bound, free up to a budget of their own: with more pops than
+		 * inserts nothing else takes them, and a batch that fills the
+		 * run's item budget every time must not leave them holding the
+		 * backlog over its bound (the time budget is shared). */
+		if (alone) {
 			lfd_free_raw(d, &budget, &markers);
+		} else if (lfd_a_load(&d->throttle, memory_order_relaxed)) {
+			struct lfd_budget raw = { LFD_CB_BUDGET,
+						  budget.deadline };
+
+			lfd_free_raw(d, &raw, &markers);
+		}
 		/* Markers come only with a waiter (above); if one ever came
 		 * here, it gets what it waits for. */
 		if (markers != NULL) {
@@ -511,7 +527,7 @@ static void lfd_help_free(struct lfd *d)
 			    !lfd_a_load(&d->throttle, memory_order_relaxed) &&
 			    !lfd_a_load(&d->raw_chains,
 					memory_order_relaxed)) {
-				lfd_slab_hand_over(d, c);
+				lfd_slab_hand_over(d, c, 0);
 				c = 0;
 			} else {
 				c = lfd_free_items(d, c, &budget, &markers);
@@ -661,8 +677,14 @@ void lfd_reclaim_wait(struct lfd *d)
 	/* An insert may have taken handed-over items of another size before
 	 * the drain and not freed them yet: it frees them inside its
 	 * read-side section (slab.c, lfd_raw_alloc), so a grace period
-	 * covers it. */
-	if (!d->value_free)
+	 * covers it -- if anything was ever handed over.  relaxed: an insert
+	 * holds such items only through a refill, and a refill that moved a
+	 * chain counted itself in reclaim_helpers while the load above saw
+	 * no waiter; the acquire load above that saw the helpers at 0 read
+	 * its decrement or a later one (every change of the count is a
+	 * read-modify-write), so the hand-over's store of raw_used, before
+	 * the push the refill's exchange read, happens-before this load. */
+	if (lfd_a_load(&d->raw_used, memory_order_relaxed))
 		lfd_reclaim_grace_period(d);
 	/* relaxed: helpers read the count only to back off; a stale
 	 * nonzero costs one skipped help. */

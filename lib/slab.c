@@ -350,10 +350,15 @@ static void lfd_raw_push_list(struct lfd *d, uintptr_t first)
 			     memory_order_relaxed));
 }
 
-void lfd_slab_hand_over(struct lfd *d, uintptr_t chain)
+void lfd_slab_hand_over(struct lfd *d, uintptr_t chain, uintptr_t more)
 {
-	/* relaxed: the chain is this thread's; a list of one. */
-	lfd_a_store(&lfd_slot_entry(chain)->value, (void *)0,
+	/* relaxed, set once: the push below publishes it with the chain
+	 * (its release), so whoever holds a handed-over item -- through the
+	 * takers' acquires -- reads it set (lfd_reclaim_wait relies on it). */
+	if (!lfd_a_load(&d->raw_used, memory_order_relaxed))
+		lfd_a_store(&d->raw_used, 1, memory_order_relaxed);
+	/* relaxed: the chain is this thread's; the list goes on with more. */
+	lfd_a_store(&lfd_slot_entry(chain)->value, (void *)more,
 		    memory_order_relaxed);
 	lfd_raw_push_list(d, chain);
 }
@@ -578,7 +583,8 @@ static struct lfd_entry *lfd_steal(struct lfd *d, int c)
 	for (i = 0; i < d->nstripes; i++) {
 		struct lfd_entry *e = lfd_stack_pop(&d->stripes[i].slab[c]);
 
-		if (e == NULL)
+		/* relaxed: as in lfd_slab_alloc. */
+		if (e == NULL && lfd_a_load(&d->raw_used, memory_order_relaxed))
 			e = lfd_raw_alloc(d, &d->stripes[i], c);
 		if (e != NULL)
 			return e;
@@ -591,7 +597,9 @@ struct lfd_entry *lfd_slab_alloc(struct lfd *d, int c)
 	struct lfd_stripe *s = lfd_my_stripe(d);
 	struct lfd_entry *e = lfd_stack_pop(&s->slab[c]);
 
-	if (e == NULL)
+	/* relaxed: a hint -- a stale 0 only leaves handed-over items to the
+	 * next allocation or the callback's drain (reclaim.c). */
+	if (e == NULL && lfd_a_load(&d->raw_used, memory_order_relaxed))
 		e = lfd_raw_alloc(d, s, c);
 	if (e == NULL) {
 		e = lfd_chains_pop(d, c);
@@ -661,6 +669,7 @@ void lfd_slab_init(struct lfd *d)
 		lfd_a_init(&d->slab_chains[c], (uintptr_t)0);
 	lfd_a_init(&d->raw_chains, (uintptr_t)0);
 	lfd_a_init(&d->raw_off, 0);
+	lfd_a_init(&d->raw_used, 0);
 	lfd_a_init(&d->slab_blocks, (struct lfd_slab_block *)NULL);
 	lfd_a_init(&d->slab_nblocks, 0ul);
 	lfd_a_init(&d->slab_trimming, 0);

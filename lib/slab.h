@@ -41,13 +41,15 @@ LFD_HIDDEN void lfd_slab_free(struct lfd *d, struct lfd_slab_batch *b,
 LFD_HIDDEN void lfd_slab_flush(struct lfd *d, struct lfd_slab_batch *b);
 /* Handed-over chains (slab.c): a chain of retired items past their grace
  * period, of a dictionary without a value destructor, given to the
- * allocator unfreed; and every handed-over item, taken back to be freed
+ * allocator unfreed (with `more`, a list of chains linked by
+ * lfd_slab_raw_next, or 0); and every handed-over item, taken back to be freed
  * (a list of chains, linked by lfd_slab_raw_next; the caller frees them
  * with lfd_free_items).  Helpers hand over only while no waiter is
  * announced; a callback's drain may hand its rest back after a waiter
  * announced itself, but callbacks run one at a time (retire_busy), so the
  * waiter's callback, whose take comes later, finds it. */
-LFD_HIDDEN void lfd_slab_hand_over(struct lfd *d, uintptr_t chain);
+LFD_HIDDEN void lfd_slab_hand_over(struct lfd *d, uintptr_t chain,
+				   uintptr_t more);
 LFD_HIDDEN uintptr_t lfd_slab_raw_take_all(struct lfd *d);
 LFD_HIDDEN uintptr_t lfd_slab_raw_next(uintptr_t chain);
 /* Set by an allocation that moved handed-over chains while no reclaim

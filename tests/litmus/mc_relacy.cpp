@@ -1086,7 +1086,7 @@ struct mc_raw_base {
 					    LFD_LINK_TAGS,
 				    rl::mo_relaxed);
 		lfd_backlog_add(d, last - first + 1);
-		lfd_slab_hand_over(d, (uintptr_t)e[first]);
+		lfd_slab_hand_over(d, (uintptr_t)e[first], 0);
 	}
 
 	/* An insert's allocation of a class-1 slot once its slot stack is
@@ -1130,14 +1130,17 @@ struct mc_raw_base {
 				RL_ASSERT(item(w) >= 0);
 				owner[item(w)]($) = me;
 			}
-		/* lfd_free_raw's loop */
+		/* lfd_free_raw's loop (budget 0 here: its time budget ran
+		 * out between its check and the first item) */
 		while (c != 0) {
 			uintptr_t next = lfd_slab_raw_next(c), rest;
 
 			rest = b.items != 0 ? lfd_free_items(d, c, &b, &markers)
 					    : c;
-			if (rest != 0)
-				lfd_slab_hand_over(d, rest);
+			if (rest != 0) {
+				lfd_slab_hand_over(d, rest, next);
+				break;
+			}
 			c = next;
 		}
 		RL_ASSERT(markers == NULL);
