@@ -168,4 +168,44 @@
 #define LFD_MO_DONE_ADD memory_order_acq_rel
 #endif
 
+/*
+ * --- Sites of the handed-over chains (lib/slab.c, "Handed-over chains") ---
+ *
+ * RAW_PUSH_CAS: the CAS that pushes a list of chains onto raw_chains (a
+ *   hand-over, a refill giving back what it did not place, a drain's
+ *   rest).  release: publishes the chains' link words and the heads'
+ *   value words (the list links) to RAW_TAKE_XCHG.  seq_cst: the
+ *   store-buffering pair of lfd_retire_schedule (reclaim.c): a hand-over
+ *   pushes, then its caller loads retire_busy; the callback clears
+ *   retire_busy, then loads raw_chains -- one of them sees the other.
+ * RAW_TAKE_XCHG: the exchanges that take raw_chains whole (a refill, a
+ *   drain) or a stripe's raw stack (a drain).  acquire: pairs with
+ *   RAW_PUSH_CAS or RAW_PLACE_CAS, so the taker reads the links it walks.
+ * RAW_PLACE_CAS: a refill's CAS that installs a chain as a stripe's raw
+ *   stack.  release: the chain's links, to the poppers (RAW_POP_LOAD,
+ *   RAW_POP_CAS) and a drain (RAW_TAKE_XCHG).  seq_cst: the store-buffering
+ *   pair of the refill (place, then load retire_busy) and the callback (as
+ *   above, but its lfd_any_raw loads the stripes' raw words).
+ * RAW_POP_LOAD, RAW_POP_CAS: a pop of a stripe's raw stack (lfd_raw_pop;
+ *   the CAS's success and failure orders).  acquire: pairs with
+ *   RAW_PLACE_CAS (and with a successful pop's CAS, whose read-modify-write
+ *   continues the release sequence), so the popper reads the link of the
+ *   top it saw, and the item's klen, written before it was linked.
+ */
+#ifndef LFD_MO_RAW_PUSH_CAS
+#define LFD_MO_RAW_PUSH_CAS memory_order_seq_cst
+#endif
+#ifndef LFD_MO_RAW_TAKE_XCHG
+#define LFD_MO_RAW_TAKE_XCHG memory_order_acquire
+#endif
+#ifndef LFD_MO_RAW_PLACE_CAS
+#define LFD_MO_RAW_PLACE_CAS memory_order_seq_cst
+#endif
+#ifndef LFD_MO_RAW_POP_LOAD
+#define LFD_MO_RAW_POP_LOAD memory_order_acquire
+#endif
+#ifndef LFD_MO_RAW_POP_CAS
+#define LFD_MO_RAW_POP_CAS memory_order_acquire
+#endif
+
 #endif /* LFD_ATOMICS_H */

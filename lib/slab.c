@@ -346,7 +346,7 @@ static void lfd_raw_push_list(struct lfd *d, uintptr_t first)
 	 * words, to the takers' acquire exchange; seq_cst for the
 	 * store-buffering pair of reclaim.c's lfd_retire_schedule (the
 	 * hand-over, then its caller checks busy). */
-	while (!lfd_a_cas_weak(&d->raw_chains, &t, first, memory_order_seq_cst,
+	while (!lfd_a_cas_weak(&d->raw_chains, &t, first, LFD_MO_RAW_PUSH_CAS,
 			     memory_order_relaxed));
 }
 
@@ -368,7 +368,7 @@ void lfd_slab_hand_over(struct lfd *d, uintptr_t chain, uintptr_t more)
 static uintptr_t lfd_raw_pop(LFD_ATOMIC(uintptr_t) *top)
 {
 	/* acquire: pairs with the release that installed the chain. */
-	uintptr_t t = lfd_a_load(top, memory_order_acquire);
+	uintptr_t t = lfd_a_load(top, LFD_MO_RAW_POP_LOAD);
 
 	while (t != 0) {
 		/* relaxed: the item's link was published with its chain; a
@@ -379,8 +379,8 @@ static uintptr_t lfd_raw_pop(LFD_ATOMIC(uintptr_t) *top)
 				 ~LFD_LINK_TAGS;
 
 		/* acquire on both: as in lfd_stack_pop. */
-		if (lfd_a_cas_weak(top, &t, next, memory_order_acquire,
-				 memory_order_acquire)) {
+		if (lfd_a_cas_weak(top, &t, next, LFD_MO_RAW_POP_CAS,
+				 LFD_MO_RAW_POP_CAS)) {
 			/* The next allocation of this stripe loads `next`:
 			 * start fetching it (a hint that never faults). */
 			if (next != 0)
@@ -411,14 +411,14 @@ static bool lfd_raw_refill(struct lfd *d, struct lfd_stripe *s)
 		 * acquire: pairs with the pushes' release (the chains' links
 		 * and the heads' value words). */
 		uintptr_t h = lfd_a_xchg(&d->raw_chains, (uintptr_t)0,
-					 memory_order_acquire);
+					 LFD_MO_RAW_TAKE_XCHG);
 
 		if (h != 0) {
 			uintptr_t rest = lfd_slab_raw_next(h), empty = 0;
 
 			/* release: the chain, to this stripe's poppers;
 			 * seq_cst: the store-buffering pair below. */
-			if (lfd_a_cas(&s->raw, &empty, h, memory_order_seq_cst,
+			if (lfd_a_cas(&s->raw, &empty, h, LFD_MO_RAW_PLACE_CAS,
 				      memory_order_relaxed)) {
 				if (rest != 0)
 					lfd_raw_push_list(d, rest);
@@ -482,13 +482,13 @@ uintptr_t lfd_slab_raw_take_all(struct lfd *d)
 {
 	/* acquire: pairs with lfd_slab_hand_over's release. */
 	uintptr_t list = lfd_a_xchg(&d->raw_chains, (uintptr_t)0,
-				    memory_order_acquire);
+				    LFD_MO_RAW_TAKE_XCHG);
 	unsigned int i;
 
 	for (i = 0; i < d->nstripes; i++) {
 		/* acquire: pairs with lfd_raw_refill's release. */
 		uintptr_t t = lfd_a_xchg(&d->stripes[i].raw, (uintptr_t)0,
-					 memory_order_acquire);
+					 LFD_MO_RAW_TAKE_XCHG);
 
 		if (t != 0) {
 			/* relaxed: this thread's list. */

@@ -1311,6 +1311,92 @@ struct mc_raw_handover : rl::test_suite<mc_raw_handover, 3>, mc_raw_base {
 	}
 };
 
+/*
+ * The wake-ups that keep handed-over items from waiting with no callback
+ * queued: a thread that leaves items where the callback looks (a helper's
+ * hand-over onto raw_chains, a refill's placing on a stripe's raw stack)
+ * then loads retire_busy, and queues a callback if it reads it clear
+ * (lfd_help_free's lfd_retire_schedule; for a refill, its caller, through
+ * lfd_slab_kick_due); the callback's last run clears retire_busy, then
+ * looks for work (lfd_retire_cb's tail, lfd_any_raw).  Store buffering:
+ * one of them must see the other's write.  Before the threads a callback
+ * is running (retire_busy set) || T0 hands a chain over (raw_wakeup_ho)
+ * or allocates from a chain handed over before (raw_wakeup_refill: the
+ * refill places it, the pop takes one of its items) || T1 is the
+ * callback's tail || after: if handed-over items wait, a callback is
+ * queued.  Caught within the default iterations: the hand-over's CAS
+ * (RAW_PUSH_CAS) or the refill's install (RAW_PLACE_CAS) release instead
+ * of seq_cst (tests/litmus/weaken.sh).
+ */
+struct mc_raw_wakeup_base : mc_raw_base {
+	void setup(bool chain_before)
+	{
+		d = mc_new_one_stripe();
+		for (int k = 0; k < MC_RAW_ITEMS; k++)
+			make(k, 1);
+		if (chain_before)
+			hand_over(0, MC_RAW_ITEMS - 1);
+		lfd_a_store(&d->retire_busy, 1, rl::mo_relaxed);
+	}
+	/* lfd_retire_cb's last two steps */
+	void callback_tail()
+	{
+		lfd_a_store(&d->retire_busy, 0, rl::mo_seq_cst);
+		lfd_reclaim_kick(d);
+	}
+	void wakeup_check()
+	{
+		bool waiting =
+			lfd_a_load(&d->raw_chains, rl::mo_relaxed) != 0 ||
+			lfd_a_load(&d->stripes[0].raw, rl::mo_relaxed) != 0;
+
+		RL_ASSERT(!waiting || mc_ncbs > 0);
+		check();
+	}
+};
+
+struct mc_raw_wakeup_ho : rl::test_suite<mc_raw_wakeup_ho, 2>,
+			  mc_raw_wakeup_base {
+	void before()
+	{
+		setup(false);
+	}
+	void thread(unsigned i)
+	{
+		if (i == 0) {
+			for (int k = 0; k < MC_RAW_ITEMS; k++)
+				owner[k]($) = 1;
+			hand_over(0, MC_RAW_ITEMS - 1);
+			lfd_reclaim_kick(d); /* lfd_help_free's last step */
+		} else {
+			callback_tail();
+		}
+	}
+	void after()
+	{
+		wakeup_check();
+	}
+};
+
+struct mc_raw_wakeup_refill : rl::test_suite<mc_raw_wakeup_refill, 2>,
+			      mc_raw_wakeup_base {
+	void before()
+	{
+		setup(true);
+	}
+	void thread(unsigned i)
+	{
+		if (i == 0)
+			alloc(1);
+		else
+			callback_tail();
+	}
+	void after()
+	{
+		wakeup_check();
+	}
+};
+
 template <class T>
 static bool mc_run(const char *name, const char *only, int iters)
 {
@@ -1353,5 +1439,7 @@ int main(int argc, char **argv)
 	ok &= mc_run<mc_scan>("scan", only, iters);
 	ok &= mc_run<mc_raw_refill>("raw_refill", only, iters);
 	ok &= mc_run<mc_raw_handover>("raw_handover", only, iters);
+	ok &= mc_run<mc_raw_wakeup_ho>("raw_wakeup_ho", only, iters);
+	ok &= mc_run<mc_raw_wakeup_refill>("raw_wakeup_refill", only, iters);
 	return ok ? 0 : 1;
 }

@@ -66,3 +66,10 @@ row CLAIM_CAS relaxed
 row DONE_ADD release
 row DONE_ADD acquire
 row DONE_ADD relaxed
+row RAW_PUSH_CAS release
+row RAW_PUSH_CAS relaxed
+row RAW_TAKE_XCHG relaxed
+row RAW_PLACE_CAS release
+row RAW_PLACE_CAS relaxed
+row RAW_POP_LOAD relaxed
+row RAW_POP_CAS relaxed
