@@ -62,6 +62,12 @@ bench_lfd_gp_SOURCES = bench/lfd-gp.c
 bench_lfd_gp_CFLAGS = $(AM_CFLAGS) $(PTHREAD_LIBS)
 bench_lfd_gp_LDADD = lib/liblfdict.la -lurcu-bp -lurcu-memb -lurcu-common \
 	$(PTHREAD_LIBS)
+# How long lfd_barrier takes on an insert-only dictionary:
+# `make bench/lfd-barrier`.
+EXTRA_PROGRAMS += bench/lfd-barrier
+bench_lfd_barrier_SOURCES = bench/lfd-barrier.c
+bench_lfd_barrier_CFLAGS = $(AM_CFLAGS) $(PTHREAD_LIBS)
+bench_lfd_barrier_LDADD = lib/liblfdict.la $(PTHREAD_LIBS)
 EXTRA_DIST += bench/run.sh bench/report.py bench/targets.py bench/profile.sh \
 	bench/ab.sh \
 	bench/peer_cxx.hh
