@@ -85,7 +85,7 @@
  *    4 ms (checked before each destructor) that yield to the callbacks of
  *    other dictionaries queued meanwhile: one dictionary's slow destructors
  *    delay another dictionary's resizes and frees by about one run, except
- *    while a thread waits in lfd_barrier or lfd_destroy on the slow
+ *    while a thread waits in lfd_barrier or lfd_trim on the slow
  *    dictionary, which frees its whole backlog.  A destructor must not
  *    block for long: a blocked destructor holds that worker.
  *  - Memory of entries: an entry whose key is at most 32 bytes (24 with a

@@ -271,8 +271,11 @@ struct lfd {
 	 * nothing is handed over (slab.c, "Handed-over chains") */
 	LFD_ATOMIC(int) raw_off;
 	/* 1 once a chain was handed over: until then (and always in a
-	 * dictionary with a value destructor) allocations, the reclaim
-	 * layer and waiters skip the handed-over stacks */
+	 * dictionary with a value destructor) allocations skip the
+	 * handed-over stacks and lfd_reclaim_wait its extra grace period.
+	 * Only those two may read it: the callback's last look and the
+	 * drains (lfd_any_raw, lfd_free_all) must not, since a hand-over's
+	 * relaxed store may not be visible yet where its chain is. */
 	LFD_ATOMIC(int) raw_used;
 	/* freed by lfd_trim when all their slots are free, or at destroy */
 	LFD_ATOMIC(struct lfd_slab_block *) slab_blocks;

@@ -20,7 +20,9 @@
  * 2 cores) that thread gets a thousandth of the CPU while the updaters
  * retire items at full speed; if it had to free every batch alone, the
  * backlog would grow without bound (stress/ found 24 GB after 330 s).  So
- * the callback frees at most LFD_CB_BUDGET items per run, and puts the rest
+ * the callback frees at most LFD_CB_BUDGET items of its batch per run
+ * (and, while the backlog is over its bound, up to LFD_CB_BUDGET
+ * handed-over items besides: lfd_free_raw), and puts the rest
  * of a batch -- past its grace period -- in one of LFD_READY_SLOTS ready
  * slots.  Every update that retired something then frees up to
  * LFD_HELP_BUDGET ready items after its own read-side section has ended
@@ -37,8 +39,10 @@
  * and leaves the rest for its next run, queued behind the callbacks that
  * came meanwhile: one dictionary's slow destructors delay another's
  * resizes and frees by about that much per run, not by its whole backlog
- * -- except while a thread waits in lfd_barrier or lfd_destroy on that
+ * -- except while a thread waits in lfd_barrier or lfd_trim on that
  * dictionary, which asked for the whole backlog (lfd_free_all).
+ * lfd_destroy is no waiter: it repeats the flavour's barrier until the
+ * pipeline is idle, and its callbacks run with their budgets.
  *
  * A slot holds a chain; taking it is one exchange, so two threads never
  * free the same item and no pop has an ABA window.  A helper frees a few
@@ -50,7 +54,8 @@
  * for starts after the item became unreachable for new readers, and every
  * item in a ready slot has had its grace period.
  *
- * Waiting (lfd_barrier, lfd_destroy): a waiter announces itself in
+ * Waiting (lfd_barrier, lfd_trim; fork keeps helpers out the same way): a
+ * waiter announces itself in
  * `reclaim_waiters`, waits until no helper holds a chain, then pushes a
  * marker on every stripe's stack.  While a waiter is announced, no helper
  * takes a chain, and every callback frees its whole batch and empties all

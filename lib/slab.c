@@ -320,8 +320,10 @@ static struct lfd_entry *lfd_chains_pop(struct lfd *d, int c)
  *   - A thread that moves a chain from raw_chains to its stripe holds it
  *     for two CASes; it counts itself in d->reclaim_helpers and backs off if
  *     a waiter is announced, as a helper does (reclaim.c, "Waiting"), so
- *     that lfd_barrier, lfd_destroy and fork find every handed-over item in
- *     raw_chains or a stripe's raw stack, where their drain takes it.
+ *     that lfd_barrier and lfd_trim find every handed-over item in
+ *     raw_chains or a stripe's raw stack, where their drain takes it, and
+ *     a fork's child finds none in the middle of a move.  lfd_destroy does
+ *     not drain them: lfd_slab_fini frees their blocks whole.
  */
 #define LFD_RAW_FOREIGN 8u
 
@@ -575,7 +577,11 @@ static struct lfd_entry *lfd_block_new(struct lfd *d, int c,
 }
 
 /* Out of memory: a free slot of class c on any stripe's stack, or NULL,
- * so that an insert fails only when the dictionary has no slot left. */
+ * so that an insert fails only when the dictionary has no slot left --
+ * but for handed-over items still in raw_chains while a waiter (lfd_barrier,
+ * lfd_trim, fork) is announced: a refill backs off then, and the waiter's
+ * drain frees them.  Only on the out-of-memory path, and only for the
+ * wait's length. */
 static struct lfd_entry *lfd_steal(struct lfd *d, int c)
 {
 	unsigned int i;

@@ -393,8 +393,10 @@ LFD_EXPORT int lfd_destroy(struct lfd *d)
 	lfd_fork_unregister(d);
 	/* seq_cst: a resize run that clears resize_busy and then re-checks
 	 * must see this flag and queue nothing new (lfd_resize_check).  The
-	 * reclaim pipeline needs no flag: it queues work only while items
-	 * wait, and the loop below waits until none does. */
+	 * reclaim pipeline queues work only while retired items wait, and
+	 * the loop below waits until none does; from now on it counts
+	 * handed-over items as no work (lfd_any_raw): lfd_slab_fini frees
+	 * their blocks whole. */
 	lfd_a_store(&d->destroying, 1, memory_order_seq_cst);
 	do
 		d->flavor->barrier();
@@ -404,8 +406,9 @@ LFD_EXPORT int lfd_destroy(struct lfd *d)
 	 * its tail (the re-check); it was queued before this barrier, so the
 	 * barrier returns only after it has returned. */
 	d->flavor->barrier();
-	/* Alone now: every popped entry was unlinked and reclaimed by its
-	 * popper's batch; what the list holds is live. */
+	/* Alone now: every popped entry was unlinked, and reclaimed by its
+	 * popper's batch or handed over (its slot is freed with its block by
+	 * lfd_slab_fini); what the list holds is live. */
 	l = lfd_succ(lfd_a_load(&lfd_bucket_at(d, 0)->next,
 				memory_order_relaxed));
 	while (l != 0) {
