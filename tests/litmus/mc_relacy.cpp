@@ -1397,6 +1397,88 @@ struct mc_raw_wakeup_refill : rl::test_suite<mc_raw_wakeup_refill, 2>,
 	}
 };
 
+/*
+ * raw_used against the waiter (lfd_reclaim_wait's last grace period, taken
+ * only if raw_used reads 1).  An insert may hold handed-over items of
+ * another size, to be freed inside its read-side section, only after a
+ * refill moved a chain; so a waiter that saw no helper must read raw_used
+ * set if any refill moved one.  raw_used is stored relaxed by the
+ * hand-over, before its push (RAW_PUSH_CAS), and loaded relaxed by the
+ * waiter: what orders them is the chain of read-modify-writes -- push,
+ * the refill's exchange (RAW_TAKE_XCHG), its count of itself in
+ * reclaim_helpers and the release decrement the waiter's seq_cst load
+ * reads.  T0 hands a chain over || T1 allocates (its refill moves the
+ * chain unless it sees the waiter) || T2 is the waiter's announcement,
+ * helper check and raw_used load, copied from lfd_reclaim_wait (which
+ * also pushes markers and waits for callbacks: not modelled).  After: a
+ * refill that moved a chain and a waiter that saw no helper imply the
+ * waiter read raw_used 1.  Fails with lfd_slab_hand_over's store moved
+ * after its push.  main fails the scenario unless both sides of the race
+ * were seen (a waiter that saw no helper after a move, and one that saw
+ * the refill counted).
+ */
+static int mc_ru_helper_seen, mc_ru_moved_seen1;
+
+struct mc_raw_used_wait : rl::test_suite<mc_raw_used_wait, 3>, mc_raw_base {
+	int h, ru;
+	void before()
+	{
+		d = mc_new_one_stripe();
+		for (int k = 0; k < MC_RAW_ITEMS; k++)
+			make(k, 1);
+		h = -1;
+		ru = -1;
+	}
+	void thread(unsigned i)
+	{
+		if (i == 0) {
+			for (int k = 0; k < MC_RAW_ITEMS; k++)
+				owner[k]($) = 1;
+			hand_over(0, MC_RAW_ITEMS - 1);
+		} else if (i == 1) {
+			/* Allocate once the chain was handed over (relaxed:
+			 * the refill's exchange is what synchronizes). */
+			for (int n = 0; n < 64 &&
+					lfd_a_load(&d->raw_chains,
+						   rl::mo_relaxed) == 0;
+			     n++)
+				rl::yield(1, $);
+			alloc(2);
+		} else {
+			/* Start once a refill placed the chain on the
+			 * stripe (most schedules would otherwise announce the
+			 * waiter first, and the refill back off).  relaxed:
+			 * no synchronization from this load. */
+			for (int n = 0; n < 64 &&
+					lfd_a_load(&d->stripes[0].raw,
+						   rl::mo_relaxed) == 0;
+			     n++)
+				rl::yield(1, $);
+			lfd_a_fetch_add(&d->reclaim_waiters, 1, rl::mo_seq_cst);
+			h = lfd_a_load(&d->reclaim_helpers, rl::mo_seq_cst) != 0;
+			if (h == 0)
+				ru = lfd_a_load(&d->raw_used, rl::mo_relaxed);
+			/* still announced: lfd_reclaim_wait leaves after its
+			 * grace period (after(), here) */
+		}
+	}
+	void after()
+	{
+		bool moved = false;
+
+		for (int k = 0; k < MC_RAW_ITEMS; k++)
+			moved |= got[k] != 0;
+		if (moved && h == 0) {
+			RL_ASSERT(ru == 1);
+			mc_ru_moved_seen1++;
+		} else if (h == 1) {
+			mc_ru_helper_seen++;
+		}
+		lfd_a_fetch_add(&d->reclaim_waiters, -1, rl::mo_relaxed);
+		check();
+	}
+};
+
 template <class T>
 static bool mc_run(const char *name, const char *only, int iters)
 {
@@ -1441,5 +1523,20 @@ int main(int argc, char **argv)
 	ok &= mc_run<mc_raw_handover>("raw_handover", only, iters);
 	ok &= mc_run<mc_raw_wakeup_ho>("raw_wakeup_ho", only, iters);
 	ok &= mc_run<mc_raw_wakeup_refill>("raw_wakeup_refill", only, iters);
+	if (!only || std::strcmp(only, "raw_used_wait") == 0) {
+		bool held = mc_run<mc_raw_used_wait>("raw_used_wait", only,
+						     iters);
+		/* the race happened: waiters that saw no helper after a refill
+		 * moved a chain, and waiters that saw the refill counted */
+		std::printf("mc_relacy: raw_used_wait: %d waits saw no helper "
+			    "after a move, %d saw the helper\n",
+			    mc_ru_moved_seen1, mc_ru_helper_seen);
+		bool raced = mc_ru_moved_seen1 > 0 && mc_ru_helper_seen > 0;
+		/* (after a failure the counts stop: no verdict on them) */
+		if (held)
+			std::printf("mc_relacy: %-16s %s\n", "raw_used_race",
+				    raced ? "ok" : "FAILED");
+		ok &= held && raced;
+	}
 	return ok ? 0 : 1;
 }
