@@ -30,7 +30,9 @@
  * batch of callbacks it runs and pauses; queued callbacks move to the
  * child's new worker) and urcu-bp's (its locks; the child drops the
  * reader records of threads it does not have).  After the fork, parent
- * and child open the gates and reschedule what was skipped.
+ * and child open the gates and reschedule what was skipped; the child
+ * also zeroes the counts of waiters and helpers (a helper that came after
+ * the wait backs off holding nothing, but its count may be copied).
  *
  * What stays behind in the child: what the other threads held as their
  * own when they stopped -- an entry they had allocated and not linked, or
@@ -137,6 +139,16 @@ static void lfd_fork_resume(bool child)
 			lfd_a_store(&d->reclaim_waiters, 0,
 				    memory_order_relaxed);
 			lfd_a_store(&d->slab_trimming, 0,
+				    memory_order_relaxed);
+			/* relaxed, as above.  No chain was held at the fork
+			 * (the prepare waited until no helper was counted,
+			 * and a helper or refill counted after that saw the
+			 * announcement and took nothing), but such a thread
+			 * may have been between its count and its drop: its
+			 * count, copied here, would never drop, and the
+			 * child's lfd_barrier would wait for it for ever
+			 * (test_budget, fork_after_backoff). */
+			lfd_a_store(&d->reclaim_helpers, 0,
 				    memory_order_relaxed);
 		} else
 			/* relaxed: helpers read it only to back off. */
