@@ -822,6 +822,7 @@ START_TEST(handover_drained_when_throttled)
 }
 END_TEST
 
+#ifndef LFD_TEST_RCU_PTHREAD /* ThreadSanitizer: no multithreaded fork */
 /*
  * fork_after_backoff: a helper or a refill counts itself in
  * reclaim_helpers, sees a waiter and backs off -- a window of two
@@ -888,15 +889,18 @@ START_TEST(fork_after_backoff)
 	ck_assert_int_eq(lfd_destroy(d), 0);
 }
 END_TEST
+#endif
 
 int main(void)
 {
 	Suite *s = suite_create("lfdict-budget");
 	TCase *tc = tcase_create("budget");
 
+#ifndef LFD_TEST_RCU_PTHREAD
 	/* first, before any lfd_new: runs after lfdict's prepare */
 	if (pthread_atfork(inject_prepare, inject_parent, NULL) != 0)
 		return 1;
+#endif
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, help_budget_is_exact);
